@@ -1,0 +1,34 @@
+# Two commands for a fresh machine; each makes its own virtual environment in .venv:
+#   make lab    set everything up and open the lectures in JupyterLab
+#   make test   set everything up and run the whole test suite (unit tests + nbval)
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install lab test student execute clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lab: install
+	$(BIN)/jupyter lab lectures/
+
+test: install
+	$(BIN)/python -m pytest
+
+# student copies: every solution replaced by `raise NotImplementedError`
+student: install
+	$(BIN)/python -m gm_helpers.student lectures --out student
+
+# re-execute the lectures from their .py files and print run time and peak memory
+execute: install
+	$(BIN)/python tools/run_notebooks.py --sync lectures/*.ipynb
+
+clean:
+	rm -rf $(VENV) student .pytest_cache

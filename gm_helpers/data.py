@@ -1,0 +1,266 @@
+"""Datasets for the lectures, loaded with no network at all when the files are present.
+
+* Statically binarized MNIST (Salakhutdinov & Murray 2008), the 50k/10k/10k split of
+  Larochelle & Murray 2011: the benchmark of NADE, MADE, PixelCNN and PixelRNN.
+* The grayscale MNIST test set (LeCun, Cortes & Burges), with its labels.
+
+Where the files live (first that applies): the ``data_dir`` argument, the environment variable
+``GM_DATA_DIR``, the repository's ``data/`` folder. The layout inside is::
+
+    binarized_mnist.npz                   # keys train/valid/test, (N, 98) uint8, 8 pixels a byte
+    mnist/t10k-images-idx3-ubyte.gz
+    mnist/t10k-labels-idx1-ubyte.gz
+
+A missing file is downloaded from its canonical source (tqdm progress bar, checksum checked,
+written atomically). Offline, you get an error naming the file and the folder to put it in.
+Every load checks a checksum, so a corrupt or truncated file is never used.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+ENV_VAR = "GM_DATA_DIR"
+SPLITS = {"train": 50_000, "valid": 10_000, "test": 10_000}
+
+BINARIZED_FILE = "binarized_mnist.npz"
+# sha256 of each unpacked (N, 784) uint8 array, C order: ../shared/data/README.md
+BINARIZED_SHA256 = {
+    "train": "43490d4d6ac9002727af4426d8748609fdb7e4094fa65ad8d681ea60082a7a5a",
+    "valid": "069b4f0beb389b776478c3e872b4df71c95ac4be64d7cbe6d32e24ebac8e6d5e",
+    "test": "ca0294c3b8d984c7a1dc891015a8eea6f37bae59a34e35ea0fc8c47110a8dd86",
+}
+# Larochelle's original text files: one image a line, 784 space-separated 0/1.
+BINARIZED_URL = ("https://www.cs.toronto.edu/~larochelle/public_html/datasets/"
+                 "binarized_mnist/binarized_mnist_{split}.amat")
+
+MNIST_FILES = {  # name -> md5, the checksums torchvision's MNIST uses
+    "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+    "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
+}
+MNIST_MIRRORS = ["https://ossci-datasets.s3.amazonaws.com/mnist/",
+                 "http://yann.lecun.com/exdb/mnist/"]
+
+# The binarized test split is the MNIST test set sorted by label (stable): 980 zeros, ...
+TEST_LABEL_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+class DataNotFoundError(FileNotFoundError):
+    """A data file is absent and could not be downloaded."""
+
+
+class DataCorruptError(ValueError):
+    """A data file is present but truncated, corrupt or not the expected data."""
+
+
+def data_dir(path: str | os.PathLike | None = None) -> Path:
+    """The data folder: ``path``, else ``$GM_DATA_DIR``, else the repository's ``data/``."""
+    if path is not None:
+        return Path(path).expanduser()
+    if os.environ.get(ENV_VAR):
+        return Path(os.environ[ENV_VAR]).expanduser()
+    return Path(__file__).resolve().parent.parent / "data"
+
+
+# ----------------------------------------------------------------------------- downloading
+def _download(url: str, progress: bool = True) -> bytes:
+    """Fetch ``url`` into memory with a progress bar (the files are at most 100 MB)."""
+    with urllib.request.urlopen(url, timeout=60) as response:
+        total = int(response.headers.get("Content-Length") or 0) or None
+        buf = io.BytesIO()
+        with tqdm(total=total, unit="B", unit_scale=True, desc=url.rsplit("/", 1)[-1],
+                  disable=not progress) as bar:
+            while chunk := response.read(1 << 20):
+                buf.write(chunk)
+                bar.update(len(chunk))
+    return buf.getvalue()
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside ``path``, then rename: never a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _offline_error(path: Path, source: str, err: Exception) -> DataNotFoundError:
+    return DataNotFoundError(
+        f"{path.name} is not in {path.parent} and could not be downloaded from {source} "
+        f"({err}). Put the file at {path} (an offline copy works: set {ENV_VAR} to the folder "
+        f"holding binarized_mnist.npz and mnist/), or pass data_dir=... to the loader.")
+
+
+def _parse_amat(text: bytes) -> np.ndarray:
+    x = np.array([line.split() for line in text.decode().splitlines() if line.strip()],
+                 dtype=np.uint8)  # (N, 784)
+    return x
+
+
+def download_binarized_mnist(root: Path, progress: bool = True) -> Path:
+    """Download Larochelle's three .amat files, check them, store them packed in one .npz."""
+    path = root / BINARIZED_FILE
+    packed = {}
+    for split in SPLITS:
+        url = BINARIZED_URL.format(split=split)
+        try:
+            raw = _download(url, progress)
+        except (urllib.error.URLError, OSError) as err:
+            raise _offline_error(path, url, err) from err
+        try:
+            x = _parse_amat(raw)
+        except (ValueError, OverflowError) as err:  # a truncated or garbled download
+            raise DataCorruptError(f"{url} is not a binarized MNIST .amat file: {err}") from err
+        _check_split(x, split, source=url)
+        packed[split] = np.packbits(x, axis=1)  # (N, 98)
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **packed)
+    _atomic_write(path, buf.getvalue())
+    return path
+
+
+def download_mnist_file(root: Path, name: str, progress: bool = True) -> Path:
+    """Download one grayscale MNIST file, trying each mirror; keep it only if its md5 matches."""
+    path = root / "mnist" / name
+    errors = []
+    for mirror in MNIST_MIRRORS:
+        try:
+            raw = _download(mirror + name, progress)
+        except (urllib.error.URLError, OSError) as err:
+            errors.append(f"{mirror}: {err}")
+            continue
+        if hashlib.md5(raw).hexdigest() != MNIST_FILES[name]:
+            errors.append(f"{mirror}: checksum mismatch")
+            continue
+        _atomic_write(path, raw)
+        return path
+    raise _offline_error(path, " and ".join(MNIST_MIRRORS), OSError("; ".join(errors)))
+
+
+# ----------------------------------------------------------------------------- loading
+def _check_split(x: np.ndarray, split: str, source: str | Path) -> None:
+    n = SPLITS[split]
+    if x.shape != (n, 784) or hashlib.sha256(np.ascontiguousarray(x).tobytes()).hexdigest() \
+            != BINARIZED_SHA256[split]:
+        raise DataCorruptError(
+            f"the {split} split from {source} is not the expected binarized MNIST "
+            f"(shape {x.shape}, expected ({n}, 784), or a checksum mismatch): the file is "
+            f"corrupt or truncated. Delete it and load again to re-download it.")
+
+
+def _load_split(path: Path, split: str) -> np.ndarray:
+    try:
+        with np.load(path) as npz:
+            x = np.unpackbits(npz[split], axis=1)[:, :784]  # (N, 98) -> (N, 784)
+    except Exception as err:  # zipfile.BadZipFile, EOFError, KeyError, zlib.error, ...
+        raise DataCorruptError(
+            f"{path} cannot be read ({type(err).__name__}: {err}): the file is corrupt or "
+            f"truncated. Delete it and load again to re-download it.") from err
+    _check_split(x, split, source=path)
+    return x
+
+
+def load_binarized_mnist(split: str, data_dir: str | os.PathLike | None = None,
+                         download: bool = True, progress: bool = True) -> torch.Tensor:
+    """Statically binarized MNIST as a float32 tensor ``(N, 1, 28, 28)`` of 0s and 1s.
+
+    ``split`` is ``"train"`` (50,000), ``"valid"`` (10,000) or ``"test"`` (10,000).
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {sorted(SPLITS)}, got {split!r}")
+    root = _resolve(data_dir)
+    path = root / BINARIZED_FILE
+    if not path.exists():
+        if not download:
+            raise DataNotFoundError(f"{path} is missing and download=False")
+        download_binarized_mnist(root, progress)
+    x = _load_split(path, split)  # (N, 784) uint8, checksum verified
+    return torch.from_numpy(x.astype(np.float32)).view(-1, 1, 28, 28)  # (N, 1, 28, 28)
+
+
+def binarized_test_labels() -> torch.Tensor:
+    """Digit labels of the binarized test split, ``(10000,)`` int64 (it is sorted by label)."""
+    return torch.repeat_interleave(torch.arange(10), torch.tensor(TEST_LABEL_COUNTS))
+
+
+def _read_idx(path: Path, magic: int, download: bool, progress: bool) -> np.ndarray:
+    if not path.exists():
+        if not download:
+            raise DataNotFoundError(f"{path} is missing and download=False")
+        download_mnist_file(path.parent.parent, path.name, progress)
+    raw = path.read_bytes()
+    if hashlib.md5(raw).hexdigest() != MNIST_FILES[path.name]:
+        raise DataCorruptError(f"{path} fails its md5 check: it is corrupt or truncated. "
+                               "Delete it and load again to re-download it.")
+    data = gzip.decompress(raw)
+    if int.from_bytes(data[:4], "big") != magic:
+        raise DataCorruptError(f"{path} is not an IDX file of the expected kind")
+    ndim = data[3]
+    shape = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+def load_mnist_test(data_dir: str | os.PathLike | None = None, download: bool = True,
+                    progress: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """Grayscale MNIST test set: images ``(10000, 1, 28, 28)`` float32 in [0, 1], labels int64."""
+    root = _resolve(data_dir) / "mnist"
+    images = _read_idx(root / "t10k-images-idx3-ubyte.gz", 2051, download, progress)
+    labels = _read_idx(root / "t10k-labels-idx1-ubyte.gz", 2049, download, progress)
+    x = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)  # (N, 1, 28, 28)
+    return x, torch.from_numpy(labels.astype(np.int64))
+
+
+def _resolve(path) -> Path:
+    root = data_dir(path)
+    if root.exists() and not root.is_dir():
+        raise NotADirectoryError(f"data_dir {root} is a file, not a folder")
+    return root
+
+
+# ----------------------------------------------------------------------------- small data
+def binary_patches(x: torch.Tensor, size: int, num_patches: int, seed: int = 0,
+                   margin: int = 4) -> torch.Tensor:
+    """Random ``size x size`` crops of binary images, flattened in raster order.
+
+    x: ``(N, 1, H, W)``. Crops start inside the central region (``margin`` pixels in from each
+    edge), where the strokes are, so few patches are blank. Returns ``(num_patches, size*size)``
+    uint8, small enough (size 3 or 4) to enumerate all ``2**(size*size)`` states.
+    """
+    if x.dim() != 4 or x.shape[1] != 1:
+        raise ValueError(f"x must be (N, 1, H, W), got {tuple(x.shape)}")
+    if not isinstance(size, int) or size < 1:
+        raise ValueError(f"size must be a positive int, got {size!r}")
+    N, _, H, W = x.shape
+    hi_r, hi_c = H - margin - size, W - margin - size
+    if hi_r < margin or hi_c < margin:
+        raise ValueError(f"a {size}x{size} patch does not fit in {H}x{W} with margin {margin}")
+    g = torch.Generator().manual_seed(seed)
+    n = torch.randint(0, N, (num_patches,), generator=g)
+    r = torch.randint(margin, hi_r + 1, (num_patches,), generator=g)
+    c = torch.randint(margin, hi_c + 1, (num_patches,), generator=g)
+    offsets = torch.arange(size)
+    rows = (r[:, None] + offsets)[:, :, None]  # (P, size, 1)
+    cols = (c[:, None] + offsets)[:, None, :]  # (P, 1, size)
+    patches = x[n[:, None, None], 0, rows, cols]  # (P, size, size)
+    return patches.reshape(num_patches, size * size).to(torch.uint8)  # (P, size*size)
+
+
+def downsample_binary(x: torch.Tensor, size: int, threshold: float = 0.5) -> torch.Tensor:
+    """Shrink binary images ``(N, 1, H, W)`` to ``(N, 1, size, size)``: average, then threshold."""
+    pooled = torch.nn.functional.adaptive_avg_pool2d(x.float(), size)  # (N, 1, size, size)
+    return (pooled > threshold).float()

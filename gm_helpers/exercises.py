@@ -1,0 +1,187 @@
+"""Checkers for the lectures' exercises: they say *what* is wrong, not just "incorrect".
+
+Each ``check_*`` takes the student's function, runs it on several inputs, compares with the
+reference, and when it disagrees tries the usual mistakes (an off-by-one, a forgotten
+normalisation, log base 2 instead of e, a transposed table) to name the one that was made.
+It returns a ``Feedback``, which is truthy when the answer is right and prints as one line.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+class Feedback:
+    def __init__(self, ok: bool, message: str):
+        self.ok, self.message = ok, message
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __repr__(self) -> str:
+        return ("✓ " if self.ok else "✗ ") + self.message
+
+
+def _run(fn, cases):
+    """Call fn on each case; return (outputs, None) or (None, Feedback) if it failed."""
+    outputs = []
+    for args in cases:
+        try:
+            out = fn(*[np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args])
+        except NotImplementedError:
+            return None, Feedback(False, "not implemented yet: replace `raise "
+                                         "NotImplementedError` with your code")
+        except Exception as err:  # report the input, so the student can reproduce it
+            return None, Feedback(False, f"your function raised {type(err).__name__}: {err} "
+                                         f"on input {_short(args)}")
+        outputs.append(out)
+    return outputs, None
+
+
+def _short(args) -> str:
+    return ", ".join(np.array2string(np.asarray(a), precision=3, threshold=6) for a in args)
+
+
+def _same(a, b, exact=False) -> bool:
+    try:
+        a, b = np.asarray(a, dtype=object if exact else float), np.asarray(b, dtype=object if exact else float)
+    except (TypeError, ValueError):
+        return False
+    if a.shape != b.shape:
+        return False
+    if exact:
+        return bool(np.all(a == b))
+    return bool(np.allclose(a, b, rtol=1e-6, atol=1e-9))
+
+
+def _check(fn, cases, reference, mistakes, success, exact=False) -> Feedback:
+    """Compare fn with reference on every case; if wrong, name the first mistake that fits."""
+    got, failed = _run(fn, cases)
+    if failed is not None:  # a Feedback is falsy when it reports a failure
+        return failed
+    want = [reference(*args) for args in cases]
+    if all(_same(g, w, exact) for g, w in zip(got, want)):
+        return Feedback(True, success)
+    for message, wrong in mistakes.items():
+        if all(_same(g, wrong(*args), exact) for g, args in zip(got, cases)):
+            return Feedback(False, message)
+    i = next(i for i, (g, w) in enumerate(zip(got, want)) if not _same(g, w, exact))
+    return Feedback(False, f"on input {_short(cases[i])} you returned {got[i]!r}; "
+                           f"expected {want[i]!r}")
+
+
+# ----------------------------------------------------------------------------- lecture 01
+def check_full_joint_params(fn) -> Feedback:
+    """fn(n, m): free parameters of a full joint table over n variables with m values."""
+    cases = [(1, 2), (3, 2), (10, 2), (2, 3), (4, 5), (1, 256 ** 3), (784, 2)]
+    return _check(fn, cases, lambda n, m: m**n - 1, {
+        "off by one: the m**n probabilities must sum to 1, so one of them is not free":
+            lambda n, m: m**n,
+        "that is the count under independence, n (m - 1); the full joint has one entry "
+        "per joint state": lambda n, m: n * (m - 1),
+        "base and exponent swapped: there are m choices for each of n variables, m**n states":
+            lambda n, m: n**m - 1,
+        "each variable has m values, not m - 1: the number of states is m**n":
+            lambda n, m: (m - 1)**n,
+    }, "the full joint needs m**n - 1 numbers: 2**784 - 1 for one binary MNIST digit",
+        exact=True)
+
+
+def check_posterior(fn) -> Feedback:
+    """fn(prior, likelihood): p(y | x) from p(y) and p(x | y), arrays over the K classes."""
+    cases = [(np.array([0.5, 0.5]), np.array([0.9, 0.2])),
+             (np.array([0.99, 0.01]), np.array([0.05, 0.95])),
+             (np.array([0.2, 0.3, 0.5]), np.array([0.1, 0.4, 0.05]))]
+    bayes = lambda prior, lik: prior * lik / (prior * lik).sum()
+    return _check(fn, cases, bayes, {
+        "not normalised: divide prior * likelihood by p(x) = sum_y p(y) p(x | y)":
+            lambda prior, lik: prior * lik,
+        "the prior is missing: p(y | x) is proportional to p(y) p(x | y), not p(x | y) alone":
+            lambda prior, lik: lik / lik.sum(),
+        "divided by the likelihood instead of multiplying: p(y | x) ~ p(y) p(x | y)":
+            lambda prior, lik: (prior / lik) / (prior / lik).sum(),
+    }, "Bayes' rule: p(y | x) = p(y) p(x | y) / sum_y' p(y') p(x | y')")
+
+
+def check_bernoulli_nll(fn) -> Feedback:
+    """fn(x, theta): NLL in nats of a binary vector x under independent Bernoullis theta."""
+    rng = np.random.default_rng(0)
+    cases = [(np.array([1, 0, 1]), np.array([0.9, 0.2, 0.6]))]
+    for n in (5, 50):
+        cases.append(((rng.random(n) < 0.5).astype(float), rng.uniform(0.05, 0.95, n)))
+    nll = lambda x, t: -np.sum(x * np.log(t) + (1 - x) * np.log(1 - t))
+    return _check(fn, cases, nll, {
+        "that is in bits (log base 2); this course measures NLL in nats (natural log)":
+            lambda x, t: nll(x, t) / math.log(2),
+        "sign flipped: that is the log-likelihood; the NLL is its negative":
+            lambda x, t: -nll(x, t),
+        "averaged over pixels: the NLL of an image sums over its pixels":
+            lambda x, t: nll(x, t) / len(x),
+        "x and 1 - x swapped: a pixel that is 1 contributes log theta":
+            lambda x, t: nll(1 - x, t),
+    }, "NLL = -sum_i [x_i log theta_i + (1 - x_i) log(1 - theta_i)], in nats")
+
+
+# ----------------------------------------------------------------------------- lecture 02
+def check_ar_params(fn) -> Feedback:
+    """fn(n, k): free parameters of an AR(k) model with tabular conditionals, binary x."""
+    cases = [(1, 0), (5, 0), (5, 1), (6, 2), (10, 3), (16, 15), (784, 8)]
+    ref = lambda n, k: 2**k - 1 + (n - k) * 2**k
+    return _check(fn, cases, ref, {
+        "every variable counted with k parents: the first k have only 0, 1, ..., k - 1":
+            lambda n, k: n * 2**k,
+        "off by one in k: x_i has k parents, so its table has 2**k rows, not 2**(k + 1)":
+            lambda n, k: 2**(k + 1) - 1 + (n - k - 1) * 2**(k + 1) if k + 1 < n else 2**n - 1,
+        "that is the Markov count 2n - 1 for any k; the tables grow as 2**k":
+            lambda n, k: 2 * n - 1,
+        "each binary conditional needs one number per parent state (2**k), not 2**k - 1":
+            lambda n, k: n * (2**k - 1),
+    }, "AR(k): sum_i 2**min(i-1, k) = 2**k - 1 + (n - k) 2**k", exact=True)
+
+
+def check_conditional_from_joint(fn) -> Feedback:
+    """fn(joint): from p(x1, x2, x3), a (2, 2, 2) array, return p(x3 = 1 | x1, x2), (2, 2)."""
+    rng = np.random.default_rng(1)
+    cases = []
+    for _ in range(3):
+        p = rng.random((2, 2, 2))
+        cases.append((p / p.sum(),))
+    ref = lambda p: p[:, :, 1] / p.sum(2)
+    return _check(fn, cases, ref, {
+        "not divided by p(x1, x2): that is the joint p(x1, x2, x3 = 1), not a conditional":
+            lambda p: p[:, :, 1],
+        "that is p(x3 = 0 | x1, x2); the question asks for x3 = 1":
+            lambda p: p[:, :, 0] / p.sum(2),
+        "divided by p(x3 = 1) instead of p(x1, x2): that gives p(x1, x2 | x3 = 1)":
+            lambda p: p[:, :, 1] / p[:, :, 1].sum(),
+    }, "p(x3 | x1, x2) = p(x1, x2, x3) / sum_x3 p(x1, x2, x3)")
+
+
+def check_markov_log_prob(fn) -> Feedback:
+    """fn(x, p1, T): log p(x) in nats of a binary sequence under a Markov chain.
+
+    p1 = p(x_1 = 1); T[a, b] = p(x_{i+1} = b | x_i = a).
+    """
+    T1, T2 = np.array([[0.9, 0.1], [0.3, 0.7]]), np.array([[0.6, 0.4], [0.2, 0.8]])
+    cases = [(np.array([1, 1, 0, 0, 1]), 0.3, T1), (np.array([0, 1, 1, 1]), 0.6, T2),
+             (np.array([1, 0, 1, 0, 0, 1]), 0.5, T1)]
+
+    def ref(x, p1, T, transpose=False, first=True, last=True):
+        T = T.T if transpose else T
+        first_term = math.log(p1 if x[0] == 1 else 1 - p1) if first else 0.0
+        steps = range(len(x) - 1) if last else range(len(x) - 2)
+        return first_term + sum(math.log(T[x[i], x[i + 1]]) for i in steps)
+
+    return _check(fn, cases, ref, {
+        "in bits (log base 2); use the natural log for nats":
+            lambda x, p1, T: ref(x, p1, T) / math.log(2),
+        "T is transposed: T[a, b] is p(next = b | current = a), rows are the current state":
+            lambda x, p1, T: ref(x, p1, T, transpose=True),
+        "the first term log p(x_1) is missing":
+            lambda x, p1, T: ref(x, p1, T, first=False),
+        "off by one: the last transition x_{n-1} -> x_n is missing":
+            lambda x, p1, T: ref(x, p1, T, last=False),
+        "sign flipped: that is the negative log-likelihood":
+            lambda x, p1, T: -ref(x, p1, T),
+    }, "log p(x) = log p(x_1) + sum_i log T[x_i, x_{i+1}]")

@@ -1,0 +1,140 @@
+"""Interactive explorers for the lectures. The logic is plain functions; widgets only call them.
+
+Every explorer is an ``Explorer``: ``controls`` (name -> ipywidget), ``result`` (what the last
+update computed) and ``figure`` (what it drew). Tests set ``controls[...].value`` and check
+both, with no browser; a notebook displays ``explorer`` itself.
+"""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import ipywidgets as W
+from IPython.display import display
+
+from gm_helpers.counting import (ORDERINGS, compare_tabular_models, image_ordering,
+                                 num_params)
+from gm_helpers.data import binary_patches
+from gm_helpers.viz import plot_param_counts, show_images
+
+
+class Explorer:
+    """Controls wired to ``compute(**values) -> result`` and ``draw(result) -> figure``."""
+
+    def __init__(self, controls: dict, compute, draw):
+        self.controls, self.compute, self.draw = controls, compute, draw
+        self.output = W.Output()
+        self.ui = W.VBox([W.HBox(list(controls.values())), self.output])
+        self.result = self.figure = None
+        for control in controls.values():
+            control.observe(self.update, names="value")
+        self.update()
+
+    def values(self) -> dict:
+        return {name: control.value for name, control in self.controls.items()}
+
+    def update(self, change=None) -> None:
+        self.result = self.compute(**self.values())
+        with self.output:
+            self.output.clear_output(wait=True)
+            if self.figure is not None:
+                plt.close(self.figure)
+            self.figure = self.draw(self.result)
+            display(self.figure)
+
+    def _ipython_display_(self):
+        display(self.ui)
+
+
+# ----------------------------------------------------------------------------- lecture 01
+def param_count_summary(n: int, m: int, k: int) -> dict:
+    """Exact free-parameter counts for n variables with m values; AR order k is capped at n - 1."""
+    k = min(k, n - 1)
+    return {"n": n, "m": m, "k": k,
+            "counts": {"full joint": num_params("full_joint", n, m=m),
+                       "independent": num_params("independent", n, m=m),
+                       "Markov": num_params("markov", n, m=m),
+                       f"AR({k})": num_params("ar", n, k=k, m=m)}}
+
+
+def _draw_param_counts(result: dict):
+    n, m, k = result["n"], result["m"], result["k"]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    n_values = sorted({1, 2, n, *range(0, max(n, 10) + 1, max(1, max(n, 10) // 50))} - {0})
+    plot_param_counts(n_values, m=m, ks=(k,) if k > 1 else (), ax=ax)
+    ax.axvline(n, color="k", lw=0.8, ls=":")
+    text = "\n".join(f"{name:>12}: {_fmt(c)}" for name, c in result["counts"].items())
+    ax.text(0.02, 0.97, text, transform=ax.transAxes, va="top", family="monospace", fontsize=8,
+            bbox=dict(facecolor="white", alpha=0.8, lw=0))
+    return fig
+
+
+def _fmt(count: int) -> str:
+    """An exact count if short, else its leading digits and power of ten (it stays exact)."""
+    s = str(count)
+    return f"{count:,}" if len(s) <= 12 else f"{s[0]}.{s[1:4]}e{len(s) - 1} ({len(s)} digits)"
+
+
+def param_count_explorer(n: int = 16, m: int = 2, k: int = 2) -> Explorer:
+    """Sliders over n, m and k; the plot shows every assumption's count on a log axis."""
+    controls = {"n": W.IntSlider(n, min=1, max=784, description="n"),
+                "m": W.IntSlider(m, min=2, max=256, description="m"),
+                "k": W.IntSlider(k, min=0, max=16, description="AR order k")}
+    return Explorer(controls, param_count_summary, _draw_param_counts)
+
+
+# ----------------------------------------------------------------------------- lecture 02
+def ar_patch_experiment(train_images, test_images, size: int, k: int, ordering: str,
+                        num_train: int = 5_000, num_test: int = 20_000, alpha: float = 0.01,
+                        seed: int = 0, cache: dict | None = None) -> dict:
+    """Fit the tabular models to ``size x size`` patches; the AR(k) uses ``ordering``.
+
+    Returns the NLL table (``rows``) and 16 samples from the AR(k) model.
+    """
+    n = size * size
+    k = min(k, n - 1)
+    key = (size, num_train, num_test, seed)
+    if cache is not None and key in cache:
+        train, test = cache[key]
+    else:
+        train = binary_patches(train_images, size, num_train, seed=seed).numpy()  # (N, n)
+        test = binary_patches(test_images, size, num_test, seed=seed + 1).numpy()
+        if cache is not None:
+            cache[key] = (train, test)
+    order = image_ordering(ordering, size, size, seed=seed)
+    rows = compare_tabular_models(train, test, ks=(k,), order=order, alpha=alpha,
+                                  full_table=n <= 16)
+    ar_name = {0: "independent", 1: "Markov"}.get(k, f"AR({k})")  # AR(0), AR(1) by their names
+    ar = next(r for r in rows if r["name"] == ar_name)
+    return {"size": size, "k": k, "ordering": ordering, "order": order,
+            "rows": [{key: v for key, v in r.items() if key != "model"} for r in rows],
+            "samples": ar["model"].sample(16, seed=seed)}
+
+
+def _draw_patch_result(result: dict):
+    fig, (ax_table, ax_samples) = plt.subplots(1, 2, figsize=(9, 3),
+                                               gridspec_kw={"width_ratios": [1.6, 1]})
+    cells = [[r["name"], f"{r['params']:,}", f"{r['train_nll']:.3f}", f"{r['test_nll']:.3f}"]
+             for r in result["rows"]]
+    ax_table.axis("off")
+    ax_table.table(cells, colLabels=["model", "params", "train NLL", "test NLL"],
+                   loc="center").scale(1, 1.3)
+    ax_table.set_title(f"{result['size']}x{result['size']} patches, "
+                       f"{result['ordering']} ordering (nats per patch)")
+    show_images(result["samples"], nrow=8, ax=ax_samples,
+                title=f"samples from AR({result['k']})")
+    return fig
+
+
+def ar_patch_explorer(train_images, test_images, num_train: int = 5_000,
+                      num_test: int = 20_000) -> Explorer:
+    """Choose patch size, AR order and ordering; the NLL table and samples update."""
+    cache: dict = {}
+    controls = {"size": W.Dropdown(options=[2, 3, 4], value=3, description="patch size"),
+                "k": W.IntSlider(2, min=0, max=15, description="AR order k"),
+                "ordering": W.Dropdown(options=list(ORDERINGS), value="raster",
+                                       description="ordering")}
+
+    def compute(size, k, ordering):
+        return ar_patch_experiment(train_images, test_images, size, k, ordering,
+                                   num_train=num_train, num_test=num_test, cache=cache)
+
+    return Explorer(controls, compute, _draw_patch_result)

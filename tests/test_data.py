@@ -1,0 +1,346 @@
+"""gm_helpers.data: the right data, from the right folder, with clear errors and no network.
+
+Every download here is served from ``file://`` URLs in a temporary folder, or refused by a
+monkeypatched ``_download``: no test ever reaches the real sources.
+"""
+import gzip
+import hashlib
+import shutil
+import urllib.error
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from gm_helpers import data
+from gm_helpers.data import (DataCorruptError, DataNotFoundError, binarized_test_labels,
+                             binary_patches, downsample_binary, load_binarized_mnist,
+                             load_mnist_test)
+
+# From ../shared/data/README.md, typed in here so that the tests check the module's constants.
+README_SIZES = {"train": 50_000, "valid": 10_000, "test": 10_000}
+README_MEANS = {"train": 0.13056, "valid": 0.13113, "test": 0.13251}
+README_SHA256 = {
+    "train": "43490d4d6ac9002727af4426d8748609fdb7e4094fa65ad8d681ea60082a7a5a",
+    "valid": "069b4f0beb389b776478c3e872b4df71c95ac4be64d7cbe6d32e24ebac8e6d5e",
+    "test": "ca0294c3b8d984c7a1dc891015a8eea6f37bae59a34e35ea0fc8c47110a8dd86",
+}
+README_LABEL_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Every download fails as it would offline; the URLs asked for are recorded."""
+    asked = []
+
+    def refuse(url, progress=True):
+        asked.append(url)
+        raise urllib.error.URLError("network is unreachable (test)")
+
+    monkeypatch.setattr(data, "_download", refuse)
+    return asked
+
+
+@pytest.fixture
+def split(binarized_train, binarized_valid, binarized_test):
+    return {"train": binarized_train, "valid": binarized_valid, "test": binarized_test}
+
+
+# ----------------------------------------------------------------------------- the real data
+@pytest.mark.parametrize("name", ["train", "valid", "test"])
+def test_binarized_split_shape_dtype_values(name, split):
+    """Each split is float32 (N, 1, 28, 28) of 0s and 1s, with the README's N."""
+    x = split[name]
+    assert x.dtype == torch.float32
+    assert x.shape == (README_SIZES[name], 1, 28, 28)
+    assert ((x == 0) | (x == 1)).all() and x.min() == 0 and x.max() == 1
+
+
+@pytest.mark.parametrize("name", ["train", "valid", "test"])
+def test_binarized_split_matches_readme(name, split):
+    """Mean pixel and sha256 of the unpacked array are the README's: the very same data."""
+    x = split[name]
+    assert x.double().mean().item() == pytest.approx(README_MEANS[name], abs=1e-5)
+    flat = x.reshape(len(x), 784).to(torch.uint8).numpy()  # (N, 784) raster order
+    assert hashlib.sha256(flat.tobytes()).hexdigest() == README_SHA256[name]
+
+
+def test_bad_split_is_a_value_error(real_data_dir):
+    """A misspelt split names the valid ones."""
+    with pytest.raises(ValueError, match="train"):
+        load_binarized_mnist("training", real_data_dir)
+
+
+def test_test_labels_counts():
+    """binarized_test_labels is sorted and has the README's count of each digit."""
+    y = binarized_test_labels()
+    assert y.dtype == torch.int64 and y.shape == (10_000,)
+    assert torch.bincount(y, minlength=10).tolist() == README_LABEL_COUNTS
+    assert torch.all(y[1:] >= y[:-1])
+
+
+def test_mnist_test_set(mnist_test):
+    """Grayscale test set: (10000, 1, 28, 28) float32 in [0, 1], int64 labels 0..9."""
+    x, y = mnist_test
+    assert x.shape == (10_000, 1, 28, 28) and x.dtype == torch.float32
+    assert x.min().item() == 0.0 and x.max().item() == 1.0
+    assert y.shape == (10_000,) and y.dtype == torch.int64
+    assert torch.bincount(y, minlength=10).tolist() == README_LABEL_COUNTS
+
+
+def _consistent(binary: torch.Tensor, gray: torch.Tensor) -> torch.Tensor:
+    """Per image: every binarized 1 is non-zero in gray, every 0 is below 255 (README check)."""
+    ones_ok = ((binary == 1) <= (gray > 0)).flatten(1).all(1)
+    zeros_ok = ((binary == 0) <= (gray < 1)).flatten(1).all(1)
+    return ones_ok & zeros_ok
+
+
+def test_binarized_test_split_is_mnist_test_sorted_by_label(binarized_test, mnist_test):
+    """The binarized test split is the grayscale test set, stably sorted by label."""
+    gray, labels = mnist_test
+    order = torch.from_numpy(np.argsort(labels.numpy(), kind="stable"))
+    assert torch.equal(labels[order], binarized_test_labels())
+    assert _consistent(binarized_test, gray[order]).all()
+    # the check has teeth: pairing each image with its neighbour's grayscale fails it
+    assert _consistent(binarized_test, gray[order].roll(1, 0)).float().mean() < 0.05
+
+
+# ----------------------------------------------------------------------------- where the data is
+def test_data_dir_resolution_order(monkeypatch, tmp_path):
+    """The argument beats $GM_DATA_DIR, which beats the repository's data/ folder."""
+    repo_data = Path(data.__file__).resolve().parent.parent / "data"
+    monkeypatch.delenv("GM_DATA_DIR", raising=False)
+    assert data.data_dir() == repo_data
+    monkeypatch.setenv("GM_DATA_DIR", str(tmp_path / "env"))
+    assert data.data_dir() == tmp_path / "env"
+    assert data.data_dir(tmp_path / "arg") == tmp_path / "arg"
+    monkeypatch.setenv("GM_DATA_DIR", "")  # an empty variable counts as unset
+    assert data.data_dir() == repo_data
+
+
+def test_loader_uses_the_resolution_order(monkeypatch, tmp_path, real_data_dir):
+    """The loader reads $GM_DATA_DIR, and an explicit data_dir overrides it."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setenv("GM_DATA_DIR", str(empty))
+    with pytest.raises(DataNotFoundError, match=str(empty)):
+        load_binarized_mnist("test", download=False)
+    x = load_binarized_mnist("test", real_data_dir, download=False)
+    assert x.shape == (10_000, 1, 28, 28)
+    monkeypatch.setenv("GM_DATA_DIR", str(real_data_dir))
+    with pytest.raises(DataNotFoundError, match=str(empty)):
+        load_binarized_mnist("test", empty, download=False)
+
+
+def test_data_dir_that_is_a_file(tmp_path):
+    """A file given as the data folder is refused by name."""
+    f = tmp_path / "not_a_folder"
+    f.write_text("x")
+    with pytest.raises(NotADirectoryError, match="not_a_folder"):
+        load_binarized_mnist("test", f)
+
+
+# ----------------------------------------------------------------------------- missing files
+def test_offline_missing_binarized_names_file_folder_and_env(tmp_path, no_network):
+    """Offline, a missing file is a DataNotFoundError saying what to put where."""
+    with pytest.raises(DataNotFoundError) as info:
+        load_binarized_mnist("test", tmp_path, progress=False)
+    message = str(info.value)
+    assert "binarized_mnist.npz" in message
+    assert str(tmp_path) in message
+    assert "GM_DATA_DIR" in message
+    assert no_network and not any(tmp_path.iterdir())  # it tried, and wrote nothing
+
+
+def test_offline_missing_mnist_names_file_folder_and_env(tmp_path, no_network):
+    with pytest.raises(DataNotFoundError) as info:
+        load_mnist_test(tmp_path, progress=False)
+    message = str(info.value)
+    assert "t10k-images-idx3-ubyte.gz" in message
+    assert str(tmp_path / "mnist") in message
+    assert "GM_DATA_DIR" in message
+    assert len(no_network) == len(data.MNIST_MIRRORS)  # every mirror was tried
+
+
+def test_download_false_never_downloads(tmp_path, no_network):
+    """download=False fails at once, without asking the network."""
+    with pytest.raises(DataNotFoundError, match="download=False"):
+        load_binarized_mnist("valid", tmp_path, download=False)
+    with pytest.raises(DataNotFoundError, match="download=False"):
+        load_mnist_test(tmp_path, download=False)
+    assert no_network == []
+
+
+# ----------------------------------------------------------------------------- corrupt files
+def test_truncated_npz_is_corrupt(tmp_path, real_data_dir, no_network):
+    """A truncated .npz is a DataCorruptError naming the file, never garbage data."""
+    path = tmp_path / "binarized_mnist.npz"
+    raw = (real_data_dir / "binarized_mnist.npz").read_bytes()
+    path.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(DataCorruptError, match="binarized_mnist.npz"):
+        load_binarized_mnist("test", tmp_path)
+    assert no_network == []  # a corrupt file is reported, not silently re-downloaded
+
+
+def test_one_flipped_pixel_fails_the_checksum(tmp_path, real_data_dir):
+    """A readable .npz with one pixel changed in the test split fails that split's checksum."""
+    with np.load(real_data_dir / "binarized_mnist.npz") as npz:
+        arrays = {k: npz[k] for k in ("train", "valid", "test")}
+    test = np.unpackbits(arrays["test"], axis=1)[:, :784]  # (N, 784)
+    test[123, 400] ^= 1
+    arrays["test"] = np.packbits(test, axis=1)  # (N, 98)
+    np.savez(tmp_path / "binarized_mnist.npz", **arrays)
+    with pytest.raises(DataCorruptError, match="checksum"):
+        load_binarized_mnist("test", tmp_path, download=False)
+    # the other splits of the same file are intact and still load
+    assert load_binarized_mnist("valid", tmp_path, download=False).shape == (10_000, 1, 28, 28)
+
+
+def test_truncated_mnist_gz_is_corrupt(tmp_path, real_data_dir):
+    (tmp_path / "mnist").mkdir()
+    for name in data.MNIST_FILES:
+        shutil.copy(real_data_dir / "mnist" / name, tmp_path / "mnist" / name)
+    images = tmp_path / "mnist" / "t10k-images-idx3-ubyte.gz"
+    images.write_bytes(images.read_bytes()[:10_000])
+    with pytest.raises(DataCorruptError, match="t10k-images-idx3-ubyte.gz"):
+        load_mnist_test(tmp_path, download=False)
+
+
+# ----------------------------------------------------------------------------- downloading
+@pytest.fixture
+def fake_binarized_source(tmp_path, monkeypatch):
+    """Tiny Larochelle-style .amat files behind a file:// URL, with their checksums."""
+    rng = np.random.default_rng(0)
+    sizes = {"train": 5, "valid": 3, "test": 2}
+    arrays, src = {}, tmp_path / "source"
+    src.mkdir()
+    for split, n in sizes.items():
+        x = (rng.random((n, 784)) < 0.3).astype(np.uint8)  # (n, 784)
+        arrays[split] = x
+        lines = "\n".join(" ".join(map(str, row)) for row in x) + "\n"
+        (src / f"binarized_mnist_{split}.amat").write_text(lines)
+    monkeypatch.setattr(data, "SPLITS", sizes)
+    monkeypatch.setattr(data, "BINARIZED_SHA256", {
+        split: hashlib.sha256(x.tobytes()).hexdigest() for split, x in arrays.items()})
+    monkeypatch.setattr(data, "BINARIZED_URL", src.as_uri() + "/binarized_mnist_{split}.amat")
+    return arrays, src
+
+
+def test_download_binarized_writes_atomically_and_loads(tmp_path, fake_binarized_source):
+    """A missing file is downloaded, checked, written whole (no .part left) and loads back."""
+    arrays, _ = fake_binarized_source
+    root = tmp_path / "data"  # does not exist yet
+    x = load_binarized_mnist("valid", root, progress=False)
+    assert sorted(p.name for p in root.iterdir()) == ["binarized_mnist.npz"]
+    assert not list(root.glob("*.part"))
+    want = torch.from_numpy(arrays["valid"].astype(np.float32)).view(-1, 1, 28, 28)
+    assert torch.equal(x, want)
+    for split in ("train", "test"):  # one download stored all three splits
+        got = load_binarized_mnist(split, root, download=False).reshape(-1, 784)
+        assert np.array_equal(got.numpy().astype(np.uint8), arrays[split])
+
+
+def test_download_checksum_mismatch_writes_nothing(tmp_path, fake_binarized_source,
+                                                   monkeypatch):
+    """A download that fails its checksum is a DataCorruptError and no file is written."""
+    monkeypatch.setitem(data.BINARIZED_SHA256, "valid", "0" * 64)
+    root = tmp_path / "data"
+    with pytest.raises(DataCorruptError, match="valid"):
+        load_binarized_mnist("test", root, progress=False)
+    assert not root.exists() or not any(root.iterdir())
+
+
+def test_truncated_download_is_corrupt(tmp_path, fake_binarized_source):
+    """A download cut off mid-line is a DataCorruptError, not a raw numpy error."""
+    _, src = fake_binarized_source
+    amat = src / "binarized_mnist_train.amat"
+    amat.write_text(amat.read_text()[:3000])
+    root = tmp_path / "data"
+    with pytest.raises(DataCorruptError, match="binarized_mnist_train.amat"):
+        load_binarized_mnist("train", root, progress=False)
+    assert not root.exists() or not any(root.iterdir())
+
+
+def test_mnist_download_falls_through_to_the_next_mirror(tmp_path, real_data_dir,
+                                                         monkeypatch):
+    """A dead first mirror is skipped; the file comes from the second and is md5-checked."""
+    good = tmp_path / "mirror"
+    shutil.copytree(real_data_dir / "mnist", good)
+    dead = (tmp_path / "no_such_mirror").as_uri() + "/"
+    monkeypatch.setattr(data, "MNIST_MIRRORS", [dead, good.as_uri() + "/"])
+    asked, real_download = [], data._download
+    monkeypatch.setattr(data, "_download",
+                        lambda url, progress=True: asked.append(url) or real_download(url, False))
+    root = tmp_path / "data"
+    x, y = load_mnist_test(root, progress=False)
+    assert x.shape == (10_000, 1, 28, 28) and y.shape == (10_000,)
+    assert asked[0].startswith(dead) and asked[1].startswith(good.as_uri())
+    written = sorted(p.name for p in (root / "mnist").iterdir())
+    assert written == sorted(data.MNIST_FILES)  # both files, no .part leftovers
+
+
+def test_mnist_md5_mismatch_on_every_mirror(tmp_path, monkeypatch):
+    """When every mirror serves the wrong bytes: DataNotFoundError, nothing written."""
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    for name in data.MNIST_FILES:
+        (mirror / name).write_bytes(gzip.compress(b"not mnist"))
+    monkeypatch.setattr(data, "MNIST_MIRRORS", [mirror.as_uri() + "/", mirror.as_uri() + "/"])
+    root = tmp_path / "data"
+    with pytest.raises(DataNotFoundError, match="checksum mismatch"):
+        load_mnist_test(root, progress=False)
+    assert not (root / "mnist").exists() or not any((root / "mnist").iterdir())
+
+
+# ----------------------------------------------------------------------------- small data
+def test_binary_patches_shape_dtype_and_binary(binarized_test):
+    p = binary_patches(binarized_test, 3, 500, seed=0)
+    assert p.shape == (500, 9) and p.dtype == torch.uint8
+    assert set(torch.unique(p).tolist()) <= {0, 1}
+
+
+def test_binary_patches_are_crops_in_raster_order():
+    """Each patch is a real crop of one image, inside the margin, flattened row by row."""
+    N, H, W, size, margin = 2, 10, 10, 3, 1
+    # pixel value encodes (image, row, col): 100 i + 10 r + c < 256
+    x = (100 * torch.arange(N)[:, None, None] + 10 * torch.arange(H)[:, None]
+         + torch.arange(W)).view(N, 1, H, W).float()
+    patches = binary_patches(x, size, 50, seed=3, margin=margin)
+    for patch in patches.long():
+        i, r, c = patch[0] // 100, patch[0] % 100 // 10, patch[0] % 10
+        assert margin <= r <= H - margin - size and margin <= c <= W - margin - size
+        assert torch.equal(patch, x[i, 0, r:r + size, c:c + size].flatten().long())
+
+
+def test_binary_patches_reproducible(binarized_test):
+    a = binary_patches(binarized_test, 4, 100, seed=7)
+    assert torch.equal(a, binary_patches(binarized_test, 4, 100, seed=7))
+    assert not torch.equal(a, binary_patches(binarized_test, 4, 100, seed=8))
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"size": 0}, "size"),
+    ({"size": 2.5}, "size"),
+    ({"size": 21}, "does not fit"),
+    ({"x": torch.zeros(5, 28, 28)}, r"\(N, 1, H, W\)"),
+    ({"x": torch.zeros(5, 3, 28, 28)}, r"\(N, 1, H, W\)"),
+])
+def test_binary_patches_bad_inputs(kwargs, match):
+    args = {"x": torch.zeros(5, 1, 28, 28), "size": 3, "num_patches": 10, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        binary_patches(**args)
+
+
+def test_downsample_binary(binarized_test):
+    """Average pooling then a threshold: (N, 1, s, s), still 0s and 1s; all-ones stays ones."""
+    y = downsample_binary(binarized_test[:50], 14)
+    assert y.shape == (50, 1, 14, 14) and y.dtype == torch.float32
+    assert set(torch.unique(y).tolist()) <= {0.0, 1.0}
+    assert torch.equal(downsample_binary(torch.ones(2, 1, 28, 28), 7), torch.ones(2, 1, 7, 7))
+    # 2x2 blocks: three ones (mean 0.75 > 0.5) -> 1, one one (0.25) -> 0, two (0.5) -> 0
+    img = torch.tensor([[1., 1., 1., 0.],
+                        [1., 0., 0., 0.],
+                        [1., 1., 0., 0.],
+                        [0., 0., 0., 0.]]).view(1, 1, 4, 4)
+    assert downsample_binary(img, 2).flatten().tolist() == [1.0, 0.0, 0.0, 0.0]

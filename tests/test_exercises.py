@@ -1,0 +1,182 @@
+"""gm_helpers.exercises: each checker accepts a right answer and names each usual mistake.
+
+For every checker: a correct function passes; a stub and a crash are reported as such; each
+named mistake, made on purpose, is recognised by name; any other wrong answer shows the
+expected value.
+"""
+import math
+
+import numpy as np
+import pytest
+
+from gm_helpers import exercises as ex
+
+
+def stub(*args):
+    raise NotImplementedError
+
+
+def crash(*args):
+    raise ZeroDivisionError("boom")
+
+
+# --- lecture 01: full joint -------------------------------------------------------------------
+def fj_right(n, m):
+    return m**n - 1
+
+
+FULL_JOINT = (ex.check_full_joint_params, fj_right, lambda n, m: 0, [
+    (lambda n, m: m**n, "off by one"),
+    (lambda n, m: n * (m - 1), "independence"),
+    (lambda n, m: n**m - 1, "base and exponent swapped"),
+    (lambda n, m: (m - 1)**n, "not m - 1"),
+])
+
+
+# --- lecture 01: posterior --------------------------------------------------------------------
+def post_right(prior, lik):
+    joint = prior * lik
+    return joint / joint.sum()
+
+
+POSTERIOR = (ex.check_posterior, post_right, lambda prior, lik: prior, [
+    (lambda prior, lik: prior * lik, "not normalised"),
+    (lambda prior, lik: lik / lik.sum(), "prior is missing"),
+    (lambda prior, lik: (prior / lik) / (prior / lik).sum(), "divided by the likelihood"),
+])
+
+
+# --- lecture 01: Bernoulli NLL ----------------------------------------------------------------
+def nll_right(x, theta):
+    return -np.sum(x * np.log(theta) + (1 - x) * np.log(1 - theta))
+
+
+BERNOULLI = (ex.check_bernoulli_nll, nll_right, lambda x, theta: -np.sum(np.log(theta)), [
+    (lambda x, t: -np.sum(x * np.log2(t) + (1 - x) * np.log2(1 - t)), "bits"),
+    (lambda x, t: np.sum(x * np.log(t) + (1 - x) * np.log(1 - t)), "sign flipped"),
+    (lambda x, t: -np.mean(x * np.log(t) + (1 - x) * np.log(1 - t)), "averaged"),
+    (lambda x, t: -np.sum((1 - x) * np.log(t) + x * np.log(1 - t)), "swapped"),
+])
+
+
+# --- lecture 02: AR(k) parameters -------------------------------------------------------------
+def ar_right(n, k):
+    return sum(2 ** min(i, k) for i in range(n))  # variable i has min(i, k) parents
+
+
+AR_PARAMS = (ex.check_ar_params, ar_right, lambda n, k: n + k, [
+    (lambda n, k: n * 2**k, "counted with k parents"),
+    (lambda n, k: 2**(k + 1) - 1 + (n - k - 1) * 2**(k + 1), "off by one in k"),
+    (lambda n, k: 2 * n - 1, "Markov count"),
+    (lambda n, k: n * (2**k - 1), "not 2**k - 1"),
+])
+
+
+# --- lecture 02: conditional from a joint -----------------------------------------------------
+def cond_right(joint):
+    return joint[:, :, 1] / (joint[:, :, 0] + joint[:, :, 1])
+
+
+CONDITIONAL = (ex.check_conditional_from_joint, cond_right, lambda p: p.sum(2), [
+    (lambda p: p[:, :, 1], "not divided by p(x1, x2)"),
+    (lambda p: p[:, :, 0] / p.sum(2), "p(x3 = 0 | x1, x2)"),
+    (lambda p: p[:, :, 1] / p[:, :, 1].sum(), "divided by p(x3 = 1)"),
+])
+
+
+# --- lecture 02: Markov chain log-probability -------------------------------------------------
+def markov_lp(x, p1, T, log=math.log, transpose=False, first=True, last=True):
+    """A student's loop, with switches for each classic mistake."""
+    lp = log(p1 if x[0] == 1 else 1 - p1) if first else 0.0
+    for i in range(len(x) - 1 if last else len(x) - 2):
+        a, b = int(x[i]), int(x[i + 1])
+        lp += log(T[b, a] if transpose else T[a, b])
+    return lp
+
+
+MARKOV = (ex.check_markov_log_prob, markov_lp, lambda x, p1, T: math.log(p1), [
+    (lambda x, p1, T: markov_lp(x, p1, T, log=math.log2), "bits"),
+    (lambda x, p1, T: markov_lp(x, p1, T, transpose=True), "transposed"),
+    (lambda x, p1, T: markov_lp(x, p1, T, first=False), "first term"),
+    (lambda x, p1, T: markov_lp(x, p1, T, last=False), "last transition"),
+    (lambda x, p1, T: -markov_lp(x, p1, T), "sign flipped"),
+])
+
+CHECKERS = {"full_joint_params": FULL_JOINT, "posterior": POSTERIOR,
+            "bernoulli_nll": BERNOULLI, "ar_params": AR_PARAMS,
+            "conditional_from_joint": CONDITIONAL, "markov_log_prob": MARKOV}
+MISTAKES = [(name, fn, phrase) for name, (_, _, _, mistakes) in CHECKERS.items()
+            for fn, phrase in mistakes]
+
+
+def test_every_checker_is_covered():
+    """Each check_* in the module has its cases here, and each of its mistakes is tried."""
+    assert {n[len("check_"):] for n in dir(ex) if n.startswith("check_")} == set(CHECKERS)
+
+
+@pytest.mark.parametrize("name", CHECKERS)
+def test_correct_answer_passes(name):
+    check, right, _, _ = CHECKERS[name]
+    feedback = check(right)
+    assert bool(feedback) is True
+    assert repr(feedback).startswith("✓")
+
+
+@pytest.mark.parametrize("name", CHECKERS)
+def test_stub_is_not_implemented(name):
+    check = CHECKERS[name][0]
+    feedback = check(stub)
+    assert not feedback and repr(feedback).startswith("✗")
+    assert "not implemented" in repr(feedback)
+
+
+@pytest.mark.parametrize("name", CHECKERS)
+def test_crash_is_reported_with_the_exception(name):
+    feedback = CHECKERS[name][0](crash)
+    assert not feedback
+    assert "ZeroDivisionError" in feedback.message and "boom" in feedback.message
+
+
+@pytest.mark.parametrize("name, wrong, phrase", MISTAKES,
+                         ids=[f"{n}-{p}" for n, _, p in MISTAKES])
+def test_each_named_mistake_is_recognised(name, wrong, phrase):
+    """A function that makes the mistake gets the message that names that mistake."""
+    feedback = CHECKERS[name][0](wrong)
+    assert not feedback
+    assert phrase in feedback.message, feedback.message
+
+
+@pytest.mark.parametrize("name, count", [(name, len(c[3])) for name, c in CHECKERS.items()])
+def test_the_mistakes_above_are_all_the_checker_knows(name, count, monkeypatch):
+    """Every mistake message of the checker is produced by one of our wrong functions."""
+    check = CHECKERS[name][0]
+    seen = []
+    real = ex._check
+
+    def spy(fn, cases, reference, mistakes, success, exact=False):
+        seen.append(len(mistakes))
+        return real(fn, cases, reference, mistakes, success, exact)
+
+    monkeypatch.setattr(ex, "_check", spy)
+    check(CHECKERS[name][1])
+    assert seen == [count]
+
+
+@pytest.mark.parametrize("name", CHECKERS)
+def test_unknown_wrong_answer_shows_the_expected_value(name):
+    check, _, other_wrong, _ = CHECKERS[name]
+    feedback = check(other_wrong)
+    assert not feedback
+    assert "expected" in feedback.message and "you returned" in feedback.message
+
+
+def test_wrong_shape_is_not_accepted():
+    """A posterior of the wrong length is wrong, not a crash inside the checker."""
+    feedback = ex.check_posterior(lambda prior, lik: np.append(post_right(prior, lik), 0.0))
+    assert not feedback and "expected" in feedback.message
+
+
+def test_float_count_is_not_exact():
+    """2.0**784 is not the exact count: the full-joint checker compares integers exactly."""
+    feedback = ex.check_full_joint_params(lambda n, m: float(m) ** n - 1)
+    assert not feedback and "784" in feedback.message

@@ -1,0 +1,140 @@
+"""Checks on the repository as a whole: binder, jupytext pairs, committed notebooks, student
+copies of the real lectures, and the shipped checkpoints' claims."""
+import ast
+import json
+import re
+import tomllib
+
+import jupytext
+import nbformat
+import pytest
+
+from gm_helpers import exercises, student
+from gm_helpers.data import load_binarized_mnist
+from gm_helpers.train import CHECKPOINT_DIR, evaluate_nll, load_shipped, sha256_file, shipped_manifest
+
+from conftest import REPO
+
+LECTURES = sorted((REPO / "lectures").glob("*.ipynb"))
+
+
+# ----------------------------------------------------------------------------- binder
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~;\[ ]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def missing_from_binder(runtime_deps, binder_lines):
+    """Runtime dependencies of pyproject that binder's requirements do not name."""
+    listed = {_name(line) for line in binder_lines
+              if line.strip() and not line.lstrip().startswith(("#", "-"))}
+    return sorted({_name(dep) for dep in runtime_deps} - listed)
+
+
+def test_binder_lists_every_runtime_dependency():
+    deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    lines = (REPO / "binder" / "requirements.txt").read_text().splitlines()
+    assert missing_from_binder(deps, lines) == []
+    assert any(line.strip() == "-e ." for line in lines), "binder must install the package"
+    assert any("download.pytorch.org/whl/cpu" in line for line in lines), "CPU torch wheels"
+
+
+def test_binder_check_catches_a_missing_dependency():
+    lines = ["torch>=2.2", "numpy", "# tqdm is commented out", "-e ."]
+    assert missing_from_binder(["torch>=2", "numpy>=1", "tqdm>=4"], lines) == ["tqdm"]
+
+
+# ----------------------------------------------------------------------------- jupytext pairs
+def _cells(nb):
+    return [(c.cell_type, c.source.strip()) for c in nb.cells]
+
+
+@pytest.mark.parametrize("ipynb", LECTURES, ids=lambda p: p.name)
+def test_notebook_and_script_are_in_sync(ipynb):
+    script = ipynb.with_suffix(".py")
+    assert script.exists(), f"{ipynb.name} has no paired py:percent file"
+    assert _cells(jupytext.read(ipynb)) == _cells(jupytext.read(script)), (
+        f"{ipynb.name} and {script.name} differ: run `jupytext --sync {script}`")
+
+
+def test_sync_check_notices_an_edit():
+    nb = jupytext.read(LECTURES[0])
+    edited = nbformat.from_dict(nb)
+    edited.cells[0].source += "\nan edit"
+    assert _cells(nb) != _cells(edited)
+
+
+def test_jupytext_pairing_is_configured_once():
+    config = (REPO / "jupytext.toml").read_text()
+    assert 'formats = "ipynb,py:percent"' in config
+
+
+# ----------------------------------------------------------------------------- notebooks
+@pytest.mark.parametrize("ipynb", LECTURES, ids=lambda p: p.name)
+def test_notebook_is_committed_executed_without_errors(ipynb):
+    nb = nbformat.read(ipynb, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+    assert all(c.execution_count is not None for c in code), "run tools/run_notebooks.py"
+    counts = [c.execution_count for c in code]
+    assert counts == list(range(1, len(code) + 1)), "executed top to bottom, in one go"
+    assert not [o for c in code for o in c.outputs if o.output_type == "error"]
+
+
+# ----------------------------------------------------------------------------- exercises
+def _exercises(nb):
+    """(solution source, checker name, function name) for each exercise in a notebook."""
+    cells = [c for c in nb.cells if c.cell_type == "code"]
+    found = []
+    for cell, nxt in zip(cells, cells[1:]):
+        if student.BEGIN in cell.source:
+            call = re.search(r"(check_\w+)\((\w+)\)", nxt.source)
+            assert call, f"the cell after an exercise must call its checker:\n{nxt.source}"
+            found.append((cell.source, call.group(1), call.group(2)))
+    return found
+
+
+def _define(source: str, name: str):
+    namespace = {}
+    exec(compile(source, "<exercise>", "exec"), namespace)
+    return namespace[name]
+
+
+@pytest.mark.parametrize("ipynb", LECTURES, ids=lambda p: p.name)
+def test_student_copies_reject_stubs_and_solutions_pass(ipynb, tmp_path):
+    written = student.main([str(ipynb.parent), "--out", str(tmp_path)])
+    copy = nbformat.read(tmp_path / ipynb.name, as_version=4)
+    assert tmp_path / ipynb.name in written
+    original = _exercises(nbformat.read(ipynb, as_version=4))
+    stubs = [c.source for c in copy.cells if "raise NotImplementedError" in c.source]
+    assert len(original) >= 3, "each lecture has at least 3 exercises"
+    assert len(stubs) == len(original)
+    assert student.BEGIN not in json.dumps(copy), "a solution leaked into the student copy"
+    for (solution, checker_name, fn_name), stub in zip(original, stubs):
+        checker = getattr(exercises, checker_name)
+        ast.parse(stub)  # the student copy is valid Python
+        assert checker(_define(solution, fn_name)), f"{checker_name} rejects the solution"
+        verdict = checker(_define(stub, fn_name))
+        assert not verdict and "not implemented" in repr(verdict)
+    checker_outputs = [c.outputs for c in copy.cells
+                       if c.cell_type == "code" and re.search(r"check_\w+\(", c.source)]
+    assert all(outputs == [] for outputs in checker_outputs), "answers shown in student copy"
+
+
+# ----------------------------------------------------------------------------- checkpoints
+def test_manifest_describes_every_shipped_checkpoint():
+    manifest = shipped_manifest()
+    shipped = sorted(p.name for p in CHECKPOINT_DIR.glob("*.pt"))
+    assert sorted(manifest) == shipped
+    for name, entry in manifest.items():
+        assert entry["command"].startswith("python -m gm_helpers.train ")
+        assert sha256_file(CHECKPOINT_DIR / name) == entry["sha256"], f"{name} was changed"
+        assert (CHECKPOINT_DIR / name).stat().st_size < 5 * 2**20, "keep checkpoints small"
+        for key in ("seed", "epochs", "hardware", "wall_time_s", "test_nll"):
+            assert key in entry, f"{name}: manifest lacks {key}"
+
+
+@pytest.mark.parametrize("name", sorted(shipped_manifest()))
+def test_shipped_checkpoint_has_the_stated_test_nll(name, real_data_dir):
+    """Re-evaluate on the full 10,000-image test set: the manifest's number must hold."""
+    model, entry = load_shipped(name)
+    nll = evaluate_nll(model, load_binarized_mnist("test", real_data_dir))
+    assert nll == pytest.approx(entry["test_nll"], abs=0.01)

@@ -1,0 +1,147 @@
+"""gm_helpers.widgets: the explorers compute the right numbers and draw them, with no browser."""
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from gm_helpers.viz import plot_param_counts, plot_params_vs_nll, show_images
+from gm_helpers.widgets import (ar_patch_experiment, ar_patch_explorer, param_count_explorer,
+                                param_count_summary)
+
+
+# ----------------------------------------------------------------------------- lecture 01
+def test_param_count_summary_exact():
+    s = param_count_summary(n=10, m=3, k=2)
+    assert s["counts"] == {"full joint": 3**10 - 1, "independent": 20,
+                           "Markov": 2 + 9 * 3 * 2, "AR(2)": 3**2 - 1 + 8 * 9 * 2}
+    assert param_count_summary(784, 2, 2)["counts"]["full joint"] == 2**784 - 1
+
+
+def test_param_count_summary_caps_k():
+    """AR order k is capped at n - 1 (there are only n - 1 earlier variables)."""
+    s = param_count_summary(n=3, m=2, k=8)
+    assert s["k"] == 2 and s["counts"]["AR(2)"] == 2**3 - 1
+
+
+def _legend_labels(fig):
+    return [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+
+
+def test_param_count_explorer_updates_on_slider_change():
+    """Moving n to 784 recomputes the exact counts and redraws every assumption's curve."""
+    explorer = param_count_explorer()
+    first = explorer.figure
+    explorer.controls["n"].value = 784
+    explorer.controls["m"].value = 2
+    assert explorer.result["n"] == 784
+    assert explorer.result["counts"]["full joint"] == 2**784 - 1
+    assert explorer.result["counts"]["independent"] == 784
+    assert isinstance(explorer.figure, Figure) and explorer.figure is not first
+    labels = _legend_labels(explorer.figure)
+    assert {"full joint", "independent", "Markov", "AR(2)"} <= set(labels)
+    assert len(explorer.figure.axes[0].get_lines()) >= 4  # one curve per assumption (+ marker)
+    assert "237 digits" in "".join(t.get_text() for t in explorer.figure.axes[0].texts)
+
+
+def test_param_count_explorer_caps_k_for_small_n():
+    explorer = param_count_explorer(n=16, m=2, k=5)
+    explorer.controls["n"].value = 3
+    assert explorer.result["k"] == 2
+    assert explorer.result["counts"]["AR(2)"] == 2**3 - 1
+
+
+def test_param_count_explorer_m_slider():
+    explorer = param_count_explorer(n=4, m=2, k=2)
+    explorer.controls["m"].value = 10
+    assert explorer.result["counts"]["full joint"] == 10**4 - 1
+    assert explorer.result["counts"]["Markov"] == 9 + 3 * 10 * 9
+
+
+# ----------------------------------------------------------------------------- lecture 02
+def _nll(result, name, column="test_nll"):
+    return next(r[column] for r in result["rows"] if r["name"] == name)
+
+
+def _table_texts(fig):
+    table = fig.axes[0].tables[0]
+    return {cell.get_text().get_text() for cell in table.get_celld().values()}
+
+
+@pytest.fixture
+def patch_explorer(train_images_subset, test_images_subset):
+    return ar_patch_explorer(train_images_subset, test_images_subset, num_train=2000,
+                             num_test=2000)
+
+
+def test_ar_patch_explorer_ordering_changes_the_ar_model(patch_explorer):
+    """A new ordering reorders the AR(k) model: new order, new AR test NLL, same full joint."""
+    before = patch_explorer.result
+    assert before["ordering"] == "raster" and before["order"].tolist() == list(range(9))
+    patch_explorer.controls["ordering"].value = "snake"
+    after = patch_explorer.result
+    assert after["order"].tolist() == [0, 1, 2, 5, 4, 3, 6, 7, 8]
+    assert _nll(after, "AR(2)") != pytest.approx(_nll(before, "AR(2)"), abs=1e-6)
+    assert _nll(after, "full joint") == pytest.approx(_nll(before, "full joint"), abs=1e-12)
+    assert _nll(after, "independent") == pytest.approx(_nll(before, "independent"), abs=1e-12)
+
+
+def test_ar_patch_explorer_size_two(patch_explorer):
+    """2x2 patches: n = 4, rows through the full joint with 2**4 - 1 = 15 parameters."""
+    patch_explorer.controls["size"].value = 2
+    result = patch_explorer.result
+    assert [(r["name"], r["params"]) for r in result["rows"]] == [
+        ("independent", 4), ("Markov", 7), ("AR(2)", 11), ("full joint", 15)]
+    assert result["samples"].shape == (16, 4)
+    assert set(np.unique(result["samples"]).tolist()) <= {0, 1}
+
+
+def test_ar_patch_explorer_figure_shows_the_table(patch_explorer):
+    """The drawn table carries each row's name, parameter count and both NLLs."""
+    patch_explorer.controls["k"].value = 4
+    result, fig = patch_explorer.result, patch_explorer.figure
+    assert isinstance(fig, Figure)
+    texts = _table_texts(fig)
+    for r in result["rows"]:
+        assert {r["name"], f"{r['params']:,}", f"{r['train_nll']:.3f}",
+                f"{r['test_nll']:.3f}"} <= texts
+    assert "AR(4)" in texts and result["samples"].shape == (16, 9)
+
+
+def test_ar_patch_experiment_directly(train_images_subset, test_images_subset):
+    """k is capped at n - 1; AR(0) and AR(1) are reported under their own names; cache reuse."""
+    cache = {}
+    kwargs = dict(num_train=1000, num_test=1000, cache=cache)
+    capped = ar_patch_experiment(train_images_subset, test_images_subset, 2, 15, "column",
+                                 **kwargs)
+    assert capped["k"] == 3
+    assert [r["name"] for r in capped["rows"]][-2:] == ["AR(3)", "full joint"]
+    assert _nll(capped, "AR(3)", "params") == 15  # AR(n - 1) is the chain rule: 2**4 - 1
+    assert len(cache) == 1
+    zero = ar_patch_experiment(train_images_subset, test_images_subset, 2, 0, "raster",
+                               **kwargs)
+    assert [r["name"] for r in zero["rows"]] == ["independent", "Markov", "full joint"]
+    assert len(cache) == 1  # same patches, taken from the cache
+    big = ar_patch_experiment(train_images_subset, test_images_subset, 4, 3, "random",
+                              **kwargs)
+    assert big["samples"].shape == (16, 16) and big["rows"][-1]["params"] == 2**16 - 1
+    train_nll = [r["train_nll"] for r in big["rows"]]
+    assert train_nll[0] > train_nll[-1]  # the richer the table, the better it fits
+
+
+# ----------------------------------------------------------------------------- plots
+def test_show_images_shapes():
+    ax = show_images(np.zeros((6, 16)), nrow=3, title="t")
+    assert ax.get_title() == "t" and len(ax.images) == 1
+    with pytest.raises(ValueError, match="square"):
+        show_images(np.zeros((4, 10)))
+
+
+def test_plot_helpers_label_every_curve():
+    ax = plot_param_counts(range(1, 20), ks=(2, 4))
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["full joint", "independent", "Markov", "AR(2)", "AR(4)"]
+    rows = [{"name": "a", "params": 3, "train_nll": 2.0, "test_nll": 2.1},
+            {"name": "b", "params": 30, "train_nll": 1.5, "test_nll": 1.9}]
+    ax = plot_params_vs_nll(rows, ax=plt.subplots()[1])
+    assert ax.get_xscale() == "log"
+    assert [t.get_text() for t in ax.texts] == ["a", "b"]
