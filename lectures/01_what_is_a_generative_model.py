@@ -159,8 +159,8 @@ accuracy = (log_posterior.argmax(1) == y_test[eval_idx]).float().mean()
 print(f"generative (naive Bayes) classifier, held-out accuracy: {accuracy:.3f}")
 
 # %% [markdown]
-# About 83 % without ever training a classifier: we fitted ten *generative* models, one per
-# class, and let Bayes' rule do the rest. The same class-conditional models are **conditional
+# About 83 % without ever fitting $p(y \mid x)$ directly: we fitted ten *generative* models,
+# one per class, and let Bayes' rule do the rest. The same class-conditional models are **conditional
 # generative** models: ask each for samples of its own digit.
 
 # %%

@@ -154,8 +154,9 @@ plt.show()
 # * **independence** (16 parameters) **underfits**: train and test NLL are both high; it
 #   cannot express that neighbouring pixels agree;
 # * **Markov** and **AR(2)** help a lot: most of what a pixel needs to know is next to it;
-# * **AR(4)** is the sweet spot: in raster order its four parents are the pixel to the left
-#   and the three pixels of the row above, its neighbours in the image;
+# * **AR(4)** is the sweet spot: in raster order on a 4-wide patch, the four variables before
+#   a pixel are the pixels to its left (wrapping to the end of the row above) and, four steps
+#   back, **the pixel directly above it**: its two most informative neighbours are parents;
 # * **AR(8)** and above all the **full table** (65,535 parameters for 5,000 examples)
 #   **overfit**: the lowest train NLL, and the train–test gap opens wide.
 #
