@@ -94,18 +94,19 @@ def train_epoch(model, data, optimizer, batch_size=100, device="cpu", amp=False,
 
 def fit(model, train_data, num_epochs=1, lr=1e-3, batch_size=100, device="cpu",
         valid_data=None, optimizer=None, amp=False, clip_grad=None, progress=True,
-        on_batch_end=None, on_epoch_end=None, keep_best=True, lr_decay=1.0):
+        on_batch_end=None, on_epoch_end=None, keep_best=True, lr_decay=1.0, max_seconds=None):
     """Train by maximum likelihood; returns the history of train and valid NLLs (nats).
 
     With ``valid_data`` and ``keep_best``, the weights of the epoch with the lowest validation
     NLL are restored at the end (early stopping without stopping). ``lr_decay`` multiplies the
-    learning rate after every epoch (exponential decay; 1.0 keeps it constant). Hooks:
+    learning rate after every epoch (exponential decay; 1.0 keeps it constant). ``max_seconds``
+    stops after the first epoch that ends past that wall time (a budget for CPU runs). Hooks:
     ``on_batch_end(step, loss)`` and ``on_epoch_end(epoch, history)``.
     """
     model.to(device)
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
     history = {"train_nll": [], "valid_nll": []}
-    best, best_state, step = math.inf, None, 0
+    best, best_state, step, start = math.inf, None, 0, time.time()
     for epoch in tqdm(range(num_epochs), desc="epochs", disable=not progress):
         train_nll, step = train_epoch(model, train_data, optimizer, batch_size, device, amp,
                                       clip_grad, progress, on_batch_end, step,
@@ -121,6 +122,8 @@ def fit(model, train_data, num_epochs=1, lr=1e-3, batch_size=100, device="cpu",
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         if on_epoch_end is not None:
             on_epoch_end(epoch, history)
+        if max_seconds is not None and time.time() - start > max_seconds:
+            break
     if best_state is not None:
         model.load_state_dict(best_state)
     return history
@@ -194,7 +197,8 @@ def sha256_file(path) -> str:
 def hardware() -> str:
     if torch.cuda.is_available():
         return torch.cuda.get_device_name()
-    return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads"
+    threads = torch.get_num_threads()
+    return f"{platform.processor() or platform.machine()} CPU, {threads} thread{'s' * (threads > 1)}"
 
 
 # ----------------------------------------------------------------------------- command line
@@ -222,6 +226,8 @@ def main(argv=None) -> dict:
     p.add_argument("--weight-decay", type=float, default=0.0, help="L2 penalty (Adam's)")
     p.add_argument("--lr-decay", type=float, default=1.0, help="lr *= this after each epoch")
     p.add_argument("--limit", type=int, default=None, help="train on the first N images only")
+    p.add_argument("--max-minutes", type=float, default=None,
+                   help="stop after the epoch that ends past this wall time")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                    help="model config, e.g. --set hidden=500 (values parsed as JSON)")
     p.add_argument("--data-dir", default=None)
@@ -245,6 +251,7 @@ def main(argv=None) -> dict:
     history = fit(model, train, args.epochs, batch_size=args.batch_size, device=device,
                   valid_data=valid, optimizer=optimizer, amp=args.amp,
                   clip_grad=args.clip_grad, progress=not args.no_progress, lr_decay=args.lr_decay,
+                  max_seconds=args.max_minutes * 60 if args.max_minutes else None,
                   on_epoch_end=lambda e, h: print(f"epoch {e + 1}: train {h['train_nll'][-1]:.3f}"
                                                   f" valid {h['valid_nll'][-1]:.3f}", flush=True))
     wall = time.time() - start
@@ -255,7 +262,7 @@ def main(argv=None) -> dict:
     sha = save_checkpoint(out, model.cpu(), args.model, config, metrics)
     entry = {"model": args.model, "config": config,
              "command": "python -m gm_helpers.train " + shlex.join(argv or sys.argv[1:]),
-             "seed": args.seed, "epochs": args.epochs, **metrics,
+             "seed": args.seed, "epochs": len(history["train_nll"]), **metrics,
              "hardware": hardware(), "wall_time_s": round(wall, 1),
              "torch": torch.__version__, "sha256": sha}
     manifest = out.parent / "manifest.json"

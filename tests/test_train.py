@@ -106,6 +106,19 @@ def test_hooks_are_called_once_per_batch_and_per_epoch():
     assert epochs == [(0, 1, 1), (1, 2, 2), (2, 3, 3)]
 
 
+def test_lr_decay_and_time_budget():
+    """lr_decay multiplies the learning rate each epoch; max_seconds=0 stops after one epoch."""
+    x = markov_data(64, D=8)
+    model = FVSBN(8)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
+    history = fit(model, x, num_epochs=3, batch_size=16, optimizer=optimizer, lr_decay=0.5,
+                  progress=False)
+    assert len(history["train_nll"]) == 3
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5**3)
+    history = fit(FVSBN(8), x, num_epochs=5, batch_size=16, progress=False, max_seconds=0)
+    assert len(history["train_nll"]) == 1
+
+
 def test_progress_false_prints_nothing(capsys):
     fit(FVSBN(16), markov_data(200), num_epochs=2, progress=False)
     assert capsys.readouterr().err == ""
