@@ -264,3 +264,16 @@ def downsample_binary(x: torch.Tensor, size: int, threshold: float = 0.5) -> tor
     """Shrink binary images ``(N, 1, H, W)`` to ``(N, 1, size, size)``: average, then threshold."""
     pooled = torch.nn.functional.adaptive_avg_pool2d(x.float(), size)  # (N, 1, size, size)
     return (pooled > threshold).float()
+
+
+def two_rings(num: int, noise: float = 0.08, seed: int = 0) -> torch.Tensor:
+    """A small real-valued dataset: points on two concentric rings (radii 1 and 2), ``(num, 2)``.
+
+    Given x_1, the conditional p(x_2 | x_1) has up to four separate modes (the rings cross each
+    vertical line twice): a single Gaussian cannot fit it, a mixture can.
+    """
+    g = torch.Generator().manual_seed(seed)
+    radius = 1.0 + torch.randint(0, 2, (num,), generator=g).float()  # (num,) 1 or 2
+    angle = 2 * torch.pi * torch.rand(num, generator=g)
+    x = torch.stack([radius * angle.cos(), radius * angle.sin()], 1)  # (num, 2)
+    return x + noise * torch.randn(num, 2, generator=g)

@@ -185,3 +185,60 @@ def check_markov_log_prob(fn) -> Feedback:
         "sign flipped: that is the negative log-likelihood":
             lambda x, p1, T: -ref(x, p1, T),
     }, "log p(x) = log p(x_1) + sum_i log T[x_i, x_{i+1}]")
+
+
+# ----------------------------------------------------------------------------- lecture 03
+def check_nade_params(fn) -> Feedback:
+    """fn(D, H): parameters of a NADE with D inputs and H hidden units (W, c, V, b)."""
+    cases = [(1, 1), (4, 3), (784, 500), (10, 100)]
+    return _check(fn, cases, lambda D, H: 2 * H * D + H + D, {
+        "the biases are missing: c (H of them) and b (D of them) are parameters too":
+            lambda D, H: 2 * H * D,
+        "V is missing: the output weights are a second H x D matrix":
+            lambda D, H: H * D + H + D,
+        "that is the FVSBN count D(D + 1)/2; NADE shares W across the conditionals":
+            lambda D, H: D * (D + 1) // 2,
+        "only one bias vector counted: NADE has c (hidden, H) and b (output, D)":
+            lambda D, H: 2 * H * D + D,
+    }, "NADE: W (H x D) + c (H) + V (D x H) + b (D) = 2HD + H + D, linear in D", exact=True)
+
+
+def check_made_mask(fn) -> Feedback:
+    """fn(m_in, m_out, output): the MADE mask, shape (len(m_out), len(m_in)), of 0s and 1s."""
+    cases = [(np.array([1, 2, 3]), np.array([1, 2, 2, 1]), False),
+             (np.array([2, 1, 2, 1]), np.array([3, 1, 2]), True),
+             (np.array([1, 3, 2, 4]), np.array([3, 1, 2, 4]), False),
+             (np.array([2, 2, 1, 3]), np.array([4, 1, 3, 2]), True)]
+    ref = lambda m_in, m_out, out: (m_out[:, None] > m_in[None, :]) if out \
+        else (m_out[:, None] >= m_in[None, :])
+    return _check(fn, cases, lambda *a: ref(*a).astype(float), {
+        "output masks need a strict >: with >= output d could see input d itself, a leak":
+            lambda m_in, m_out, out: (m_out[:, None] >= m_in[None, :]).astype(float),
+        "hidden masks use >=: with a strict > units drop connections MADE allows":
+            lambda m_in, m_out, out: (m_out[:, None] > m_in[None, :]).astype(float),
+        "transposed: the mask is (units out, units in), like nn.Linear's weight":
+            lambda m_in, m_out, out: ref(m_in, m_out, out).T.astype(float),
+    }, "hidden: M[k, j] = [m(k) >= m(j)]; output: M[d, k] = [m(d) > m(k)]")
+
+
+def check_log_mean_exp(fn) -> Feedback:
+    """fn(logp): log of the mean of exp(logp) along axis 0, computed stably."""
+    cases = [(np.array([-1.0, -2.0, -3.0]),), (np.array([-90.0, -88.5, -89.2, -91.0]),),
+             (np.array([-1000.0, -1001.0]),), (np.array([[-3.0, -800.0], [-4.0, -801.0]]),)]
+
+    def ref(logp):
+        top = logp.max(0)
+        return top + np.log(np.exp(logp - top).mean(0))
+
+    def naive(logp):
+        with np.errstate(divide="ignore"):
+            return np.log(np.exp(logp).mean(0))
+
+    return _check(fn, cases, ref, {
+        "that is the mean of the log-likelihoods (a geometric mean of probabilities); "
+        "an ensemble averages the probabilities themselves": lambda logp: logp.mean(0),
+        "the -log K is missing: that is log-SUM-exp, not the log of the mean":
+            lambda logp: ref(logp) + np.log(len(logp)),
+        "not numerically stable: exp(-1000) underflows to 0; subtract the max first":
+            naive,
+    }, "log (1/K sum_k p_k) = max + log mean exp(logp - max)")

@@ -14,15 +14,25 @@ The ordering says which pixel is "before" which: ``order[t]`` is the pixel visit
 """
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 
 def check_order(order, D: int) -> torch.Tensor:
-    """``order`` as a LongTensor permutation of range(D); None means raster order."""
-    if order is None:
+    """``order`` as a LongTensor permutation of range(D).
+
+    None or ``"raster"``: 0, 1, ..., D-1. ``"random:SEED"``: a fixed random permutation (a short
+    string, so a checkpoint's config stays readable). Or any permutation of range(D).
+    """
+    if order is None or order == "raster":
         return torch.arange(D)
+    if isinstance(order, str):
+        if not order.startswith("random:") or not order[7:].isdigit():
+            raise ValueError(f"order must be 'raster', 'random:SEED' or a permutation, got {order!r}")
+        return torch.randperm(D, generator=torch.Generator().manual_seed(int(order[7:])))
     order = torch.as_tensor(order)
     if order.dim() != 1 or order.dtype.is_floating_point or \
             not torch.equal(order.sort().values, torch.arange(D)):
@@ -40,6 +50,12 @@ def flatten_binary(x: torch.Tensor, D: int) -> torch.Tensor:
     if not ((x == 0) | (x == 1)).all():
         raise ValueError("expected binary data: every pixel must be 0 or 1")
     return x.float()
+
+
+def logit_of_mean(x: torch.Tensor, D: int) -> torch.Tensor:
+    """log(p / (1 - p)) of each pixel's mean over the data x, clamped away from 0 and 1."""
+    mean = flatten_binary(x, D).mean(0).clamp(1e-3, 1 - 1e-3)  # (D,)
+    return torch.log(mean) - torch.log1p(-mean)
 
 
 class FVSBN(nn.Module):
@@ -88,6 +104,233 @@ class FVSBN(nn.Module):
 
     @torch.no_grad()
     def init_biases(self, x: torch.Tensor) -> None:
-        """Start from the independent model: b_d = logit of pixel d's mean (clamped)."""
-        mean = flatten_binary(x, self.D).mean(0).clamp(1e-3, 1 - 1e-3)
-        self.b.copy_(torch.log(mean) - torch.log1p(-mean))
+        """Start from the independent model: b_d = logit of pixel d's mean."""
+        self.b.copy_(logit_of_mean(x, self.D))
+
+
+class NADE(nn.Module):
+    """The Neural Autoregressive Distribution Estimator over D binary variables.
+
+    One hidden layer shared by every conditional (in the model's order, t = 1..D):
+        h_t = sigmoid(c + W[:, <t] x_<t)          (H,)
+        p(x_t = 1 | x_<t) = sigmoid(b_t + V_t . h_t)
+    Parameters 2HD + H + D, and one forward pass is O(HD) thanks to the running sum
+        a_1 = c,   a_{t+1} = a_t + W[:, t] x_t,   h_t = sigmoid(a_t).
+
+    ``log_prob(x)``: x ``(B, D)`` or ``(B, 1, H, W)`` -> ``(B,)`` nats.
+    """
+
+    def __init__(self, D: int = 784, H: int = 500, order=None):
+        super().__init__()
+        self.D, self.H = D, H
+        self.register_buffer("order", check_order(order, D))
+        self.W = nn.Parameter(torch.randn(H, D) * 0.01)  # input -> hidden, column t = x_t
+        self.c = nn.Parameter(torch.zeros(H))
+        self.V = nn.Parameter(torch.randn(D, H) * 0.01)  # hidden -> output, row t = p(x_t)
+        self.b = nn.Parameter(torch.zeros(D))
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        xo = x[:, self.order]  # (B, D) in the model's order
+        Wo, Vo, bo = self.W[:, self.order], self.V[self.order], self.b[self.order]
+        # x_t W[:, t] for every t: (B, D, H); a_t = c + sum_{s<t} x_s W[:, s], an exclusive cumsum
+        contrib = xo.unsqueeze(2) * Wo.T.unsqueeze(0)  # (B, D, H)
+        a = self.c + contrib.cumsum(1) - contrib  # (B, D, H)
+        h = torch.sigmoid(a)
+        # logit_t = b_t + V_t . h_t
+        logits_o = torch.einsum("bth,th->bt", h, Vo) + bo  # (B, D)
+        logits = torch.empty_like(logits_o)
+        logits[:, self.order] = logits_o  # back to the pixels' own positions
+        return logits
+
+    def logits_naive(self, x: torch.Tensor) -> torch.Tensor:
+        """The same logits with one matrix product per dimension: O(H D^2). For testing."""
+        logits = torch.empty_like(x)
+        for t, d in enumerate(self.order.tolist()):
+            before = self.order[:t]
+            h = torch.sigmoid(self.c + x[:, before] @ self.W[:, before].T)  # (B, H)
+            logits[:, d] = h @ self.V[d] + self.b[d]
+        return logits
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        x = flatten_binary(x, self.D).to(self.W.dtype)  # (B, D)
+        return -F.binary_cross_entropy_with_logits(self.logits(x), x, reduction="none").sum(1)
+
+    @torch.no_grad()
+    def sample(self, num_samples: int, device=None, generator=None, given=None,
+               num_given: int = 0) -> torch.Tensor:
+        """Ancestral sampling with the running activation: D steps of O(H) each per sample.
+
+        Completion: the first ``num_given`` pixels in the order are copied from ``given``
+        ``(S, D)`` (e.g. the upper half of digits, in raster order) and the rest are sampled.
+        """
+        device = device or self.W.device
+        x = torch.zeros(num_samples, self.D, device=device, dtype=self.W.dtype)  # (S, D)
+        if num_given:
+            given = flatten_binary(given, self.D).to(x)
+            if len(given) != num_samples:
+                raise ValueError(f"given has {len(given)} rows, expected {num_samples}")
+        a = self.c.expand(num_samples, self.H).clone()  # (S, H)
+        for t, d in enumerate(self.order.tolist()):
+            if t < num_given:
+                x[:, d] = given[:, d]
+            else:
+                p = torch.sigmoid(torch.sigmoid(a) @ self.V[d] + self.b[d])  # (S,)
+                x[:, d] = torch.bernoulli(p, generator=generator)
+            a += x[:, d:d + 1] * self.W[:, d]  # a_{t+1} = a_t + W[:, d] x_d
+        return x
+
+    def num_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    @torch.no_grad()
+    def init_biases(self, x: torch.Tensor) -> None:
+        """Output biases start at the independent model's logits, as for the FVSBN."""
+        self.b.copy_(logit_of_mean(x, self.D))
+
+
+class MADE(nn.Module):
+    """The Masked Autoencoder for Distribution Estimation over D binary variables.
+
+    An MLP x -> logits whose weight matrices are multiplied by binary masks, so that output d
+    sees only inputs before d in the ordering. Each unit k gets a connectivity number m(k):
+        inputs: m(d) = position of x_d in the order (1..D)
+        hidden: m(k) ~ Uniform{min m(previous layer), ..., D - 1}
+        mask (hidden k <- unit j)  = [m(k) >= m(j)];   mask (output d <- unit k) = [m(d) > m(k)]
+    With ``num_masks`` > 1 each training call draws the next of ``num_masks`` connectivities
+    (and orderings, if ``order_agnostic``): one network, an ensemble of models. At test time
+    ``log_prob`` averages *probabilities* over the masks: log (1/K sum_k p_k(x)).
+    """
+
+    def __init__(self, D: int = 784, hidden=(500,), num_masks: int = 1, order=None,
+                 order_agnostic: bool = False, seed: int = 0):
+        super().__init__()
+        if num_masks < 1:
+            raise ValueError(f"num_masks must be >= 1, got {num_masks}")
+        self.D, self.hidden, self.num_masks = D, list(hidden), num_masks
+        self.order_agnostic, self.seed = order_agnostic, seed
+        self.register_buffer("base_order", check_order(order, D))
+        sizes = [D, *self.hidden, D]
+        self.layers = nn.ModuleList(nn.Linear(i, o) for i, o in zip(sizes[:-1], sizes[1:]))
+        self.mask_index = 0
+        self.set_mask(0)
+
+    def connectivity(self, k: int, return_numbers: bool = False):
+        """Ordering and masks of mask number k, drawn from a generator seeded with seed + k
+        (and the connectivity numbers m of every layer, if ``return_numbers``)."""
+        g = torch.Generator().manual_seed(self.seed + k)
+        order = torch.randperm(self.D, generator=g) if self.order_agnostic and k > 0 \
+            else self.base_order.cpu()
+        m = [torch.empty(self.D, dtype=torch.long)]
+        m[0][order] = torch.arange(1, self.D + 1)  # m(input d) = its position, 1..D
+        for size in self.hidden:
+            low = int(m[-1].min()) if len(m) > 1 else 1
+            m.append(torch.randint(low, self.D, (size,), generator=g))  # in [low, D - 1]
+        masks = [(m_out[:, None] >= m_in[None, :]) for m_in, m_out in zip(m[:-1], m[1:])]
+        masks.append(m[0][:, None] > m[-1][None, :])  # output d sees units with m(k) < m(d)
+        masks = [mask.float() for mask in masks]
+        return (order, masks, m) if return_numbers else (order, masks)
+
+    def set_mask(self, k: int) -> None:
+        self.mask_index = k % self.num_masks
+        order, masks = self.connectivity(self.mask_index)
+        device = self.layers[0].weight.device
+        self.order = order.to(device)
+        self.masks = [mask.to(device) for mask in masks]  # plain attributes: rebuilt, not saved
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        h = x  # (B, D)
+        for i, (layer, mask) in enumerate(zip(self.layers, self.masks)):
+            mask = mask.to(layer.weight)  # follows the model's device and dtype
+            h = F.linear(h, layer.weight * mask, layer.bias)  # masked weights: (out, in)
+            if i < len(self.layers) - 1:
+                h = F.relu(h)
+        return h  # (B, D)
+
+    def log_prob(self, x: torch.Tensor, masks=None) -> torch.Tensor:
+        """Training: the next mask's log p(x). Evaluation: log-mean-exp over ``masks``
+        (default: all ``num_masks``), an average of probabilities, never of logits."""
+        x = flatten_binary(x, self.D).to(self.layers[0].weight.dtype)  # (B, D)
+        if self.training and masks is None:
+            if self.num_masks > 1:
+                self.set_mask(self.mask_index + 1)
+            return self._log_prob_current(x)
+        masks = range(self.num_masks) if masks is None else masks
+        logps = []
+        for k in masks:
+            self.set_mask(k)
+            logps.append(self._log_prob_current(x))
+        logps = torch.stack(logps)  # (K, B)
+        # log (1/K sum_k p_k(x)) = logsumexp_k log p_k(x) - log K
+        return torch.logsumexp(logps, 0) - math.log(len(logps))
+
+    def _log_prob_current(self, x):
+        return -F.binary_cross_entropy_with_logits(self.logits(x), x, reduction="none").sum(1)
+
+    @torch.no_grad()
+    def sample(self, num_samples: int, device=None, generator=None, mask: int = 0):
+        """D passes through the network, one new pixel each (in mask ``mask``'s order)."""
+        self.set_mask(mask)
+        device = device or self.layers[0].weight.device
+        x = torch.zeros(num_samples, self.D, device=device)
+        for d in self.order.tolist():
+            x[:, d] = torch.bernoulli(torch.sigmoid(self.logits(x)[:, d]), generator=generator)
+        return x
+
+    def num_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+class RNADE(nn.Module):
+    """Real-valued NADE: each conditional a mixture of K Gaussians (Uria et al. 2013).
+
+    Same shared hidden layer and running activation as NADE; the output layer gives, for step
+    t, mixing logits, means and log standard deviations of K components:
+        p(x_t | x_<t) = sum_k pi_k N(x_t; mu_k, sigma_k^2),  [pi, mu, log sigma] = V_t h_t + b_t
+    K = 1 is a Gaussian autoregressive model; K > 1 can put mass on several separate values.
+    ``log_prob(x)``: x ``(B, D)`` real -> ``(B,)`` nats (a density: it can be positive).
+    """
+
+    def __init__(self, D: int, H: int = 64, K: int = 5, order=None):
+        super().__init__()
+        self.D, self.H, self.K = D, H, K
+        self.register_buffer("order", check_order(order, D))
+        self.W = nn.Parameter(torch.randn(H, D) * 0.1)
+        self.c = nn.Parameter(torch.zeros(H))
+        self.V = nn.Parameter(torch.randn(D, H, 3 * K) * 0.1)
+        self.b = nn.Parameter(torch.cat([torch.zeros(D, K), torch.randn(D, K), torch.zeros(D, K)], 1))
+
+    def mixture(self, x: torch.Tensor):
+        """Mixture parameters of every conditional, in the model's order: 3 x (B, D, K)."""
+        xo = x[:, self.order]  # (B, D)
+        contrib = xo.unsqueeze(2) * self.W[:, self.order].T.unsqueeze(0)  # (B, D, H)
+        h = torch.sigmoid(self.c + contrib.cumsum(1) - contrib)  # h_t from x_<t only
+        out = torch.einsum("bth,thk->btk", h, self.V[self.order]) + self.b[self.order]
+        logit_pi, mu, log_sigma = out.split(self.K, dim=2)  # (B, D, K) each
+        return logit_pi, mu, log_sigma.clamp(-7, 5)
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        if not torch.is_tensor(x) or x.dim() != 2 or x.shape[1] != self.D:
+            raise ValueError(f"expected a (B, {self.D}) tensor of real values")
+        x = x.to(self.W.dtype)
+        logit_pi, mu, log_sigma = self.mixture(x)
+        xo = x[:, self.order].unsqueeze(2)  # (B, D, 1)
+        # log N(x; mu, sigma^2) = -1/2 ((x - mu)/sigma)^2 - log sigma - 1/2 log(2 pi)
+        log_normal = -0.5 * ((xo - mu) / log_sigma.exp()) ** 2 - log_sigma \
+            - 0.5 * math.log(2 * math.pi)
+        # log sum_k pi_k N_k, with log pi = log_softmax(logits)
+        log_cond = torch.logsumexp(F.log_softmax(logit_pi, 2) + log_normal, 2)  # (B, D)
+        return log_cond.sum(1)
+
+    @torch.no_grad()
+    def sample(self, num_samples: int, device=None, generator=None) -> torch.Tensor:
+        device = device or self.W.device
+        x = torch.zeros(num_samples, self.D, device=device, dtype=self.W.dtype)
+        a = self.c.expand(num_samples, self.H).clone()  # running activation (S, H)
+        for d in self.order.tolist():
+            out = torch.sigmoid(a) @ self.V[d] + self.b[d]  # (S, 3K)
+            logit_pi, mu, log_sigma = out.split(self.K, dim=1)
+            k = torch.multinomial(F.softmax(logit_pi, 1), 1, generator=generator)  # (S, 1)
+            noise = torch.randn(num_samples, 1, device=device, generator=generator)
+            x[:, d] = (mu.gather(1, k) + log_sigma.clamp(-7, 5).gather(1, k).exp() * noise)[:, 0]
+            a += x[:, d:d + 1] * self.W[:, d]
+        return x

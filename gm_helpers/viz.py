@@ -72,3 +72,39 @@ def plot_params_vs_nll(rows, ax=None, title="parameters vs NLL"):
     ax.legend()
     ax.grid(alpha=0.3)
     return ax
+
+
+def plot_made_graph(m, masks, highlight=None, ax=None):
+    """Draw a MADE as a layered graph: inputs at the bottom, outputs on top, each unit labelled
+    with its connectivity number m(k); masked-in weights as edges. Edges on a path into
+    output ``highlight`` are drawn dark, the rest light."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    sizes = [len(layer) for layer in m] + [len(m[0])]
+    numbers = [layer.tolist() for layer in m] + [m[0].tolist()]
+    xs = [np.linspace(0, 1, n) if n > 1 else np.array([0.5]) for n in sizes]
+    # which units lie on a path into the highlighted output: walk the masks backwards
+    on_path = [np.zeros(n, bool) for n in sizes]
+    if highlight is not None:
+        on_path[-1][highlight] = True
+        for layer in range(len(masks) - 1, -1, -1):
+            mask = masks[layer].numpy()  # (units above, units below)
+            on_path[layer] = (mask[on_path[layer + 1]] > 0).any(0)
+    for layer, mask in enumerate(masks):
+        for i, j in zip(*np.nonzero(mask.numpy())):
+            hot = on_path[layer + 1][i] and on_path[layer][j]
+            ax.plot([xs[layer][j], xs[layer + 1][i]], [layer, layer + 1],
+                    color="C3" if hot else "0.8", lw=1.4 if hot else 0.6, zorder=2 if hot else 1)
+    for layer, (x, nums) in enumerate(zip(xs, numbers)):
+        colour = "C0" if layer in (0, len(sizes) - 1) else "C2"
+        ax.scatter(x, [layer] * len(x), s=260, color=colour, zorder=3)
+        for xi, num in zip(x, nums):
+            ax.text(xi, layer, str(num), ha="center", va="center", color="w", zorder=4,
+                    fontsize=8)
+    ax.set_yticks(range(len(sizes)), ["inputs"] + [f"hidden {i + 1}" for i in
+                                                   range(len(sizes) - 2)] + ["outputs"])
+    ax.set_xticks([])
+    ax.set_title("MADE: unit labels are m(k); red edges reach the highlighted output")
+    for side in ("top", "right", "bottom"):
+        ax.spines[side].set_visible(False)
+    return ax

@@ -300,7 +300,7 @@ print("parameters:", independent.num_params(), "=", num_params("independent", 78
 theta = torch.tensor([t[0] for t in independent.theta]).view(1, 1, 28, 28)   # (1, 1, 28, 28)
 fig, (ax_theta, ax_samples) = plt.subplots(1, 2, figsize=(10, 3.2),
                                            gridspec_kw={"width_ratios": [1, 3]})
-ax_theta.imshow(theta[0, 0], cmap="gray")
+ax_theta.imshow(theta[0, 0].numpy(), cmap="gray")
 ax_theta.set_title(r"$\theta_d = p(x_d = 1)$")
 ax_theta.set_axis_off()
 show_images(torch.from_numpy(independent.sample(24, seed=0)).float(), nrow=8, ax=ax_samples,

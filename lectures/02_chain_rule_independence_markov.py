@@ -297,7 +297,7 @@ fig, axes = plt.subplots(1, 4, figsize=(10, 2.8))
 for ax, (r, c) in zip(axes, pixels):
     w = W[r * 28 + c].view(28, 28)
     lim = w.abs().flatten().quantile(0.99)       # clip the few large neighbour weights
-    ax.imshow(w, cmap="RdBu", vmin=-lim, vmax=lim)
+    ax.imshow(w.numpy(), cmap="RdBu", vmin=-lim, vmax=lim)
     ax.plot(c, r, "k+", ms=10)
     ax.set_title(f"into pixel ({r}, {c})")
     ax.set_axis_off()

@@ -102,9 +102,47 @@ MARKOV = (ex.check_markov_log_prob, markov_lp, lambda x, p1, T: math.log(p1), [
     (lambda x, p1, T: -markov_lp(x, p1, T), "sign flipped"),
 ])
 
+# --- lecture 03: NADE parameters, MADE masks, log-mean-exp ------------------------------------
+NADE_PARAMS = (ex.check_nade_params, lambda D, H: 2 * H * D + H + D, lambda D, H: H * D, [
+    (lambda D, H: 2 * H * D, "biases are missing"),
+    (lambda D, H: H * D + H + D, "V is missing"),
+    (lambda D, H: D * (D + 1) // 2, "FVSBN"),
+    (lambda D, H: 2 * H * D + D, "only one bias"),
+])
+
+
+def mask_right(m_in, m_out, output):
+    above, below = np.asarray(m_out)[:, None], np.asarray(m_in)[None, :]
+    return (above > below if output else above >= below).astype(int)
+
+
+MADE_MASK = (ex.check_made_mask, mask_right, lambda m_in, m_out, o: np.ones((3, 3)), [
+    (lambda m_in, m_out, o: (m_out[:, None] >= m_in[None, :]).astype(int), "strict >"),
+    (lambda m_in, m_out, o: (m_out[:, None] > m_in[None, :]).astype(int), "drop connections"),
+    (lambda m_in, m_out, o: mask_right(m_in, m_out, o).T, "transposed"),
+])
+
+
+def lme_right(logp):
+    top = np.max(logp, axis=0)
+    return top + np.log(np.mean(np.exp(logp - top), axis=0))
+
+
+def naive_log_mean_exp(logp):
+    with np.errstate(divide="ignore"):  # exp(-1000) underflows: that is the mistake
+        return np.log(np.exp(logp).mean(0))
+
+
+LOG_MEAN_EXP = (ex.check_log_mean_exp, lme_right, lambda logp: logp[0], [
+    (lambda logp: logp.mean(0), "mean of the log-likelihoods"),
+    (lambda logp: lme_right(logp) + np.log(len(logp)), "log-SUM-exp"),
+    (naive_log_mean_exp, "numerically stable"),
+])
+
 CHECKERS = {"full_joint_params": FULL_JOINT, "posterior": POSTERIOR,
             "bernoulli_nll": BERNOULLI, "ar_params": AR_PARAMS,
-            "conditional_from_joint": CONDITIONAL, "markov_log_prob": MARKOV}
+            "conditional_from_joint": CONDITIONAL, "markov_log_prob": MARKOV,
+            "nade_params": NADE_PARAMS, "made_mask": MADE_MASK, "log_mean_exp": LOG_MEAN_EXP}
 MISTAKES = [(name, fn, phrase) for name, (_, _, _, mistakes) in CHECKERS.items()
             for fn, phrase in mistakes]
 

@@ -208,8 +208,8 @@ def test_load_checkpoint_refuses_pickled_code(tmp_path):
 
 def test_build_model():
     assert isinstance(build_model("fvsbn", {"D": 9}), FVSBN)
-    with pytest.raises(ValueError, match="unknown model 'made'.*fvsbn"):
-        build_model("made", {})
+    with pytest.raises(ValueError, match="unknown model 'pixelcnn9'.*fvsbn"):
+        build_model("pixelcnn9", {})
 
 
 # ----------------------------------------------------------------------------- command line

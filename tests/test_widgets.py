@@ -2,6 +2,7 @@
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+import torch
 from matplotlib.figure import Figure
 
 from gm_helpers.viz import plot_param_counts, plot_params_vs_nll, show_images
@@ -145,3 +146,33 @@ def test_plot_helpers_label_every_curve():
     ax = plot_params_vs_nll(rows, ax=plt.subplots()[1])
     assert ax.get_xscale() == "log"
     assert [t.get_text() for t in ax.texts] == ["a", "b"]
+
+
+def test_made_connectivity_is_autoregressive_in_every_setting():
+    """reach[d, j] > 0 only when input j comes before output d, for many sizes and seeds."""
+    from gm_helpers.widgets import made_connectivity
+    for D, layers, units, seed, ordering in [(5, 1, 6, 0, "natural"), (7, 2, 4, 3, "random"),
+                                             (10, 3, 12, 11, "random"), (2, 1, 1, 0, "natural")]:
+        r = made_connectivity(D, layers, units, seed, ordering)
+        position = {int(p): t for t, p in enumerate(r["order"])}
+        for d in range(D):
+            for j in range(D):
+                if position[j] >= position[d]:
+                    assert r["reach"][d, j] == 0, (D, layers, seed, d, j)
+        assert r["sees"] == sorted(j for j in range(D) if r["reach"][r["output"], j] > 0)
+
+
+def test_made_explorer_redraws_on_change():
+    from gm_helpers.widgets import made_explorer
+    explorer = made_explorer(D=5)
+    assert explorer.result["reach"].shape == (5, 5)
+    explorer.controls["D"].value = 8
+    assert explorer.result["reach"].shape == (8, 8)
+    first = explorer.result["order"].clone()
+    explorer.controls["ordering"].value = "random"
+    explorer.controls["seed"].value = 4
+    assert not torch.equal(first, explorer.result["order"])
+    explorer.controls["output"].value = 9  # beyond D - 1: capped
+    assert explorer.result["output"] == 7
+    ax_graph = explorer.figure.axes[0]
+    assert "hidden 1" in [t.get_text() for t in ax_graph.get_yticklabels()]
