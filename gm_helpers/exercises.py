@@ -242,3 +242,59 @@ def check_log_mean_exp(fn) -> Feedback:
         "not numerically stable: exp(-1000) underflows to 0; subtract the max first":
             naive,
     }, "log (1/K sum_k p_k) = max + log mean exp(logp - max)")
+
+
+# ----------------------------------------------------------------------------- lecture 04
+def check_type_a_mask(fn) -> Feedback:
+    """fn(k): the k x k type-A mask (odd k) as an array of 0/1: rows above, and left of centre."""
+    cases = [(1,), (3,), (5,), (7,)]
+
+    def mask(k, centre=0, transpose=False):
+        m = np.zeros((k, k))
+        m[: k // 2] = 1
+        m[k // 2, : k // 2] = 1
+        m[k // 2, k // 2] = centre
+        return m.T if transpose else m
+
+    return _check(fn, cases, lambda k: mask(k), {
+        "the centre is 1: that is mask B; mask A (the first layer) must not see its own pixel":
+            lambda k: mask(k, centre=1),
+        "transposed: the rows above the centre are visible (raster order), not the columns left":
+            lambda k: mask(k, transpose=True),
+        "upside down: the visible pixels come before the centre in raster order, i.e. above it":
+            lambda k: mask(k)[::-1, ::-1],
+    }, "type A: every row above the centre, and the centre row up to (not including) it")
+
+
+def check_rows_above(fn) -> Feedback:
+    """fn(L): rows above the target a 7x7 type-A layer plus L 3x3 type-B layers can see."""
+    cases = [(0,), (1,), (5,), (12,)]
+    return _check(fn, cases, lambda L: 3 + L, {
+        "each 3x3 layer adds one row, but the 7x7 layer already sees 3 rows above":
+            lambda L: L,
+        "off by one: the 7x7 layer reaches 3 rows up (its centre is row 4 of 7)":
+            lambda L: 4 + L,
+        "the 3x3 layers reach 1 row up each, not 3": lambda L: 3 + 3 * L,
+    }, "receptive field height: 3 rows from the 7x7 layer + 1 per 3x3 layer", exact=True)
+
+
+def check_skew(fn) -> Feedback:
+    """fn(x): skew an (H, W) array to (H, H + W - 1), row i shifted right by i, zeros elsewhere."""
+    rng = np.random.default_rng(2)
+    cases = [(rng.integers(1, 9, (3, 3)).astype(float),), (rng.integers(1, 9, (2, 4)).astype(float),),
+             (rng.integers(1, 9, (4, 2)).astype(float),)]
+
+    def skew(x, shift=lambda i: i, left=False):
+        H, W = x.shape
+        out = np.zeros((H, H + W - 1))
+        for i in range(H):
+            s = shift(i) if not left else H - 1 - i
+            out[i, s:s + W] = x[i]
+        return out
+
+    return _check(fn, cases, skew, {
+        "shifted the wrong way: row i moves right by i, so the diagonals line up as columns":
+            lambda x: skew(x, left=True),
+        "transposed input: skew the rows of x, each row i by i places": lambda x: skew(x.T),
+    }, "skew: row i shifted right by i; an N x N image becomes N x (2N - 1), whose 2N - 1 "
+       "columns are the diagonals, processed one per step")

@@ -40,6 +40,10 @@ MODELS = {
     "fvsbn": "gm_helpers.nade:FVSBN",
     "nade": "gm_helpers.nade:NADE",
     "made": "gm_helpers.nade:MADE",
+    "pixelcnn": "gm_helpers.pixelcnn:PixelCNN",
+    "gated_pixelcnn": "gm_helpers.pixelcnn:GatedPixelCNN",
+    "row_lstm": "gm_helpers.pixelrnn:RowLSTM",
+    "diagonal_bilstm": "gm_helpers.pixelrnn:DiagonalBiLSTM",
 }
 
 

@@ -7,6 +7,7 @@ both, with no browser; a notebook displays ``explorer`` itself.
 from __future__ import annotations
 
 import ipywidgets as W
+import numpy as np
 import matplotlib.pyplot as plt
 import torch
 from IPython.display import display
@@ -184,3 +185,90 @@ def made_explorer(D: int = 5, num_layers: int = 1, hidden_size: int = 6, seed: i
                 "ordering": W.Dropdown(options=["natural", "random"], description="ordering"),
                 "output": W.IntSlider(D - 1, min=0, max=9, description="highlight d")}
     return Explorer(controls, made_connectivity, _draw_made)
+
+
+# ----------------------------------------------------------------------------- lecture 04
+def mask_table(kernel_size: int = 5, mask_type: str = "A", channel: str = "R") -> dict:
+    """The spatial mask of a masked convolution, and what the centre sees for an RGB channel."""
+    from gm_helpers.pixelcnn import causal_mask
+    mask = causal_mask(kernel_size, mask_type, in_channels=3, out_channels=3, groups=3)
+    out = "RGB".index(channel)
+    c = kernel_size // 2
+    return {"kernel_size": kernel_size, "mask_type": mask_type, "channel": channel,
+            "spatial": mask[out, out].int(),  # (k, k) for the channel's own input
+            "centre_sees": [ch for i, ch in enumerate("RGB") if mask[out, i, c, c] > 0],
+            "rows": ["".join(str(v) for v in row) for row in mask[out, out].int().tolist()]}
+
+
+def _draw_mask(result: dict):
+    k = result["kernel_size"]
+    fig, ax = plt.subplots(figsize=(3.2, 3.4))
+    ax.imshow(result["spatial"].numpy(), cmap="Greens", vmin=0, vmax=1.3)
+    for (r, c), v in np.ndenumerate(result["spatial"].numpy()):
+        ax.text(c, r, v, ha="center", va="center")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    sees = "+".join(result["centre_sees"]) or "nothing"
+    ax.set_title(f"{k}x{k} mask {result['mask_type']}, channel {result['channel']}\n"
+                 f"centre sees: {sees}", fontsize=9)
+    return fig
+
+
+def mask_explorer() -> Explorer:
+    """Kernel size, mask type and colour channel; the mask drawn as the seed's 0/1 table."""
+    controls = {"kernel_size": W.Dropdown(options=[1, 3, 5, 7, 9], value=5, description="kernel"),
+                "mask_type": W.ToggleButtons(options=["A", "B"], description="mask"),
+                "channel": W.ToggleButtons(options=["R", "G", "B"], description="channel")}
+    return Explorer(controls, mask_table, _draw_mask)
+
+
+RF_MODELS = {  # name -> (module, class, keyword for the depth)
+    "PixelCNN": ("gm_helpers.pixelcnn", "PixelCNN", "num_layers"),
+    "Gated PixelCNN": ("gm_helpers.pixelcnn", "GatedPixelCNN", "num_layers"),
+    "Row LSTM": ("gm_helpers.pixelrnn", "RowLSTM", "num_layers"),
+    "Diagonal BiLSTM": ("gm_helpers.pixelrnn", "DiagonalBiLSTM", "num_layers"),
+}
+
+
+def receptive_field(model: str = "PixelCNN", depth: int = 3, row: int = 7, col: int = 7,
+                    size: int = 15, num_images: int = 8, seed: int = 0) -> dict:
+    """Which input pixels can reach the logit of pixel (row, col): |gradient| summed over
+    random images and random weights. Zero means unreachable: the blind spot shows as zeros."""
+    import importlib
+    module, cls, depth_arg = RF_MODELS[model]
+    torch.manual_seed(seed)
+    net = getattr(importlib.import_module(module), cls)(**{depth_arg: depth}, hidden=4,
+                                                         image_size=size)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.normal_(0, 0.5)
+    x = torch.bernoulli(torch.full((num_images, 1, size, size), 0.5)).requires_grad_()
+    (grad,) = torch.autograd.grad(net.logits(x)[:, 0, row, col].sum(), x)
+    reach = grad.abs().sum(0)[0]  # (size, size)
+    before = torch.arange(size * size).view(size, size) < row * size + col
+    return {"model": model, "depth": depth, "target": (row, col), "reach": reach,
+            "seen": int((reach > 0).sum()), "past": int(before.sum()),
+            "blind": int((before & (reach == 0)).sum()), "leak": int((~before & (reach > 0)).sum())}
+
+
+def _draw_receptive_field(result: dict):
+    fig, ax = plt.subplots(figsize=(3.6, 3.8))
+    reach = result["reach"]
+    shown = np.where(reach.numpy() > 0, np.log10(reach.numpy() + 1e-12), np.nan)
+    ax.imshow(shown, cmap="viridis")
+    r, c = result["target"]
+    ax.add_patch(plt.Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, ec="red", lw=2))
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(f"{result['model']}, {result['depth']} layers\n"
+                 f"sees {result['seen']} of {result['past']} earlier pixels", fontsize=9)
+    return fig
+
+
+def receptive_field_explorer(size: int = 15) -> Explorer:
+    """Model, depth and target pixel; the map shows what the target's logit depends on."""
+    controls = {"model": W.Dropdown(options=list(RF_MODELS), description="model"),
+                "depth": W.IntSlider(3, min=1, max=8, description="layers"),
+                "row": W.IntSlider(size // 2, min=0, max=size - 1, description="row"),
+                "col": W.IntSlider(size // 2, min=0, max=size - 1, description="column")}
+    return Explorer(controls, lambda **v: receptive_field(**v, size=size), _draw_receptive_field)

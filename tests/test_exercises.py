@@ -139,10 +139,43 @@ LOG_MEAN_EXP = (ex.check_log_mean_exp, lme_right, lambda logp: logp[0], [
     (naive_log_mean_exp, "numerically stable"),
 ])
 
+# --- lecture 04: mask A, rows above, skew ----------------------------------------------------
+def mask_a(k, centre=0):
+    m = np.zeros((k, k))
+    m[: k // 2] = 1
+    m[k // 2, : k // 2] = 1
+    m[k // 2, k // 2] = centre
+    return m
+
+
+def skew_right(x):
+    H, W = x.shape
+    out = np.zeros((H, H + W - 1))
+    for i in range(H):
+        out[i, i:i + W] = x[i]
+    return out
+
+
+TYPE_A = (ex.check_type_a_mask, mask_a, lambda k: np.ones((k, k)), [
+    (lambda k: mask_a(k, centre=1), "mask B"),
+    (lambda k: mask_a(k).T, "transposed"),
+    (lambda k: mask_a(k)[::-1, ::-1], "upside down"),
+])
+ROWS_ABOVE = (ex.check_rows_above, lambda L: 3 + L, lambda L: 2 * L + 7, [
+    (lambda L: L, "already sees 3 rows"),
+    (lambda L: 4 + L, "off by one"),
+    (lambda L: 3 + 3 * L, "1 row up each"),
+])
+SKEW = (ex.check_skew, skew_right, lambda x: np.zeros_like(x), [
+    (lambda x: np.stack([np.pad(row, (len(x) - 1 - i, i)) for i, row in enumerate(x)]), "wrong way"),
+    (lambda x: skew_right(x.T), "transposed"),
+])
+
 CHECKERS = {"full_joint_params": FULL_JOINT, "posterior": POSTERIOR,
             "bernoulli_nll": BERNOULLI, "ar_params": AR_PARAMS,
             "conditional_from_joint": CONDITIONAL, "markov_log_prob": MARKOV,
-            "nade_params": NADE_PARAMS, "made_mask": MADE_MASK, "log_mean_exp": LOG_MEAN_EXP}
+            "nade_params": NADE_PARAMS, "made_mask": MADE_MASK, "log_mean_exp": LOG_MEAN_EXP,
+            "type_a_mask": TYPE_A, "rows_above": ROWS_ABOVE, "skew": SKEW}
 MISTAKES = [(name, fn, phrase) for name, (_, _, _, mistakes) in CHECKERS.items()
             for fn, phrase in mistakes]
 

@@ -176,3 +176,28 @@ def test_made_explorer_redraws_on_change():
     assert explorer.result["output"] == 7
     ax_graph = explorer.figure.axes[0]
     assert "hidden 1" in [t.get_text() for t in ax_graph.get_yticklabels()]
+
+
+def test_mask_table_matches_the_seed_and_colour_rules():
+    from gm_helpers.widgets import mask_explorer, mask_table
+    assert mask_table(5, "A", "R")["rows"] == ["11111", "11111", "11000", "00000", "00000"]
+    assert mask_table(3, "A", "G")["centre_sees"] == ["R"]
+    assert mask_table(3, "B", "B")["centre_sees"] == ["R", "G", "B"]
+    explorer = mask_explorer()
+    explorer.controls["mask_type"].value = "B"
+    explorer.controls["kernel_size"].value = 3
+    assert explorer.result["rows"] == ["111", "110", "000"]
+    assert "centre sees: R" in explorer.figure.axes[0].get_title()
+
+
+def test_receptive_field_shows_the_blind_spot_and_never_a_leak():
+    from gm_helpers.widgets import receptive_field, receptive_field_explorer
+    plain, gated = receptive_field("PixelCNN", 6), receptive_field("Gated PixelCNN", 6)
+    assert plain["leak"] == 0 and gated["leak"] == 0
+    assert plain["blind"] > 0, "six masked layers still miss part of the past"
+    assert gated["blind"] == 0, "the gated stacks see every earlier pixel"
+    explorer = receptive_field_explorer(size=9)
+    explorer.controls["model"].value = "Gated PixelCNN"
+    explorer.controls["row"].value = 0
+    explorer.controls["col"].value = 0
+    assert explorer.result["seen"] == 0 and explorer.result["past"] == 0
