@@ -94,3 +94,13 @@ def _no_network(monkeypatch):
         return real_urlopen(url, *args, **kwargs)
 
     monkeypatch.setattr(urllib.request, "urlopen", local_only)
+
+
+def randomised(model, seed=0, scale=1.0, dtype=None):
+    """Random weights everywhere, model in eval mode (and in ``dtype`` if given). Autoregressive
+    tests need this: at a zero (or tiny) init a leak could hide behind zero gradients."""
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0, scale)
+    return (model if dtype is None else model.to(dtype)).eval()

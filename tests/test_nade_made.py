@@ -11,19 +11,11 @@ import torch
 
 from gm_helpers.counting import all_binary_states
 from gm_helpers.nade import FVSBN, MADE, NADE
+from conftest import randomised
 
 D = 8
 ORDERS = {"natural": None, **{f"random{s}": np.random.default_rng(s).permutation(D).tolist()
                               for s in range(2)}}
-
-
-def randomised(model, seed=0, scale=1.0):
-    """Random weights everywhere: at a zero init a leak could hide behind zero gradients."""
-    torch.manual_seed(seed)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.normal_(0, scale)
-    return model.eval()
 
 
 BUILDERS = {

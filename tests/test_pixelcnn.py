@@ -1,18 +1,15 @@
 """gm_helpers.pixelcnn: masks as the seed draws them, causality by gradients, the blind spot."""
+import functools
+
 import numpy as np
 import pytest
 import torch
 
 from gm_helpers.counting import all_binary_states
 from gm_helpers.pixelcnn import GatedPixelCNN, MaskedConv2d, PixelCNN, causal_mask
+from conftest import randomised as _randomised
 
-
-def randomised(model, seed=0, scale=0.5):
-    torch.manual_seed(seed)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.normal_(0, scale)
-    return model.eval()
+randomised = functools.partial(_randomised, scale=0.5)
 
 
 def test_5x5_type_a_mask_is_the_seeds_table():

@@ -1,5 +1,6 @@
 """PixelRNN (Row LSTM, Diagonal BiLSTM): causal by gradients, receptive fields as claimed,
 exactly normalised, sampled correctly, trainable, and strict about its inputs."""
+import functools
 import math
 
 import numpy as np
@@ -9,17 +10,12 @@ import torch.nn.functional as F
 
 from gm_helpers.counting import all_binary_states
 from gm_helpers.pixelrnn import DiagonalBiLSTM, RowLSTM, num_diagonal_steps, skew, unskew
+from conftest import randomised as _randomised
+
+# float64: exact zero/non-zero gradient checks and normalisation to 1e-6
+randomised = functools.partial(_randomised, scale=0.5, dtype=torch.float64)
 
 MODELS = {"row": RowLSTM, "diagonal": DiagonalBiLSTM}
-
-
-def randomised(model, seed=0, scale=0.5):
-    """Random weights everywhere, float64: a zero init could hide a leak behind zero gradients."""
-    torch.manual_seed(seed)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.normal_(0, scale)
-    return model.double().eval()
 
 
 def dependency_matrix(model, N, seed=0):

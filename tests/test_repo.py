@@ -139,3 +139,12 @@ def test_shipped_checkpoint_has_the_stated_test_nll(name, real_data_dir):
     # batches of 100: NADE's (B, D, H) activations are 1.6 MB per image
     nll = evaluate_nll(model, load_binarized_mnist("test", real_data_dir), batch_size=100)
     assert nll == pytest.approx(entry["test_nll"], abs=0.01)
+
+
+def test_readme_checkpoint_table_matches_the_manifest():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("checkpoint_table", REPO / "tools" / "checkpoint_table.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.table() in (REPO / "README.md").read_text(), \
+        "README's checkpoint table is stale: paste the output of python tools/checkpoint_table.py"
