@@ -121,7 +121,13 @@ class _Autoregressive(nn.Module):
         return x
 
     def num_params(self) -> int:
-        return sum(p.numel() for p in self.parameters())
+        """Free parameters: a masked convolution's zeroed weights do not count."""
+        total = 0
+        for module in self.modules():
+            for name, p in module.named_parameters(recurse=False):
+                masked = name == "weight" and isinstance(module, MaskedConv2d)
+                total += int(module.mask.sum()) if masked else p.numel()
+        return total
 
 
 class PixelCNN(_Autoregressive):

@@ -181,3 +181,10 @@ def test_bad_inputs():
         MaskedConv2d(1, 1, 4)
     with pytest.raises(ValueError, match="odd"):
         GatedPixelCNN(kernel_size=4)
+
+
+def test_num_params_counts_only_free_weights():
+    model = PixelCNN(hidden=2, num_layers=1, image_size=8)
+    everything = sum(p.numel() for p in model.parameters())
+    zeroed = sum(int((m.mask == 0).sum()) for m in model.modules() if isinstance(m, MaskedConv2d))
+    assert zeroed > 0 and model.num_params() == everything - zeroed
