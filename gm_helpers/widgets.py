@@ -58,7 +58,7 @@ def param_count_summary(n: int, m: int, k: int) -> dict:
                        f"AR({k})": num_params("ar", n, k=k, m=m)}}
 
 
-def _draw_param_counts(result: dict):
+def draw_param_counts(result: dict):
     n, m, k = result["n"], result["m"], result["k"]
     fig, ax = plt.subplots(figsize=(7, 4))
     n_values = sorted({1, 2, n, *range(0, max(n, 10) + 1, max(1, max(n, 10) // 50))} - {0})
@@ -81,7 +81,7 @@ def param_count_explorer(n: int = 16, m: int = 2, k: int = 2) -> Explorer:
     controls = {"n": W.IntSlider(n, min=1, max=784, description="n"),
                 "m": W.IntSlider(m, min=2, max=256, description="m"),
                 "k": W.IntSlider(k, min=0, max=16, description="AR order k")}
-    return Explorer(controls, param_count_summary, _draw_param_counts)
+    return Explorer(controls, param_count_summary, draw_param_counts)
 
 
 # ----------------------------------------------------------------------------- lecture 02
@@ -112,7 +112,7 @@ def ar_patch_experiment(train_images, test_images, size: int, k: int, ordering: 
             "samples": ar["model"].sample(16, seed=seed)}
 
 
-def _draw_patch_result(result: dict):
+def draw_patch_result(result: dict):
     fig, (ax_table, ax_samples) = plt.subplots(1, 2, figsize=(9, 3),
                                                gridspec_kw={"width_ratios": [1.6, 1]})
     cells = [[r["name"], f"{r['params']:,}", f"{r['train_nll']:.3f}", f"{r['test_nll']:.3f}"]
@@ -140,7 +140,7 @@ def ar_patch_explorer(train_images, test_images, num_train: int = 5_000,
         return ar_patch_experiment(train_images, test_images, size, k, ordering,
                                    num_train=num_train, num_test=num_test, cache=cache)
 
-    return Explorer(controls, compute, _draw_patch_result)
+    return Explorer(controls, compute, draw_patch_result)
 
 
 # ----------------------------------------------------------------------------- lecture 03
@@ -163,7 +163,7 @@ def made_connectivity(D: int = 5, num_layers: int = 1, hidden_size: int = 6, see
             "output": output, "sees": sorted(torch.nonzero(reach[output]).flatten().tolist())}
 
 
-def _draw_made(result: dict):
+def draw_made(result: dict):
     fig, (ax_graph, ax_reach) = plt.subplots(1, 2, figsize=(10, 3.8),
                                              gridspec_kw={"width_ratios": [1.6, 1]})
     plot_made_graph(result["m"], result["masks"], highlight=result["output"], ax=ax_graph)
@@ -184,7 +184,7 @@ def made_explorer(D: int = 5, num_layers: int = 1, hidden_size: int = 6, seed: i
                 "seed": W.IntSlider(seed, min=0, max=20, description="seed"),
                 "ordering": W.Dropdown(options=["natural", "random"], description="ordering"),
                 "output": W.IntSlider(D - 1, min=0, max=9, description="highlight d")}
-    return Explorer(controls, made_connectivity, _draw_made)
+    return Explorer(controls, made_connectivity, draw_made)
 
 
 # ----------------------------------------------------------------------------- lecture 04
@@ -200,7 +200,7 @@ def mask_table(kernel_size: int = 5, mask_type: str = "A", channel: str = "R") -
             "rows": ["".join(str(v) for v in row) for row in mask[out, out].int().tolist()]}
 
 
-def _draw_mask(result: dict):
+def draw_mask(result: dict):
     k = result["kernel_size"]
     fig, ax = plt.subplots(figsize=(3.2, 3.4))
     ax.imshow(result["spatial"].numpy(), cmap="Greens", vmin=0, vmax=1.3)
@@ -219,7 +219,7 @@ def mask_explorer() -> Explorer:
     controls = {"kernel_size": W.Dropdown(options=[1, 3, 5, 7, 9], value=5, description="kernel"),
                 "mask_type": W.ToggleButtons(options=["A", "B"], description="mask"),
                 "channel": W.ToggleButtons(options=["R", "G", "B"], description="channel")}
-    return Explorer(controls, mask_table, _draw_mask)
+    return Explorer(controls, mask_table, draw_mask)
 
 
 RF_MODELS = {  # name -> (module, class, keyword for the depth)
@@ -251,7 +251,7 @@ def receptive_field(model: str = "PixelCNN", depth: int = 3, row: int = 7, col: 
             "blind": int((before & (reach == 0)).sum()), "leak": int((~before & (reach > 0)).sum())}
 
 
-def _draw_receptive_field(result: dict):
+def draw_receptive_field(result: dict):
     fig, ax = plt.subplots(figsize=(3.6, 3.8))
     reach = result["reach"]
     shown = np.where(reach.numpy() > 0, np.log10(reach.numpy() + 1e-12), np.nan)
@@ -271,4 +271,4 @@ def receptive_field_explorer(size: int = 15) -> Explorer:
                 "depth": W.IntSlider(3, min=1, max=8, description="layers"),
                 "row": W.IntSlider(size // 2, min=0, max=size - 1, description="row"),
                 "col": W.IntSlider(size // 2, min=0, max=size - 1, description="column")}
-    return Explorer(controls, lambda **v: receptive_field(**v, size=size), _draw_receptive_field)
+    return Explorer(controls, lambda **v: receptive_field(**v, size=size), draw_receptive_field)

@@ -34,8 +34,6 @@
 # notebooks: what you see here is the code the tests check.
 
 # %%
-import math
-
 import matplotlib.pyplot as plt
 import numpy as np
 import torch

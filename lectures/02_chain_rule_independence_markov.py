@@ -47,7 +47,7 @@ from gm_helpers.exercises import (check_ar_params, check_conditional_from_joint,
 from gm_helpers.nade import FVSBN
 from gm_helpers.train import evaluate_nll, fit, get_device, load_shipped, seed_everything
 from gm_helpers.viz import plot_params_vs_nll, show_images
-from gm_helpers.widgets import _draw_patch_result, ar_patch_experiment, ar_patch_explorer
+from gm_helpers.widgets import draw_patch_result, ar_patch_experiment, ar_patch_explorer
 
 seed_everything(0)
 device = get_device()
@@ -316,7 +316,7 @@ plt.show()
 # the table of NLLs and the samples from AR($k$) update.
 
 # %%
-_draw_patch_result(ar_patch_experiment(x_train, x_test, size=4, k=4, ordering="raster"))
+draw_patch_result(ar_patch_experiment(x_train, x_test, size=4, k=4, ordering="raster"))
 plt.show()
 
 # %%

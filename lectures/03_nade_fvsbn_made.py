@@ -39,17 +39,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from gm_helpers.data import binarized_test_labels, load_binarized_mnist, two_rings
+from gm_helpers.data import load_binarized_mnist, two_rings
 from gm_helpers.exercises import check_log_mean_exp, check_made_mask, check_nade_params
 from gm_helpers.nade import MADE, NADE, RNADE
 from gm_helpers.train import evaluate_nll, fit, get_device, load_shipped, seed_everything
-from gm_helpers.viz import plot_made_graph, show_images
-from gm_helpers.widgets import _draw_made, made_connectivity, made_explorer
+from gm_helpers.viz import show_images
+from gm_helpers.widgets import draw_made, made_connectivity, made_explorer
 
 seed_everything(0)
 device = get_device()
 x_test = load_binarized_mnist("test")          # (10000, 1, 28, 28)
-y_test = binarized_test_labels()               # (10000,)
 
 # %% [markdown]
 # ## 1. From tables to a shared hidden layer
@@ -228,7 +227,7 @@ plt.show()
 
 # %%
 example = made_connectivity(D=5, num_layers=2, hidden_size=6, seed=1, ordering="natural")
-_draw_made(example)
+draw_made(example)
 plt.show()
 print("output", example["output"], "sees inputs", example["sees"])
 
@@ -408,7 +407,6 @@ check_nade_params(nade_params)
 def made_mask(m_in, m_out, output):
     """MADE mask between two layers, shape (len(m_out), len(m_in))."""
     ### BEGIN SOLUTION
-    import numpy as np
     if output:
         return (m_out[:, None] > m_in[None, :]).astype(float)
     return (m_out[:, None] >= m_in[None, :]).astype(float)

@@ -40,12 +40,11 @@ import torch
 
 from gm_helpers.data import load_binarized_mnist
 from gm_helpers.exercises import check_rows_above, check_skew, check_type_a_mask
-from gm_helpers.pixelcnn import PixelCNN, causal_mask
 from gm_helpers.pixelrnn import num_diagonal_steps, skew, unskew
 from gm_helpers.train import evaluate_nll, get_device, load_shipped, seed_everything
 from gm_helpers.viz import show_images
-from gm_helpers.widgets import (_draw_mask, _draw_receptive_field, mask_explorer, mask_table,
-                                receptive_field, receptive_field_explorer)
+from gm_helpers.widgets import (mask_explorer, mask_table, receptive_field,
+                                receptive_field_explorer)
 
 seed_everything(0)
 device = get_device()
