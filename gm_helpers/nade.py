@@ -237,6 +237,14 @@ class MADE(nn.Module):
         self.order = order.to(device)
         self.masks = [mask.to(device) for mask in masks]  # plain attributes: rebuilt, not saved
 
+    def get_extra_state(self) -> dict:
+        """Saved in ``state_dict``: which mask training uses next, so a resumed run goes on
+        exactly where it stopped (the masks themselves are rebuilt from the seed)."""
+        return {"mask_index": self.mask_index}
+
+    def set_extra_state(self, state: dict) -> None:
+        self.set_mask(int(state["mask_index"]))
+
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         h = x  # (B, D)
         for i, (layer, mask) in enumerate(zip(self.layers, self.masks)):

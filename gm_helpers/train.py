@@ -4,47 +4,39 @@ Models expose ``log_prob(x) -> (B,)`` in nats, so maximum likelihood is one line
 
     loss = -model.log_prob(x).mean()          # NLL in nats per image
 
-``fit`` runs it with an optimizer, optional mixed precision on CUDA, gradient clipping, a
-``tqdm.auto`` progress bar and an ``on_batch_end`` hook; ``evaluate_nll`` measures the test NLL;
-checkpoints hold the model's name and config so ``load_checkpoint`` can rebuild it.
+``fit`` runs it with an optimizer, optional bfloat16 autocast (CPU or CUDA), gradient clipping,
+a ``tqdm.auto`` progress bar, an ``on_batch_end`` hook, a run file after every epoch (so a run
+can stop and resume), and DistributedDataParallel when started by ``torchrun``.
+``evaluate_nll`` measures the test NLL, always in fp32.
 
 Command line, the one that trains the shipped checkpoints on CPU or GPU::
 
     python -m gm_helpers.train fvsbn --epochs 30 --out checkpoints/fvsbn.pt
+    python -m gm_helpers.train --resume checkpoints/fvsbn.run.pt          # after a stop
+    torchrun --nproc_per_node=2 -m gm_helpers.train fvsbn ...              # data parallel
 """
 from __future__ import annotations
 
 import argparse
-import hashlib
-import importlib
 import json
 import math
 import os
-import platform
-import random
 import shlex
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
-# The checkpoints shipped with the lectures, and their manifest (command, NLL, sha256, ...)
-CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
-
-# name -> "module:Class". A lecture adds its model here; its config must be plain values.
-MODELS = {
-    "fvsbn": "gm_helpers.nade:FVSBN",
-    "nade": "gm_helpers.nade:NADE",
-    "made": "gm_helpers.nade:MADE",
-    "pixelcnn": "gm_helpers.pixelcnn:PixelCNN",
-    "gated_pixelcnn": "gm_helpers.pixelcnn:GatedPixelCNN",
-    "row_lstm": "gm_helpers.pixelrnn:RowLSTM",
-    "diagonal_bilstm": "gm_helpers.pixelrnn:DiagonalBiLSTM",
-}
+# re-exported: lectures and tests import these from gm_helpers.train
+from gm_helpers.checkpoint import (CHECKPOINT_DIR, MODELS, build_model,  # noqa: F401
+                                   cpu_state_dict, hardware, load_checkpoint, load_run, load_shipped, run_path_for,
+                                   save_checkpoint, save_run, set_rng_state, sha256_file,
+                                   shipped_manifest)
 
 
 def get_device() -> torch.device:
@@ -58,32 +50,55 @@ def get_device() -> torch.device:
 
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and PyTorch (all devices) so that a run can be repeated."""
+    import random
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
 
 
+def _rank_world() -> tuple[int, int]:
+    return (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
+
+
 def _batches(data: torch.Tensor, batch_size: int, shuffle: bool, generator=None):
+    """Minibatches of ``data``. Under torchrun, every process draws the same permutation and
+    takes its share of each global batch of ``batch_size * world_size`` examples."""
+    rank, world = _rank_world()
     idx = torch.randperm(len(data), generator=generator) if shuffle else torch.arange(len(data))
-    for start in range(0, len(data), batch_size):
-        yield data[idx[start:start + batch_size]]
+    for start in range(0, len(data), batch_size * world):
+        yield data[idx[start:start + batch_size * world].tensor_split(world)[rank]]
+
+
+class LogProb(torch.nn.Module):
+    """``forward(x) = model.log_prob(x)``: DistributedDataParallel synchronises gradients only
+    through a module's forward, and our models' likelihood is ``log_prob``."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return self.model.log_prob(x)
 
 
 def train_epoch(model, data, optimizer, batch_size=100, device="cpu", amp=False,
                 clip_grad=None, progress=True, on_batch_end=None, step=0, desc="train"):
     """One pass over ``data`` (a tensor of examples); returns (mean training NLL, next step)."""
     device = torch.device(device)
+    log_prob = model if isinstance(model, DistributedDataParallel) else model.log_prob
     model.train()
-    total, count = 0.0, 0
-    bar = tqdm(_batches(data, batch_size, shuffle=True), total=math.ceil(len(data) / batch_size),
-               desc=desc, disable=not progress, leave=False)
+    total, count = torch.zeros(2, dtype=torch.float64, device=device).unbind()
+    rank, world = _rank_world()
+    bar = tqdm(_batches(data, batch_size, shuffle=True),
+               total=math.ceil(len(data) / (batch_size * world)), desc=desc,
+               disable=not progress or rank != 0, leave=False)
     for x in bar:
         x = x.to(device, non_blocking=True)
         # bfloat16 autocast: matmuls and convolutions in bf16 (about 2x on this CPU), the rest fp32
         with torch.autocast(device.type, dtype=torch.bfloat16,
                             enabled=amp and device.type in ("cpu", "cuda")):
             # maximum likelihood: minimise the NLL in nats per example
-            loss = -model.log_prob(x).mean()
+            loss = -log_prob(x).mean()
         if not torch.isfinite(loss):
             raise FloatingPointError(f"the loss is {loss.item()} at step {step} ({desc}): "
                                      "lower the learning rate or clip the gradients")
@@ -92,122 +107,104 @@ def train_epoch(model, data, optimizer, batch_size=100, device="cpu", amp=False,
         if clip_grad is not None:
             torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
         optimizer.step()
-        total, count = total + loss.item() * len(x), count + len(x)
+        total, count = total + loss.detach() * len(x), count + len(x)
         bar.set_postfix(nll=f"{loss.item():.2f}")
         if on_batch_end is not None:
             on_batch_end(step, loss.item())
         step += 1
-    return total / count, step
+    if world > 1:  # the mean over every process's examples
+        sums = torch.stack([total, count])
+        dist.all_reduce(sums)
+        total, count = sums.unbind()
+    return (total / count).item(), step
 
 
 def fit(model, train_data, num_epochs=1, lr=1e-3, batch_size=100, device="cpu",
         valid_data=None, optimizer=None, amp=False, clip_grad=None, progress=True,
-        on_batch_end=None, on_epoch_end=None, keep_best=True, lr_decay=1.0, max_seconds=None):
+        on_batch_end=None, on_epoch_end=None, keep_best=True, lr_decay=1.0, max_seconds=None,
+        eval_every=1, run_path=None, resume=False, run_info=None):
     """Train by maximum likelihood; returns the history of train and valid NLLs (nats).
 
     With ``valid_data`` and ``keep_best``, the weights of the epoch with the lowest validation
-    NLL are restored at the end (early stopping without stopping). ``lr_decay`` multiplies the
-    learning rate after every epoch (exponential decay; 1.0 keeps it constant). ``max_seconds``
-    stops after the first epoch that ends past that wall time (a budget for CPU runs). Hooks:
-    ``on_batch_end(step, loss)`` and ``on_epoch_end(epoch, history)``.
+    NLL are restored at the end (early stopping without stopping); validation runs every
+    ``eval_every`` epochs and after the last. ``lr_decay`` multiplies the learning rate after
+    every epoch. ``max_seconds`` stops after the first epoch that ends past that wall time.
+
+    ``run_path``: after every epoch, write a run file there (weights, optimizer, RNG states,
+    history, best weights; plus ``run_info``, e.g. the command line). ``resume=True``: first
+    load it and go on from its epoch: the result is the same as one uninterrupted run.
+    Under ``torchrun`` (an initialised process group) the model is wrapped in
+    DistributedDataParallel; each process trains on its share of every batch and rank 0 writes.
     """
     model.to(device)
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
-    history = {"train_nll": [], "valid_nll": [], "seconds": []}
-    best, best_state, step, start = math.inf, None, 0, time.time()
-    for epoch in tqdm(range(num_epochs), desc="epochs", disable=not progress):
-        train_nll, step = train_epoch(model, train_data, optimizer, batch_size, device, amp,
-                                      clip_grad, progress, on_batch_end, step,
-                                      desc=f"epoch {epoch + 1}")
-        history["train_nll"].append(train_nll)
-        history["seconds"].append(round(time.time() - start, 1))
-        for group in optimizer.param_groups:
-            group["lr"] *= lr_decay
-        if valid_data is not None:
-            valid_nll = evaluate_nll(model, valid_data, device=device)
-            history["valid_nll"].append(valid_nll)
-            if keep_best and valid_nll < best:
-                best = valid_nll
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        if on_epoch_end is not None:
-            on_epoch_end(epoch, history)
-        if max_seconds is not None and time.time() - start > max_seconds:
-            break
-    if best_state is not None:
-        model.load_state_dict(best_state)
+    rank, world = _rank_world()
+    run = {"epoch": 0, "history": {"train_nll": [], "valid_nll": [], "seconds": []},
+           "best_valid": math.inf, "best_state": None, **(run_info or {})}
+    if resume:
+        saved = load_run(run_path)
+        model.load_state_dict(saved.pop("state_dict"))
+        optimizer.load_state_dict(saved.pop("optimizer"))
+        set_rng_state(saved.pop("rng"))
+        run.update(saved)
+        run.update(run_info or {})  # this call's command line and resumes, not the stored ones
+    history, step = run["history"], run.get("step", 0)
+    start = time.time() - (history["seconds"][-1] if history["seconds"] else 0.0)
+    net = DistributedDataParallel(LogProb(model)) if world > 1 else model
+    epoch = run["epoch"]
+    try:
+        for epoch in tqdm(range(run["epoch"], num_epochs), desc="epochs", initial=run["epoch"],
+                          total=num_epochs, disable=not progress or rank != 0):
+            train_nll, step = train_epoch(net, train_data, optimizer, batch_size, device, amp,
+                                          clip_grad, progress, on_batch_end, step,
+                                          desc=f"epoch {epoch + 1}")
+            history["train_nll"].append(train_nll)
+            history["seconds"].append(round(time.time() - start, 1))
+            for group in optimizer.param_groups:
+                group["lr"] *= lr_decay
+            out_of_time = max_seconds is not None and time.time() - start > max_seconds
+            last = epoch + 1 == num_epochs or out_of_time
+            if valid_data is not None and ((epoch + 1) % eval_every == 0 or last):
+                valid_nll = evaluate_nll(model, valid_data, device=device)
+                history["valid_nll"].append(valid_nll)
+                if keep_best and valid_nll < run["best_valid"]:
+                    run["best_valid"], run["best_epoch"] = valid_nll, epoch + 1
+                    run["best_state"] = cpu_state_dict(model)
+            run.update(epoch=epoch + 1, step=step)
+            if run_path is not None and rank == 0:
+                save_run(run_path, model, optimizer, run)
+            if on_epoch_end is not None:
+                on_epoch_end(epoch, history)
+            if out_of_time:
+                break
+    except KeyboardInterrupt:
+        if rank == 0:
+            where = f"; the run file {run_path} holds epoch {run['epoch']}" if run_path else ""
+            print(f"\ninterrupted during epoch {epoch + 1}{where}", file=sys.stderr)
+        raise
+    finally:
+        if run["best_state"] is not None:
+            model.load_state_dict(run["best_state"])
     return history
 
 
 @torch.no_grad()
 def evaluate_nll(model, data, batch_size=1000, device=None) -> float:
-    """Mean negative log-likelihood of ``data`` in nats per example (lower is better)."""
+    """Mean negative log-likelihood of ``data`` in nats per example (lower is better).
+
+    Always fp32 (no autocast). Under torchrun each process scores a share and the sums meet.
+    """
     device = torch.device(device) if device is not None else next(model.parameters()).device
     model.eval()
-    total = 0.0
-    for x in _batches(data, batch_size, shuffle=False):
-        total -= model.log_prob(x.to(device)).double().sum().item()
-    return total / len(data)
-
-
-# ----------------------------------------------------------------------------- checkpoints
-def build_model(name: str, config: dict):
-    """Instantiate the registered model ``name`` with keyword arguments ``config``."""
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; registered: {sorted(MODELS)}")
-    module, cls = MODELS[name].split(":")
-    return getattr(importlib.import_module(module), cls)(**config)
-
-
-def save_checkpoint(path, model, name: str, config: dict, metrics: dict | None = None) -> str:
-    """Write weights, config and metrics atomically; return the file's sha256."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    payload = {"model": name, "config": config, "state_dict": state, "metrics": metrics or {}}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return sha256_file(path)
-
-
-def load_checkpoint(path, device="cpu", return_info=False):
-    """Rebuild a model from a checkpoint (``weights_only=True``: no pickled code is run)."""
-    payload = torch.load(path, map_location=device, weights_only=True)
-    model = build_model(payload["model"], payload["config"])
-    model.load_state_dict(payload["state_dict"])
-    model.to(device).eval()
-    return (model, payload) if return_info else model
-
-
-def shipped_manifest() -> dict:
-    """The manifest of the shipped checkpoints: file name -> how it was trained and scored."""
-    return json.loads((CHECKPOINT_DIR / "manifest.json").read_text())
-
-
-def load_shipped(filename: str, device="cpu"):
-    """A shipped checkpoint and its manifest entry, after checking the file's sha256."""
-    entry = shipped_manifest()[filename]
-    path = CHECKPOINT_DIR / filename
-    if sha256_file(path) != entry["sha256"]:
-        raise ValueError(f"{path} does not match the sha256 in the manifest: re-download it "
-                         f"or retrain it with: {entry['command']}")
-    return load_checkpoint(path, device), entry
-
-
-def sha256_file(path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def hardware() -> str:
-    if torch.cuda.is_available():
-        return torch.cuda.get_device_name()
-    threads = torch.get_num_threads()
-    return f"{platform.processor() or platform.machine()} CPU, {threads} thread{'s' * (threads > 1)}"
+    rank, world = _rank_world()
+    shard = data.tensor_split(world)[rank]
+    total = torch.zeros((), dtype=torch.float64, device=device)
+    with torch.autocast(device.type, enabled=False):  # fp32 even inside a caller's autocast
+        for start in range(0, len(shard), batch_size):
+            total -= model.log_prob(shard[start:start + batch_size].to(device)).double().sum()
+    if world > 1:
+        dist.all_reduce(total)
+    return total.item() / len(data)
 
 
 # ----------------------------------------------------------------------------- command line
@@ -218,43 +215,89 @@ def _parse_value(text: str):
         return text
 
 
-def main(argv=None) -> dict:
-    from gm_helpers.data import load_binarized_mnist
-
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m gm_helpers.train", description=(
         "Train a model on statically binarized MNIST, keep the epoch with the best validation "
-        "NLL, measure the test NLL and record it in the checkpoints' manifest."))
-    p.add_argument("model", choices=sorted(MODELS))
+        "NLL, measure the test NLL and record it in the checkpoints' manifest. A run file "
+        "X.run.pt beside the checkpoint X.pt is written after every epoch: --resume it."))
+    p.add_argument("model", nargs="?", choices=sorted(MODELS))
+    p.add_argument("--resume", default=None, metavar="RUN_FILE",
+                   help="continue a stopped run from its X.run.pt (may change only --epochs, "
+                        "--max-minutes, --threads, --device, --no-progress)")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--batch-size", type=int, default=100, help="per process under torchrun")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: the fastest)")
     p.add_argument("--amp", action="store_true",
                    help="bfloat16 autocast on CPU or CUDA (evaluation stays fp32)")
     p.add_argument("--threads", type=int, default=os.cpu_count(),
-                   help="CPU threads for training (default: every core, %(default)s here)")
+                   help="CPU threads per process (default: every core, %(default)s here)")
     p.add_argument("--clip-grad", type=float, default=None)
     p.add_argument("--weight-decay", type=float, default=0.0, help="L2 penalty (Adam's)")
     p.add_argument("--lr-decay", type=float, default=1.0, help="lr *= this after each epoch")
     p.add_argument("--limit", type=int, default=None, help="train on the first N images only")
     p.add_argument("--max-minutes", type=float, default=None,
                    help="stop after the epoch that ends past this wall time")
+    p.add_argument("--eval-every", type=int, default=1,
+                   help="validate every N epochs (and after the last)")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                    help="model config, e.g. --set hidden=500 (values parsed as JSON)")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--out", default=None, help="checkpoint path (default checkpoints/MODEL.pt)")
     p.add_argument("--compile", action="store_true",
                    help="torch.compile the model's log_prob (fuses NADE's elementwise work)")
+    p.add_argument("--channels-last", action="store_true",
+                   help="NHWC weights for the convolutional models")
     p.add_argument("--no-progress", action="store_true")
-    args = p.parse_args(argv)
+    return p
 
-    seed_everything(args.seed)
+
+RESUMABLE = {"--epochs", "--max-minutes", "--threads", "--device", "--no-progress"}
+
+
+def _resolve_args(argv):
+    """Parse ``argv``; for ``--resume``, the stored command line with the allowed overrides."""
+    p = parser()
+    args = p.parse_args(argv)
+    if args.resume is None:
+        if args.model is None:
+            p.error("name a model to train, or --resume a run file")
+        return args, argv, None
+    saved = load_run(args.resume)
+    rest, skip = [], False  # argv without "--resume PATH" / "--resume=PATH"
+    for a in argv:
+        if skip or a.startswith("--resume="):
+            skip = False
+            continue
+        skip = a == "--resume"
+        if not skip:
+            rest.append(a)
+    changed = {a.split("=")[0] for a in rest if a.startswith("--")} - RESUMABLE
+    if args.model is not None or changed:
+        p.error(f"--resume continues the stored command; only {sorted(RESUMABLE)} may change")
+    return p.parse_args(saved["argv"] + rest), saved["argv"], saved
+
+
+def main(argv=None) -> dict:
+    from gm_helpers.data import load_binarized_mnist
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args, command_argv, resumed = _resolve_args(argv)
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if distributed:  # started by torchrun: NCCL between GPUs, gloo between CPU processes
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    rank, world = _rank_world()
+    seed_everything(args.seed)  # the same seed in every process: same init, same batches
     torch.set_num_threads(args.threads)
     device = torch.device(args.device) if args.device else get_device()
-    config = dict(kv.split("=", 1) for kv in args.set)
-    config = {k: _parse_value(v) for k, v in config.items()}
+    if device.type == "cuda" and distributed:
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        torch.cuda.set_device(device)
+    config = {k: _parse_value(v) for k, v in (kv.split("=", 1) for kv in args.set)}
     model = build_model(args.model, config).to(device)
+    if args.channels_last:
+        model = model.to(memory_format=torch.channels_last)
     train = load_binarized_mnist("train", args.data_dir)[:args.limit]
     valid = load_binarized_mnist("valid", args.data_dir)
     test = load_binarized_mnist("test", args.data_dir)
@@ -263,34 +306,58 @@ def main(argv=None) -> dict:
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     if args.compile:  # same weights and maths, fewer passes over memory
         model.log_prob = torch.compile(model.log_prob)
-
-    print(f"training {args.model} on {device} with {torch.get_num_threads()} CPU thread(s)"
-          f"{', bf16 autocast' if args.amp else ''}", flush=True)
-    start = time.time()
-    history = fit(model, train, args.epochs, batch_size=args.batch_size, device=device,
-                  valid_data=valid, optimizer=optimizer, amp=args.amp,
-                  clip_grad=args.clip_grad, progress=not args.no_progress, lr_decay=args.lr_decay,
-                  max_seconds=args.max_minutes * 60 if args.max_minutes else None,
-                  on_epoch_end=lambda e, h: print(f"epoch {e + 1}: train {h['train_nll'][-1]:.3f}"
-                                                  f" valid {h['valid_nll'][-1]:.3f}"
-                                                  f" ({h['seconds'][-1]:.0f} s)", flush=True))
-    wall = time.time() - start
-    metrics = {"test_nll": round(evaluate_nll(model, test, device=device), 4),
-               "valid_nll": round(min(history["valid_nll"]), 4),
-               "best_epoch": int(np.argmin(history["valid_nll"])) + 1}
     out = Path(args.out or f"checkpoints/{args.model}.pt")
-    sha = save_checkpoint(out, model.cpu(), args.model, config, metrics)
+    run_path = run_path_for(out)
+    say = print if rank == 0 else (lambda *a, **k: None)
+    resuming = f", resuming after epoch {resumed['epoch']}" if resumed else ""
+    say(f"training {args.model} on {device} with {torch.get_num_threads()} CPU thread(s) per "
+        f"process, {world} process(es){', bf16 autocast' if args.amp else ''}{resuming}",
+        flush=True)
+    resumes = (resumed or {}).get("resumes", []) + (["python -m gm_helpers.train " + shlex.join(argv)]
+                                                   if resumed else [])
+    try:
+        history = fit(model, train, args.epochs, batch_size=args.batch_size, device=device,
+                      valid_data=valid, optimizer=optimizer, amp=args.amp,
+                      clip_grad=args.clip_grad, progress=not args.no_progress,
+                      lr_decay=args.lr_decay, eval_every=args.eval_every,
+                      max_seconds=args.max_minutes * 60 if args.max_minutes else None,
+                      run_path=run_path, resume=resumed is not None,
+                      run_info={"argv": command_argv, "resumes": resumes},
+                      on_epoch_end=lambda e, h: say(
+                          f"epoch {e + 1}: train {h['train_nll'][-1]:.3f}" + (
+                              f" valid {h['valid_nll'][-1]:.3f}" if h["valid_nll"] else "")
+                          + f" ({h['seconds'][-1]:.0f} s)", flush=True))
+    except KeyboardInterrupt:
+        say(f"stopped; the best weights so far are in {run_path}. Go on with:\n"
+            f"  python -m gm_helpers.train --resume {run_path}", file=sys.stderr)
+        raise SystemExit(130)
+    test_nll = evaluate_nll(model, test, device=device)
+    if rank != 0:
+        dist.destroy_process_group()
+        return {}
+    valid_best = int(np.argmin(history["valid_nll"]))
+    evaluated = [e for e in range(1, len(history["train_nll"]) + 1)
+                 if e % args.eval_every == 0 or e == len(history["train_nll"])]
+    metrics = {"test_nll": round(test_nll, 4), "valid_nll": round(history["valid_nll"][valid_best], 4),
+               "best_epoch": evaluated[valid_best]}
+    sha = save_checkpoint(out, model, args.model, config, metrics)
     entry = {"model": args.model, "config": config,
-             "command": "python -m gm_helpers.train " + shlex.join(argv or sys.argv[1:]),
+             "command": "python -m gm_helpers.train " + shlex.join(command_argv),
              "seed": args.seed, "epochs": len(history["train_nll"]), **metrics,
-             "hardware": hardware(), "wall_time_s": round(wall, 1),
-             "torch": torch.__version__, "sha256": sha,
+             "hardware": hardware() + (f", {world} processes" if world > 1 else ""),
+             "wall_time_s": history["seconds"][-1], "torch": torch.__version__, "sha256": sha,
              "history": {k: [round(v, 4) for v in vs] for k, vs in history.items()}}
+    if resumes:
+        entry["resumed"] = resumes
     manifest = out.parent / "manifest.json"
     entries = json.loads(manifest.read_text()) if manifest.exists() else {}
     entries[out.name] = entry
-    manifest.write_text(json.dumps(entries, indent=2, sort_keys=True) + "\n")
-    print(json.dumps(entry, indent=2))
+    tmp = manifest.with_name(manifest.name + ".part")
+    tmp.write_text(json.dumps(entries, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, manifest)
+    print(json.dumps({k: v for k, v in entry.items() if k != "history"}, indent=2))
+    if distributed:
+        dist.destroy_process_group()
     return entry
 
 

@@ -69,7 +69,7 @@ def test_fit_learns_a_known_distribution():
     start = evaluate_nll(model, x)
     assert start == pytest.approx(16 * math.log(2), rel=1e-6)  # zero init: every p = 1/2
     history = fit(model, x, num_epochs=15, lr=0.05, batch_size=100, progress=False)
-    assert set(history) == {"train_nll", "valid_nll"}
+    assert set(history) == {"train_nll", "valid_nll", "seconds"}
     assert len(history["train_nll"]) == 15 and history["valid_nll"] == []
     final = evaluate_nll(model, x)
     assert final < 0.6 * start
@@ -218,7 +218,7 @@ def test_cli_trains_saves_and_records_in_the_manifest(tmp_path, real_data_dir, c
     out = tmp_path / "fvsbn.pt"
     (tmp_path / "manifest.json").write_text(json.dumps({"other.pt": {"sha256": "x"}}))
     argv = ["fvsbn", "--limit", "200", "--epochs", "1", "--set", "D=784", "--out", str(out),
-            "--no-progress"]
+            "--no-progress", "--threads", "1"]
     entry = train.main(argv)
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert set(manifest) == {"other.pt", "fvsbn.pt"}  # earlier entries are kept
@@ -234,13 +234,16 @@ def test_cli_trains_saves_and_records_in_the_manifest(tmp_path, real_data_dir, c
     model = load_checkpoint(out)
     test = load_binarized_mnist("test", download=False)
     assert evaluate_nll(model, test) == pytest.approx(entry["test_nll"], abs=1e-3)
-    assert "epoch 1: train" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "epoch 1: train" in printed and "with 1 CPU thread(s) per process" in printed
+    assert len(entry["history"]["train_nll"]) == 1 and len(entry["history"]["valid_nll"]) == 1
 
 
 # ----------------------------------------------------------------------------- shipped checkpoints
 def test_load_shipped_checks_the_sha256(tmp_path, monkeypatch):
     """A shipped checkpoint loads only if its bytes match the manifest; else it says how to retrain."""
-    monkeypatch.setattr(train, "CHECKPOINT_DIR", tmp_path)
+    from gm_helpers import checkpoint
+    monkeypatch.setattr(checkpoint, "CHECKPOINT_DIR", tmp_path)
     model = FVSBN(8)
     torch.nn.init.normal_(model.W)
     sha = save_checkpoint(tmp_path / "tiny.pt", model, "fvsbn", {"D": 8})
@@ -253,3 +256,161 @@ def test_load_shipped_checks_the_sha256(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="sha256.*--set D=8"):
         train.load_shipped("tiny.pt")
 
+
+
+# ----------------------------------------------------------------------------- resumable runs
+def _weights(path):
+    state = torch.load(path, weights_only=True)["state_dict"]
+    return {k: v for k, v in state.items() if torch.is_tensor(v)}, state.get("_extra_state")
+
+
+def test_fit_resumed_equals_one_uninterrupted_run(tmp_path):
+    """2 epochs, stop, resume to 4 gives bitwise the weights of 4 epochs in one go: the run
+    file carries weights, Adam's moments, the learning rate after decay, the RNG states (the
+    shuffles) and MADE's next training mask."""
+    from gm_helpers.nade import MADE
+    x, v = markov_data(300), markov_data(100, seed=5)
+
+    def run(epochs, path, resume=False):
+        torch.manual_seed(0)
+        model = MADE(16, hidden=[32], num_masks=3)
+        history = fit(model, x, epochs, lr=0.01, batch_size=64, valid_data=v, lr_decay=0.9,
+                      progress=False, run_path=path, resume=resume)
+        return model, history
+
+    whole, h_whole = run(4, tmp_path / "whole.run.pt")
+    run(2, tmp_path / "split.run.pt")
+    resumed, h_resumed = run(4, tmp_path / "split.run.pt", resume=True)
+    assert h_resumed["train_nll"] == h_whole["train_nll"]
+    assert h_resumed["valid_nll"] == h_whole["valid_nll"]
+    for (k, a), b in zip(whole.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b) if torch.is_tensor(a) else a == b, k
+
+
+def test_cli_resume_and_its_manifest_entry(tmp_path, real_data_dir, capsys):
+    """The CLI: a run stopped after 2 epochs and resumed to 3 gives the weights of 3 epochs
+    in one go; the manifest keeps the original command and lists the resume."""
+    common = ["made", "--set", "hidden=[32]", "num_masks=2", "--limit", "300",
+              "--batch-size", "50", "--threads", "1", "--no-progress", "--lr-decay", "0.9"]
+    whole = train.main(common + ["--epochs", "3", "--out", str(tmp_path / "a" / "m.pt")])
+    train.main(common + ["--epochs", "2", "--out", str(tmp_path / "b" / "m.pt")])
+    run_file = tmp_path / "b" / "m.run.pt"
+    assert run_file.exists() and (run_file.stat().st_mode & 0o777) == 0o644
+    entry = train.main(["--resume", str(run_file), "--epochs", "3"])
+    assert "resuming after epoch 2" in capsys.readouterr().out
+    (wa, xa), (wb, xb) = _weights(tmp_path / "a" / "m.pt"), _weights(tmp_path / "b" / "m.pt")
+    assert xa == xb and all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert entry["test_nll"] == whole["test_nll"] and entry["epochs"] == 3
+    assert entry["history"]["train_nll"] == whole["history"]["train_nll"]
+    assert entry["command"] == whole["command"].replace("--epochs 3", "--epochs 2").replace(
+        "/a/", "/b/")
+    assert entry["resumed"] == [f"python -m gm_helpers.train --resume {run_file} --epochs 3"]
+
+
+def test_cli_resume_refuses_a_changed_recipe(tmp_path, real_data_dir):
+    train.main(["made", "--set", "hidden=[8]", "--limit", "100", "--epochs", "1", "--threads",
+                "1", "--no-progress", "--out", str(tmp_path / "m.pt")])
+    with pytest.raises(SystemExit):  # the learning rate belongs to the stored command
+        train.main(["--resume", str(tmp_path / "m.run.pt"), "--lr", "0.1"])
+    with pytest.raises(SystemExit):
+        train.main(["--epochs", "3"])  # neither a model nor --resume
+    with pytest.raises(ValueError, match="not a run file"):
+        train.main(["--resume", str(tmp_path / "m.pt")])  # the checkpoint, not the run file
+
+
+def test_interrupt_keeps_the_best_weights_and_the_run_file(tmp_path):
+    """Ctrl-C in epoch 3: fit re-raises, the model holds the best epoch's weights, and the run
+    file holds epoch 2, ready to resume."""
+    from gm_helpers.checkpoint import load_run
+    x, v = markov_data(200), markov_data(100, seed=5)
+
+    def stop(step, loss):
+        if step == 4:  # 2 batches per epoch: step 4 is in epoch 3
+            raise KeyboardInterrupt
+
+    model = FVSBN(16)
+    with pytest.raises(KeyboardInterrupt):
+        fit(model, x, 5, lr=0.05, valid_data=v, progress=False, run_path=tmp_path / "r.run.pt",
+            on_batch_end=stop)
+    saved = load_run(tmp_path / "r.run.pt")
+    assert saved["epoch"] == 2 and len(saved["history"]["valid_nll"]) == 2
+    best = saved["best_state"]
+    assert torch.equal(model.W, best["W"]) and torch.equal(model.b, best["b"])
+
+
+def test_sigint_stops_the_cli_and_says_how_to_resume(tmp_path, real_data_dir):
+    """A real SIGINT to the command line after its first epoch: exit code 130, the message
+    names the --resume command, and the run file resumes."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    out = tmp_path / "m.pt"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gm_helpers.train", "made", "--set", "hidden=[16]", "--limit",
+         "200", "--epochs", "100000", "--threads", "1", "--no-progress", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "GM_DATA_DIR": str(real_data_dir)})
+    run_file = tmp_path / "m.run.pt"
+    deadline = time.time() + 120
+    while not run_file.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert f"python -m gm_helpers.train --resume {run_file}" in err
+    assert not out.exists()  # nothing half-trained is passed off as a result
+    from gm_helpers.checkpoint import load_run
+    assert load_run(run_file)["epoch"] >= 1
+
+
+# ----------------------------------------------------------------------------- speed options
+def test_evaluate_nll_is_fp32_inside_autocast_and_bf16_stays_close(binarized_test):
+    """Training may run in bf16; evaluation never does. A trained PixelCNN's NLL scored in bf16
+    differs from fp32 (that is why we always evaluate in fp32) but only slightly."""
+    from gm_helpers.train import load_shipped
+    model, _ = load_shipped("pixelcnn.pt")
+    x = binarized_test[::50]  # 200 test images, every digit class
+    fp32 = evaluate_nll(model, x)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert evaluate_nll(model, x) == fp32  # autocast is switched off inside
+        with torch.no_grad():
+            bf16 = -model.log_prob(x).double().mean().item()
+    assert bf16 != fp32 and abs(bf16 - fp32) < 0.5, (bf16, fp32)
+
+
+def test_channels_last_and_amp_keep_the_model(tmp_path, real_data_dir):
+    """--channels-last and --amp train a convolutional model; the checkpoint loads and scores
+    in fp32 exactly as recorded."""
+    out = tmp_path / "p.pt"
+    entry = train.main(["pixelcnn", "--set", "hidden=4", "num_layers=1", "--limit", "64",
+                        "--epochs", "1", "--batch-size", "32", "--amp", "--channels-last",
+                        "--threads", "1", "--no-progress", "--out", str(out)])
+    model = load_checkpoint(out)
+    test = load_binarized_mnist("test", download=False)
+    assert evaluate_nll(model, test) == pytest.approx(entry["test_nll"], abs=1e-3)
+
+
+@pytest.mark.skipif(not torch.distributed.is_available(), reason="torch.distributed missing")
+def test_torchrun_two_processes_equal_one_process_with_the_doubled_batch(tmp_path, real_data_dir):
+    """DistributedDataParallel on the CPU (gloo): 2 processes with batch 50 each train the same
+    weights as 1 process with batch 100, up to float summation order: measured max difference
+    3e-8 on weights of size ~0.1; we allow 1e-6."""
+    import os
+    import subprocess
+    import sys
+    common = ["made", "--set", "hidden=[64]", "num_masks=2", "--limit", "1000", "--epochs", "2",
+              "--threads", "1", "--no-progress"]
+    env = {**os.environ, "GM_DATA_DIR": str(real_data_dir)}
+    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                    "--nproc_per_node=2", "-m", "gm_helpers.train", *common, "--batch-size", "50",
+                    "--out", str(tmp_path / "two.pt")], check=True, env=env, capture_output=True)
+    one = train.main(common + ["--batch-size", "100", "--out", str(tmp_path / "one.pt")])
+    two = json.loads((tmp_path / "manifest.json").read_text())["two.pt"]
+    assert two["hardware"].endswith("2 processes") and "processes" not in one["hardware"]
+    (w2, x2), (w1, x1) = _weights(tmp_path / "two.pt"), _weights(tmp_path / "one.pt")
+    assert x1 == x2
+    for k in w1:
+        assert torch.allclose(w1[k], w2[k], rtol=0, atol=1e-6), k
+    assert two["test_nll"] == pytest.approx(one["test_nll"], abs=1e-3)
