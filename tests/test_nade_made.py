@@ -78,6 +78,16 @@ def test_nade_fast_forward_equals_the_naive_loop():
         torch.testing.assert_close(model.logits(x), model.logits_naive(x))
 
 
+@pytest.mark.parametrize("D", [1, 2, 3, 10, 17, 50])
+def test_nade_chunked_running_sum_for_any_D(D):
+    """The chunked running sum (chunks of ceil(sqrt(D)), the last one zero-padded) equals the
+    naive loop whether or not D is a multiple of the chunk length."""
+    order = torch.randperm(D, generator=torch.Generator().manual_seed(D)).tolist()
+    model = randomised(NADE(D, H=6, order=order)).double()
+    x = torch.bernoulli(torch.full((4, D), 0.5, dtype=torch.float64))
+    torch.testing.assert_close(model.logits(x), model.logits_naive(x))
+
+
 @pytest.mark.parametrize("name", ["nade", "made-1hl", "made-order-agnostic"])
 def test_sampling_matches_the_model(name):
     """Sample frequencies of a 3-variable model agree with its exact probabilities."""

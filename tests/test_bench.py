@@ -1,0 +1,25 @@
+"""gm_helpers.bench runs and reports what it says; it asserts no speed (timings are noisy)."""
+import pytest
+
+from gm_helpers import bench
+
+
+def test_bench_prints_a_row_per_model(capsys):
+    rows = bench.main(["fvsbn", "--seconds", "0.05", "--no-compile", "--threads", "1"])
+    out = capsys.readouterr().out
+    assert [r["model"] for r in rows] == ["fvsbn"]
+    assert set(rows[0]["train"]) == {(False, False), (True, False)}
+    assert all(v > 0 for v in rows[0]["train"].values())
+    assert all(v > 0 for v in rows[0]["sample"].values())
+    assert "matmul peak" in out and "| fvsbn | 100 |" in out and "%" in out
+
+
+def test_train_flops_counts_the_matmuls():
+    made = bench.build_model("made", {"D": 10, "hidden": [7, 5]})
+    assert bench.train_flops(made) == 3 * 2 * (10 * 7 + 7 * 5 + 5 * 10)
+    assert bench.train_flops(bench.build_model("pixelcnn", {"hidden": 2, "num_layers": 1})) is None
+
+
+def test_bench_rejects_an_unknown_model():
+    with pytest.raises(SystemExit):
+        bench.main(["vae9", "--seconds", "0.01"])
