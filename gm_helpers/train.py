@@ -139,7 +139,8 @@ def fit(model, train_data, num_epochs=1, lr=1e-3, batch_size=100, device="cpu",
     model.to(device)
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
     rank, world = _rank_world()
-    run = {"epoch": 0, "history": {"train_nll": [], "valid_nll": [], "seconds": []},
+    run = {"epoch": 0,
+           "history": {"train_nll": [], "valid_nll": [], "valid_epoch": [], "seconds": []},
            "best_valid": math.inf, "best_state": None, **(run_info or {})}
     if resume:
         saved = load_run(run_path)
@@ -167,6 +168,7 @@ def fit(model, train_data, num_epochs=1, lr=1e-3, batch_size=100, device="cpu",
             if valid_data is not None and ((epoch + 1) % eval_every == 0 or last):
                 valid_nll = evaluate_nll(model, valid_data, device=device)
                 history["valid_nll"].append(valid_nll)
+                history["valid_epoch"].append(epoch + 1)
                 if keep_best and valid_nll < run["best_valid"]:
                     run["best_valid"], run["best_epoch"] = valid_nll, epoch + 1
                     run["best_state"] = cpu_state_dict(model)
@@ -336,17 +338,15 @@ def main(argv=None) -> dict:
         dist.destroy_process_group()
         return {}
     valid_best = int(np.argmin(history["valid_nll"]))
-    evaluated = [e for e in range(1, len(history["train_nll"]) + 1)
-                 if e % args.eval_every == 0 or e == len(history["train_nll"])]
     metrics = {"test_nll": round(test_nll, 4), "valid_nll": round(history["valid_nll"][valid_best], 4),
-               "best_epoch": evaluated[valid_best]}
+               "best_epoch": history["valid_epoch"][valid_best]}
     sha = save_checkpoint(out, model, args.model, config, metrics)
     entry = {"model": args.model, "config": config,
              "command": "python -m gm_helpers.train " + shlex.join(command_argv),
              "seed": args.seed, "epochs": len(history["train_nll"]), **metrics,
              "hardware": hardware() + (f", {world} processes" if world > 1 else ""),
              "wall_time_s": history["seconds"][-1], "torch": torch.__version__, "sha256": sha,
-             "history": {k: [round(v, 4) for v in vs] for k, vs in history.items()}}
+             "history": {k: [round(v, 4) for v in vs] for k, vs in history.items()}}  # curves
     if resumes:
         entry["resumed"] = resumes
     manifest = out.parent / "manifest.json"

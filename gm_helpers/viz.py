@@ -108,3 +108,32 @@ def plot_made_graph(m, masks, highlight=None, ax=None):
     for side in ("top", "right", "bottom"):
         ax.spines[side].set_visible(False)
     return ax
+
+
+def plot_learning_curves(entries: dict, ax=None, reference: float | None = None,
+                         title="validation NLL against CPU time"):
+    """Validation NLL of each run against its wall-clock minutes, from manifest entries.
+
+    ``entries``: name -> manifest entry with a ``history``: ``seconds`` per epoch, ``valid_nll``
+    at the epochs ``valid_epoch`` (every epoch, or every N-th and the last with --eval-every N).
+    Entries trained before histories were recorded are listed in the legend as such.
+    ``reference``: a horizontal line, e.g. another model's test NLL.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 3.8))
+    for name, entry in entries.items():
+        history = entry.get("history")
+        if not history or not history.get("valid_nll"):
+            ax.plot([], [], " ", label=f"{name}: no curve recorded")
+            continue
+        seconds, valid = history["seconds"], history["valid_nll"]
+        epochs = history.get("valid_epoch") or range(1, len(valid) + 1)  # older runs: each epoch
+        ax.plot([seconds[e - 1] / 60 for e in epochs], valid, "o-", ms=3, label=name)
+    if reference is not None:
+        ax.axhline(reference, color="0.4", ls="--", lw=1)
+    ax.set_xlabel("training wall time (minutes)")
+    ax.set_ylabel("validation NLL (nats)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return ax

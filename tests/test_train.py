@@ -69,7 +69,7 @@ def test_fit_learns_a_known_distribution():
     start = evaluate_nll(model, x)
     assert start == pytest.approx(16 * math.log(2), rel=1e-6)  # zero init: every p = 1/2
     history = fit(model, x, num_epochs=15, lr=0.05, batch_size=100, progress=False)
-    assert set(history) == {"train_nll", "valid_nll", "seconds"}
+    assert set(history) == {"train_nll", "valid_nll", "valid_epoch", "seconds"}
     assert len(history["train_nll"]) == 15 and history["valid_nll"] == []
     final = evaluate_nll(model, x)
     assert final < 0.6 * start
@@ -414,3 +414,11 @@ def test_torchrun_two_processes_equal_one_process_with_the_doubled_batch(tmp_pat
     for k in w1:
         assert torch.allclose(w1[k], w2[k], rtol=0, atol=1e-6), k
     assert two["test_nll"] == pytest.approx(one["test_nll"], abs=1e-3)
+
+
+def test_eval_every_validates_every_nth_and_the_last_epoch():
+    history = fit(FVSBN(16), markov_data(100), num_epochs=7, valid_data=markov_data(50),
+                  eval_every=3, progress=False)
+    assert history["valid_epoch"] == [3, 6, 7] and len(history["valid_nll"]) == 3
+    assert len(history["train_nll"]) == len(history["seconds"]) == 7
+    assert history["seconds"] == sorted(history["seconds"])

@@ -201,3 +201,18 @@ def test_receptive_field_shows_the_blind_spot_and_never_a_leak():
     explorer.controls["row"].value = 0
     explorer.controls["col"].value = 0
     assert explorer.result["seen"] == 0 and explorer.result["past"] == 0
+
+
+def test_plot_learning_curves_from_manifest_entries():
+    """Curves at the validated epochs' wall times; entries without a history are named."""
+    from gm_helpers.viz import plot_learning_curves
+    entries = {"a": {"history": {"seconds": [60, 120, 180], "valid_nll": [99.0, 95.0],
+                                 "valid_epoch": [2, 3]}},
+               "old": {"test_nll": 90.0},
+               "b": {"history": {"seconds": [30, 60], "valid_nll": [97.0, 96.0]}}}
+    ax = plot_learning_curves(entries, reference=91.1)
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert list(lines["a"].get_xdata()) == [2.0, 3.0] and list(lines["a"].get_ydata()) == [99, 95]
+    assert list(lines["b"].get_xdata()) == [0.5, 1.0]
+    assert "old: no curve recorded" in lines
+    plt.close(ax.figure)
