@@ -262,6 +262,9 @@ def _resolve_args(argv):
     """Parse ``argv``; for ``--resume``, the stored command line with the allowed overrides."""
     p = parser()
     args = p.parse_args(argv)
+    for flag, value in (("--threads", args.threads), ("--eval-every", args.eval_every)):
+        if value < 1:
+            p.error(f"{flag} must be at least 1, got {value}")
     if args.resume is None:
         if args.model is None:
             p.error("name a model to train, or --resume a run file")

@@ -314,6 +314,9 @@ def test_cli_resume_refuses_a_changed_recipe(tmp_path, real_data_dir):
         train.main(["--resume", str(tmp_path / "m.run.pt"), "--lr", "0.1"])
     with pytest.raises(SystemExit):
         train.main(["--epochs", "3"])  # neither a model nor --resume
+    for bad in (["--threads", "0"], ["--eval-every", "0"]):
+        with pytest.raises(SystemExit):
+            train.main(["made", *bad])
     with pytest.raises(ValueError, match="not a run file"):
         train.main(["--resume", str(tmp_path / "m.pt")])  # the checkpoint, not the run file
 
