@@ -4,6 +4,10 @@ Models expose ``log_prob(x) -> (B,)`` in nats, so maximum likelihood is one line
 
     loss = -model.log_prob(x).mean()          # NLL in nats per image
 
+A model whose likelihood is intractable says what to minimise instead with a method
+``training_loss(x) -> (B,)`` (a VAE: the negative ELBO, an upper bound on the NLL; an
+autoencoder: its reconstruction error); ``per_example_loss`` picks whichever applies.
+
 ``fit`` runs it with an optimizer, optional bfloat16 autocast (CPU or CUDA), gradient clipping,
 a ``tqdm.auto`` progress bar, an ``on_batch_end`` hook, a run file after every epoch (so a run
 can stop and resume), and DistributedDataParallel when started by ``torchrun``.
@@ -69,23 +73,33 @@ def _batches(data: torch.Tensor, batch_size: int, shuffle: bool, generator=None)
         yield data[idx[start:start + batch_size * world].tensor_split(world)[rank]]
 
 
-class LogProb(torch.nn.Module):
-    """``forward(x) = model.log_prob(x)``: DistributedDataParallel synchronises gradients only
-    through a module's forward, and our models' likelihood is ``log_prob``."""
+def per_example_loss(model, x) -> torch.Tensor:
+    """What training minimises, per example (B,): ``model.training_loss(x)`` if the model has
+    one, else the negative log-likelihood ``-model.log_prob(x)``."""
+    training_loss = getattr(model, "training_loss", None)
+    return training_loss(x) if training_loss is not None else -model.log_prob(x)
+
+
+class PerExampleLoss(torch.nn.Module):
+    """``forward(x) = per_example_loss(model, x)``: DistributedDataParallel synchronises
+    gradients only through a module's forward, and our models' loss is a method."""
 
     def __init__(self, model):
         super().__init__()
         self.model = model
 
     def forward(self, x):
-        return self.model.log_prob(x)
+        return per_example_loss(self.model, x)
 
 
 def train_epoch(model, data, optimizer, batch_size=100, device="cpu", amp=False,
                 clip_grad=None, progress=True, on_batch_end=None, step=0, desc="train"):
-    """One pass over ``data`` (a tensor of examples); returns (mean training NLL, next step)."""
+    """One pass over ``data`` (a tensor of examples); returns (mean training loss, next step).
+
+    The loss is the NLL in nats, or the model's ``training_loss`` (see ``per_example_loss``).
+    """
     device = torch.device(device)
-    log_prob = model if isinstance(model, DistributedDataParallel) else model.log_prob
+    distributed = isinstance(model, DistributedDataParallel)
     model.train()
     total, count = torch.zeros(2, dtype=torch.float64, device=device).unbind()
     rank, world = _rank_world()
@@ -97,8 +111,8 @@ def train_epoch(model, data, optimizer, batch_size=100, device="cpu", amp=False,
         # bfloat16 autocast: matmuls and convolutions in bf16 (about 2x on this CPU), the rest fp32
         with torch.autocast(device.type, dtype=torch.bfloat16,
                             enabled=amp and device.type in ("cpu", "cuda")):
-            # maximum likelihood: minimise the NLL in nats per example
-            loss = -log_prob(x).mean()
+            # maximum likelihood: minimise the NLL in nats per example (or a bound on it)
+            loss = (model(x) if distributed else per_example_loss(model, x)).mean()
         if not torch.isfinite(loss):
             raise FloatingPointError(f"the loss is {loss.item()} at step {step} ({desc}): "
                                      "lower the learning rate or clip the gradients")
@@ -124,6 +138,9 @@ def fit(model, train_data, num_epochs=1, lr=1e-3, batch_size=100, device="cpu",
         on_batch_end=None, on_epoch_end=None, keep_best=True, lr_decay=1.0, max_seconds=None,
         eval_every=1, run_path=None, resume=False, run_info=None):
     """Train by maximum likelihood; returns the history of train and valid NLLs (nats).
+
+    (For a model with ``training_loss``, e.g. a VAE, the history holds that loss instead: the
+    negative ELBO, an upper bound on the NLL; its true NLL needs ``evaluate_nll``.)
 
     With ``valid_data`` and ``keep_best``, the weights of the epoch with the lowest validation
     NLL are restored at the end (early stopping without stopping); validation runs every
@@ -151,7 +168,7 @@ def fit(model, train_data, num_epochs=1, lr=1e-3, batch_size=100, device="cpu",
         run.update(run_info or {})  # this call's command line and resumes, not the stored ones
     history, step = run["history"], run.get("step", 0)
     start = time.time() - (history["seconds"][-1] if history["seconds"] else 0.0)
-    net = DistributedDataParallel(LogProb(model)) if world > 1 else model
+    net = DistributedDataParallel(PerExampleLoss(model)) if world > 1 else model
     epoch = run["epoch"]
     try:
         for epoch in tqdm(range(run["epoch"], num_epochs), desc="epochs", initial=run["epoch"],
@@ -166,7 +183,7 @@ def fit(model, train_data, num_epochs=1, lr=1e-3, batch_size=100, device="cpu",
             out_of_time = max_seconds is not None and time.time() - start > max_seconds
             last = epoch + 1 == num_epochs or out_of_time
             if valid_data is not None and ((epoch + 1) % eval_every == 0 or last):
-                valid_nll = evaluate_nll(model, valid_data, device=device)
+                valid_nll = evaluate_loss(model, valid_data, device=device)
                 history["valid_nll"].append(valid_nll)
                 history["valid_epoch"].append(epoch + 1)
                 if keep_best and valid_nll < run["best_valid"]:
@@ -191,8 +208,8 @@ def fit(model, train_data, num_epochs=1, lr=1e-3, batch_size=100, device="cpu",
 
 
 @torch.no_grad()
-def evaluate_nll(model, data, batch_size=1000, device=None) -> float:
-    """Mean negative log-likelihood of ``data`` in nats per example (lower is better).
+def evaluate_loss(model, data, batch_size=1000, device=None, loss_fn=per_example_loss) -> float:
+    """Mean of ``loss_fn(model, x)`` over ``data`` (default: what training minimises).
 
     Always fp32 (no autocast). Under torchrun each process scores a share and the sums meet.
     """
@@ -203,10 +220,15 @@ def evaluate_nll(model, data, batch_size=1000, device=None) -> float:
     total = torch.zeros((), dtype=torch.float64, device=device)
     with torch.autocast(device.type, enabled=False):  # fp32 even inside a caller's autocast
         for start in range(0, len(shard), batch_size):
-            total -= model.log_prob(shard[start:start + batch_size].to(device)).double().sum()
+            total += loss_fn(model, shard[start:start + batch_size].to(device)).double().sum()
     if world > 1:
         dist.all_reduce(total)
     return total.item() / len(data)
+
+
+def evaluate_nll(model, data, batch_size=1000, device=None) -> float:
+    """Mean negative log-likelihood of ``data`` in nats per example (lower is better), fp32."""
+    return evaluate_loss(model, data, batch_size, device, lambda m, x: -m.log_prob(x))
 
 
 # ----------------------------------------------------------------------------- command line
@@ -248,7 +270,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", default=None)
     p.add_argument("--out", default=None, help="checkpoint path (default checkpoints/MODEL.pt)")
     p.add_argument("--compile", action="store_true",
-                   help="torch.compile the model's log_prob (fuses NADE's elementwise work)")
+                   help="torch.compile the model's loss (log_prob or training_loss)")
     p.add_argument("--channels-last", action="store_true",
                    help="NHWC weights for the convolutional models")
     p.add_argument("--no-progress", action="store_true")
@@ -310,7 +332,8 @@ def main(argv=None) -> dict:
         model.init_biases(train)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     if args.compile:  # same weights and maths, fewer passes over memory
-        model.log_prob = torch.compile(model.log_prob)
+        name = "training_loss" if hasattr(model, "training_loss") else "log_prob"
+        setattr(model, name, torch.compile(getattr(model, name)))
     out = Path(args.out or f"checkpoints/{args.model}.pt")
     run_path = run_path_for(out)
     say = print if rank == 0 else (lambda *a, **k: None)
