@@ -6,8 +6,8 @@
 For each model, at the size the lectures ship, it measures training images/s (one Adam step
 on a batch of random binary images, timed over a few seconds after warm-up) and sampling
 images/s, in fp32 and under bfloat16 autocast, eager and ``torch.compile``d. For the models
-whose work is matrix products (MADE, FVSBN) it also prints the achieved fraction of this
-machine's measured matmul throughput: FLOPs of a training step / time / peak FLOP/s, where the
+whose work is matrix products it also prints the achieved fraction of this
+machine's measured matmul throughput (MADE, FVSBN, the VAE): FLOPs of a training step / time / peak FLOP/s, where the
 peak is measured here on a large square matmul of the same dtype.
 
 The output is a Markdown table for the README. Timings are noisy while anything else runs:
@@ -34,6 +34,7 @@ BENCH = {
     "gated_pixelcnn 16x5": ("gated_pixelcnn", {"hidden": 16, "num_layers": 5}, 32),
     "row_lstm h16x2": ("row_lstm", {"hidden": 16, "num_layers": 2}, 32),
     "diagonal_bilstm h16x2": ("diagonal_bilstm", {"hidden": 16, "num_layers": 2}, 32),
+    "vae 784-200-200-50": ("vae", {}, 100),
 }
 
 
@@ -49,13 +50,14 @@ def matmul_peak(dtype=torch.float32, n=2048, seconds=2.0) -> float:
 
 
 def train_flops(model) -> float | None:
-    """FLOPs of one training step per image for the matmul models (forward 2 per multiply-add,
-    backward twice the forward); None for the others."""
-    name = type(model).__name__
-    if name == "MADE":
-        macs = sum(layer.weight.numel() for layer in model.layers)
-    elif name == "FVSBN":
+    """FLOPs of one training step per image for the models made of matrix products (forward
+    2 per multiply-add, backward twice the forward); None for the others."""
+    if type(model).__name__ == "FVSBN":
         macs = model.W.numel()
+    elif all(isinstance(m, (torch.nn.Linear, torch.nn.Sequential, torch.nn.ModuleList,
+                            torch.nn.Tanh, torch.nn.ReLU)) for m in model.children()
+             for m in [m, *m.modules()]):  # MADE, VAE, autoencoder: Linear layers only
+        macs = sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear))
     else:
         return None
     return 3 * 2 * macs

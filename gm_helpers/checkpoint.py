@@ -41,6 +41,9 @@ MODELS = {
     "gated_pixelcnn": "gm_helpers.pixelcnn:GatedPixelCNN",
     "row_lstm": "gm_helpers.pixelrnn:RowLSTM",
     "diagonal_bilstm": "gm_helpers.pixelrnn:DiagonalBiLSTM",
+    "autoencoder": "gm_helpers.vae:Autoencoder",
+    "vae": "gm_helpers.vae:VAE",
+    "iwae": "gm_helpers.vae:IWAE",
 }
 
 

@@ -265,6 +265,8 @@ def parser() -> argparse.ArgumentParser:
                    help="stop after the epoch that ends past this wall time")
     p.add_argument("--eval-every", type=int, default=1,
                    help="validate every N epochs (and after the last)")
+    p.add_argument("--eval-samples", type=int, default=5000,
+                   help="latent-variable models: importance samples of the test NLL estimate")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                    help="model config, e.g. --set hidden=500 (values parsed as JSON)")
     p.add_argument("--data-dir", default=None)
@@ -284,7 +286,8 @@ def _resolve_args(argv):
     """Parse ``argv``; for ``--resume``, the stored command line with the allowed overrides."""
     p = parser()
     args = p.parse_args(argv)
-    for flag, value in (("--threads", args.threads), ("--eval-every", args.eval_every)):
+    for flag, value in (("--threads", args.threads), ("--eval-every", args.eval_every),
+                        ("--eval-samples", args.eval_samples)):
         if value < 1:
             p.error(f"{flag} must be at least 1, got {value}")
     if args.resume is None:
@@ -359,13 +362,24 @@ def main(argv=None) -> dict:
         say(f"stopped; the best weights so far are in {run_path}. Go on with:\n"
             f"  python -m gm_helpers.train --resume {run_path}", file=sys.stderr)
         raise SystemExit(130)
-    test_nll = evaluate_nll(model, test, device=device)
+    bound = hasattr(model, "training_loss")  # trained on a bound or a reconstruction error
+    if bound and hasattr(model, "log_prob"):  # importance-sampled log p(x), in chunks of 100
+        test_nll = evaluate_loss(model, test, 100, device, lambda m, x: -m.log_prob(
+            x, num_samples=args.eval_samples))
+    else:
+        test_nll = evaluate_nll(model, test, device=device) if not bound else None
+    test_loss = evaluate_loss(model, test, device=device) if bound else None
     if rank != 0:
         dist.destroy_process_group()
         return {}
     valid_best = int(np.argmin(history["valid_nll"]))
-    metrics = {"test_nll": round(test_nll, 4), "valid_nll": round(history["valid_nll"][valid_best], 4),
+    valid_key = "valid_loss" if bound else "valid_nll"  # a bound is not a likelihood
+    metrics = {valid_key: round(history["valid_nll"][valid_best], 4),
                "best_epoch": history["valid_epoch"][valid_best]}
+    if test_nll is not None:
+        metrics["test_nll"] = round(test_nll, 4)
+    if test_loss is not None:
+        metrics["test_loss"] = round(test_loss, 4)
     sha = save_checkpoint(out, model, args.model, config, metrics)
     entry = {"model": args.model, "config": config,
              "command": "python -m gm_helpers.train " + shlex.join(command_argv),
