@@ -6,9 +6,9 @@
 For each model, at the size the lectures ship, it measures training images/s (one Adam step
 on a batch of random binary images, timed over a few seconds after warm-up) and sampling
 images/s, in fp32 and under bfloat16 autocast, eager and ``torch.compile``d. For the models
-whose work is matrix products it also prints the achieved fraction of this
-machine's measured matmul throughput (MADE, FVSBN, the VAE): FLOPs of a training step / time / peak FLOP/s, where the
-peak is measured here on a large square matmul of the same dtype.
+whose work is matrix products (MADE, FVSBN, the VAE) it also prints the achieved fraction of
+this machine's measured matmul throughput: FLOPs of a training step / time / peak FLOP/s,
+where the peak is measured here on a large square matmul of the same dtype.
 
 The output is a Markdown table for the README. Timings are noisy while anything else runs:
 compare numbers from one run only.
@@ -20,6 +20,7 @@ import platform
 import time
 
 import torch
+import torch.nn as nn
 
 from gm_helpers.checkpoint import build_model
 
@@ -52,12 +53,11 @@ def matmul_peak(dtype=torch.float32, n=2048, seconds=2.0) -> float:
 def train_flops(model) -> float | None:
     """FLOPs of one training step per image for the models made of matrix products (forward
     2 per multiply-add, backward twice the forward); None for the others."""
+    leaves = [m for m in model.modules() if not list(m.children())]
     if type(model).__name__ == "FVSBN":
         macs = model.W.numel()
-    elif all(isinstance(m, (torch.nn.Linear, torch.nn.Sequential, torch.nn.ModuleList,
-                            torch.nn.Tanh, torch.nn.ReLU)) for m in model.children()
-             for m in [m, *m.modules()]):  # MADE, VAE, autoencoder: Linear layers only
-        macs = sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear))
+    elif leaves and all(isinstance(m, (nn.Linear, nn.Tanh, nn.ReLU)) for m in leaves):
+        macs = sum(m.weight.numel() for m in leaves if isinstance(m, nn.Linear))  # MADE, VAE
     else:
         return None
     return 3 * 2 * macs
