@@ -42,7 +42,7 @@ from gm_helpers.data import load_binarized_mnist
 from gm_helpers.exercises import check_rows_above, check_skew, check_type_a_mask
 from gm_helpers.pixelrnn import num_diagonal_steps, skew, unskew
 from gm_helpers.train import evaluate_nll, get_device, load_shipped, seed_everything
-from gm_helpers.viz import show_images
+from gm_helpers.viz import plot_learning_curves, show_images
 from gm_helpers.widgets import (mask_explorer, mask_table, receptive_field,
                                 receptive_field_explorer)
 
@@ -183,6 +183,10 @@ for name, (model, _) in models.items():
     with torch.no_grad():
         model.log_prob(batch)
     score = (time.time() - start) / len(batch)
+    start = time.time()
+    (-model.log_prob(batch).mean()).backward()            # one training step's gradients
+    train = (time.time() - start) / len(batch)
+    model.zero_grad(set_to_none=True)
     x = torch.zeros(1, 1, 28, 28)
     start = time.time()
     with torch.no_grad():
@@ -190,8 +194,9 @@ for name, (model, _) in models.items():
             model.logits(x)
     sample = (time.time() - start) * 28                   # 784 passes for a whole image
     timing[name] = (score, sample)
-    print(f"{name:>16}: scoring {1e3 * score:7.2f} ms/image, sampling {sample:6.2f} s/image "
-          f"({sample / score:,.0f}x)")
+    print(f"{name:>16}: scoring {1e3 * score:6.2f} ms/image, training {1e3 * train:6.2f} "
+          f"ms/image (an epoch of 50,000: {train * 50000 / 60:4.1f} min), "
+          f"sampling {sample:5.2f} s/image ({sample / score:,.0f}x scoring)")
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -236,13 +241,30 @@ print("identical samples:", torch.equal(runs[False], runs[True]))
 
 # %%
 subset = x_test[torch.randperm(10000, generator=torch.Generator().manual_seed(0))[:2000]]
-paper = {"PixelCNN": "81.30", "Gated PixelCNN": "(not reported on binary MNIST)",
-         "Row LSTM": "80.54", "Diagonal BiLSTM": "79.20 (7 layers)"}
-print(f"{'model':>16} {'params':>7} {'2,000 test':>10} {'full test':>10} {'paper':>32}  training")
-for name, (model, entry) in models.items():
+paper = {"NADE (lecture 3)": "88.86", "PixelCNN": "81.30",
+         "Gated PixelCNN": "(not reported on binary MNIST)", "Row LSTM": "80.54",
+         "Diagonal BiLSTM": "79.20 (7 layers)"}
+nade, nade_entry = load_shipped("nade.pt")
+rows = {"NADE (lecture 3)": (nade, nade_entry), **models}
+print(f"{'model':>16} {'params':>7} {'2,000 test':>10} {'full test':>10} {'paper':>31}  training")
+for name, (model, entry) in rows.items():
     nll = evaluate_nll(model, subset, batch_size=100)
     print(f"{name:>16} {model.num_params():7,} {nll:10.2f} {entry['test_nll']:10.2f} "
-          f"{paper[name]:>32}  {entry['epochs']} epochs, {entry['wall_time_s'] / 60:.0f} min")
+          f"{paper[name]:>31}  {entry['epochs']} epochs, {entry['wall_time_s'] / 60:.0f} min, "
+          f"{entry['hardware']}")
+del nade
+
+# %% [markdown]
+# Each number above is a budget as much as a model: the last column says how long each one
+# trained. The learning curves, recorded in the manifest by `python -m gm_helpers.train`, show
+# where each run was heading when its budget ran out; the dashed line is NADE's test NLL.
+
+# %%
+fig, ax = plt.subplots(figsize=(7, 3.8))
+plot_learning_curves({name: entry for name, (_, entry) in models.items()}, ax=ax,
+                     reference=nade_entry["test_nll"])
+ax.set_ylim(top=100)
+plt.show()
 
 # %%
 gated = models["Gated PixelCNN"][0]

@@ -1,0 +1,151 @@
+r"""Looking inside a VAE: exact integrals for small latents, and walks through the latent space.
+
+With a 1-d or 2-d latent z, the integrals the VAE cannot do in general are a sum over a grid:
+
+    p(x) = \int p(z) p(x|z) dz  \approx  \sum_g p(z_g) p(x|z_g) \Delta,
+    p(z|x) = p(z) p(x|z) / p(x)
+
+so every line of the ELBO derivation can be evaluated and compared (``elbo_derivation``).
+The other functions serve the lecture's figures and widgets: the mean code of each image,
+KL per latent dimension (which units are active), interpolation in latent space against
+pixel space, and traversals of one latent dimension.
+"""
+from __future__ import annotations
+
+import copy
+import math
+
+import torch
+
+from gm_helpers.vae import bernoulli_log_prob, gaussian_log_prob, kl_diag_gaussians
+
+
+def latent_grid(latent: int, limit: float = 4.0, num: int = 201, dtype=torch.float64):
+    """Points of a regular grid over [-limit, limit]^latent, (G, latent), and a cell's volume."""
+    if latent not in (1, 2):
+        raise ValueError(f"a grid covers 1 or 2 latent dimensions, got {latent}")
+    axis = torch.linspace(-limit, limit, num, dtype=dtype)
+    step = (axis[1] - axis[0]).item()
+    if latent == 1:
+        return axis[:, None], step
+    zz = torch.cartesian_prod(axis, axis)  # (num^2, 2), the first coordinate slowest
+    return zz, step ** 2
+
+
+def _float64(model):
+    """A float64 copy: quadrature sums thousands of tiny terms (the caller's model is untouched)."""
+    return copy.deepcopy(model).double().eval()
+
+
+@torch.no_grad()
+def _log_prior_and_likelihood(model, x, grid):
+    """log p(z_g), (G, 1), and log p(x | z_g), (G, B), on the grid."""
+    x = model._x(x)
+    log_prior = gaussian_log_prob(grid, torch.zeros_like(grid), torch.zeros_like(grid))  # (G,)
+    return log_prior[:, None], bernoulli_log_prob(model.decode(grid[:, None, :]), x)  # (G, B)
+
+
+@torch.no_grad()
+def exact_log_prob(model, x, limit: float = 6.0, num: int = 401) -> torch.Tensor:
+    """log p(x) by quadrature over the latent grid, (B,): exact up to the grid's resolution."""
+    model = _float64(model)
+    grid, cell = latent_grid(model.latent, limit, num)
+    log_prior, log_lik = _log_prior_and_likelihood(model, x, grid)
+    return torch.logsumexp(log_prior + log_lik, 0) + math.log(cell)
+
+
+@torch.no_grad()
+def elbo_derivation(model, x, limit: float = 6.0, num: int = 401) -> dict:
+    """Each line of the ELBO derivation for each image, by quadrature: name -> (B,) nats.
+
+    log p(x) = E_q[log p(x)]                                       (p(x) does not depend on z)
+             = E_q[log p(x, z) / p(z|x)]                           (Bayes' rule)
+             = E_q[log (p(x, z) / q(z|x)) (q(z|x) / p(z|x))]       (multiply by q / q)
+             = E_q[log p(x|z)] - KL(q || p(z)) + KL(q || p(z|x))   (three terms)
+    and ELBO = the first two terms: log p(x) - ELBO = KL(q || p(z|x)) >= 0.
+    "q mass on the grid" should be ~1: the grid covers q, so the sums are expectations.
+    """
+    model = _float64(model)
+    grid, cell = latent_grid(model.latent, limit, num)
+    log_prior, log_lik = _log_prior_and_likelihood(model, x, grid)  # (G, 1), (G, B)
+    log_joint = log_prior + log_lik  # log p(x, z_g)
+    log_px = torch.logsumexp(log_joint, 0) + math.log(cell)  # (B,)
+    log_post = log_joint - log_px  # log p(z_g | x), Bayes' rule
+    mu, logvar = model.encode(x)  # (B, L)
+    log_q = gaussian_log_prob(grid[:, None, :], mu, logvar)  # (G, B)
+    q = log_q.exp() * cell  # quadrature weights: E_q[f] = sum_g q_g f(z_g)
+    expected_log_lik = (q * log_lik).sum(0)  # E_q[log p(x|z)]
+    kl_prior = kl_diag_gaussians(mu, logvar)  # KL(q || p(z)) in closed form
+    kl_post = (q * (log_q - log_post)).sum(0)  # KL(q || p(z|x)) by quadrature
+    return {
+        "log p(x)": log_px,
+        "E_q[log p(x)]": (q * log_px).sum(0),
+        "E_q[log p(x,z) / p(z|x)]": (q * (log_joint - log_post)).sum(0),
+        "E_q[log p(x,z)/q + log q/p(z|x)]": (q * ((log_joint - log_q) + (log_q - log_post))).sum(0),
+        "E_q[log p(x|z)] - KL(q||p(z)) + KL(q||p(z|x))": expected_log_lik - kl_prior + kl_post,
+        "ELBO": expected_log_lik - kl_prior,
+        "KL(q||p(z|x))": kl_post,
+        "q mass on the grid": q.sum(0),
+    }
+
+
+@torch.no_grad()
+def posterior_on_grid(model, x, limit: float = 4.0, num: int = 201):
+    """The true posterior p(z|x) and the encoder's q(z|x) as densities on the grid, each
+    (B, G), with the grid (G, latent): to draw them side by side."""
+    model = _float64(model)
+    grid, cell = latent_grid(model.latent, limit, num)
+    log_prior, log_lik = _log_prior_and_likelihood(model, x, grid)
+    log_joint = log_prior + log_lik
+    log_post = log_joint - (torch.logsumexp(log_joint, 0) + math.log(cell))
+    mu, logvar = model.encode(x)
+    log_q = gaussian_log_prob(grid[:, None, :], mu, logvar)
+    return log_post.exp().T, log_q.exp().T, grid
+
+
+@torch.no_grad()
+def encode_mean(model, x, batch_size: int = 1000) -> torch.Tensor:
+    """The mean code mu(x) of every image, (N, latent)."""
+    model.eval()
+    return torch.cat([model.encode(b)[0] for b in x.split(batch_size)])
+
+
+@torch.no_grad()
+def kl_per_dimension(model, x, batch_size: int = 1000) -> torch.Tensor:
+    """Average KL(q(z_j|x) || N(0, 1)) of each latent dimension j over ``x``, (latent,).
+
+    A dimension whose KL is near 0 carries no information about x: it is "inactive", the
+    encoder outputs the prior there whatever x is (posterior collapse, dimension by dimension).
+    """
+    model.eval()
+    total = 0
+    for b in x.split(batch_size):
+        mu, logvar = model.encode(b)
+        total = total + (-0.5 * (1 + logvar - mu ** 2 - logvar.exp())).sum(0)  # (latent,)
+    return total / len(x)
+
+
+@torch.no_grad()
+def interpolate(model, x_a, x_b, steps: int = 9):
+    """Decoded means along the straight line between the codes of x_a and x_b, and the pixel
+    average of the two images at the same fractions: two (steps, D) tensors."""
+    if steps < 2:
+        raise ValueError(f"steps must be at least 2, got {steps}")
+    t = torch.linspace(0, 1, steps)[:, None]  # (steps, 1)
+    mu = encode_mean(model, torch.stack([model._x(x_a[None])[0], model._x(x_b[None])[0]]))
+    z = (1 - t) * mu[0] + t * mu[1]  # (steps, latent)
+    xa, xb = model._x(x_a[None]), model._x(x_b[None])
+    return torch.sigmoid(model.decode(z)), (1 - t) * xa + t * xb
+
+
+@torch.no_grad()
+def traverse(model, x, dims, values) -> torch.Tensor:
+    """Decode mu(x) with latent dimension d set to each value: (len(dims), len(values), D)."""
+    mu = encode_mean(model, model._x(x[None]))[0]  # (latent,)
+    values = torch.as_tensor(values, dtype=mu.dtype)
+    rows = []
+    for d in dims:
+        z = mu.repeat(len(values), 1)  # (V, latent)
+        z[:, d] = values
+        rows.append(torch.sigmoid(model.decode(z)))
+    return torch.stack(rows)

@@ -1,0 +1,89 @@
+"""gm_helpers.latent: the derivation's lines agree, the grid integrals are exact, the walks
+through latent space have the right shapes and ends."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from gm_helpers.latent import (elbo_derivation, encode_mean, exact_log_prob, interpolate,
+                               kl_per_dimension, latent_grid, posterior_on_grid, traverse)
+from gm_helpers.vae import VAE
+
+from conftest import randomised
+
+
+def small_vae(latent, seed=0):
+    return randomised(VAE(6, hidden=(8,), latent=latent), seed=seed, scale=0.5)
+
+
+STATES = torch.tensor(list(np.ndindex(*[2] * 6)), dtype=torch.float32)  # all 64 images
+
+
+@pytest.mark.parametrize("latent", [1, 2])
+def test_exact_log_prob_sums_to_one(latent):
+    model = small_vae(latent)
+    p = exact_log_prob(model, STATES, limit=8, num=401 if latent == 1 else 161).exp()
+    assert p.sum().item() == pytest.approx(1.0, abs=1e-6)
+    assert next(model.parameters()).dtype == torch.float32  # the caller's model is untouched
+
+
+@pytest.mark.parametrize("latent", [1, 2])
+def test_every_line_of_the_derivation_agrees(latent):
+    """All lines equal log p(x) to 1e-4 nats; the gap log p - ELBO is the KL to the posterior."""
+    lines = elbo_derivation(small_vae(latent, seed=1), STATES[::7], limit=10,
+                            num=1001 if latent == 1 else 251)
+    assert (lines["q mass on the grid"] - 1).abs().max() < 1e-6  # the grid covers q
+    for name, value in lines.items():
+        if name not in ("ELBO", "KL(q||p(z|x))", "q mass on the grid"):
+            torch.testing.assert_close(value, lines["log p(x)"], atol=1e-4, rtol=0, msg=name)
+    torch.testing.assert_close(lines["log p(x)"] - lines["ELBO"], lines["KL(q||p(z|x))"],
+                               atol=1e-4, rtol=0)
+    assert (lines["KL(q||p(z|x))"] > 0).all()
+
+
+def test_posterior_and_q_are_densities():
+    post, q, grid = posterior_on_grid(small_vae(2), STATES[:3], limit=8, num=161)
+    cell = (grid[1, 1] - grid[0, 1]).item() ** 2
+    assert post.shape == q.shape == (3, 161 ** 2)
+    torch.testing.assert_close(post.sum(1) * cell, torch.ones(3, dtype=post.dtype), atol=1e-6, rtol=0)
+    torch.testing.assert_close(q.sum(1) * cell, torch.ones(3, dtype=q.dtype), atol=1e-3, rtol=0)
+
+
+def test_grid_rejects_more_than_two_dimensions():
+    assert latent_grid(1, num=5)[0].shape == (5, 1) and latent_grid(2, num=5)[0].shape == (25, 2)
+    with pytest.raises(ValueError, match="1 or 2"):
+        latent_grid(3)
+
+
+def test_kl_per_dimension_matches_the_closed_form_total():
+    model = small_vae(3)
+    per_dim = kl_per_dimension(model, STATES, batch_size=10)
+    mu, logvar = model.encode(STATES)
+    total = (-0.5 * (1 + logvar - mu ** 2 - logvar.exp())).sum(1).mean()
+    assert per_dim.shape == (3,) and (per_dim >= 0).all()
+    assert per_dim.sum().item() == pytest.approx(total.item(), rel=1e-5)
+
+
+def test_interpolation_ends_at_the_two_codes_and_images():
+    model = small_vae(2)
+    a, b = STATES[5], STATES[60]
+    latent_path, pixel_path = interpolate(model, a, b, steps=5)
+    assert latent_path.shape == pixel_path.shape == (5, 6)
+    mu = encode_mean(model, torch.stack([a, b]))
+    torch.testing.assert_close(latent_path[0], torch.sigmoid(model.decode(mu[0])))
+    torch.testing.assert_close(latent_path[-1], torch.sigmoid(model.decode(mu[1])))
+    torch.testing.assert_close(pixel_path[0], a) and torch.testing.assert_close(pixel_path[-1], b)
+    assert torch.allclose(pixel_path[2], (a + b) / 2)
+    with pytest.raises(ValueError):
+        interpolate(model, a, b, steps=1)
+
+
+def test_traverse_changes_only_the_chosen_dimension():
+    model = small_vae(3)
+    out = traverse(model, STATES[9], dims=[0, 2], values=[-2.0, 0.0, 2.0])
+    assert out.shape == (2, 3, 6)
+    mu = encode_mean(model, STATES[9:10])[0]
+    z = mu.clone()
+    z[2] = 2.0
+    torch.testing.assert_close(out[1, 2], torch.sigmoid(model.decode(z)))
