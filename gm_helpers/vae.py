@@ -113,15 +113,22 @@ class VAE(nn.Module):
 
     The default sizes are IWAE's Appendix D: 784-200-200-50 with tanh. ``k`` is the number of
     importance samples of the training objective: 1 trains the ELBO (a VAE), k > 1 the IWAE
-    bound. ``training_loss(x)`` = -bound, (B,) nats.
+    bound. ``beta`` weighs the KL term (a beta-VAE, Higgins et al. 2017; k = 1 only): beta > 1
+    buys a simpler code with worse reconstructions, beta < 1 the reverse; only beta = 1 is a
+    bound on log p(x). ``training_loss(x)`` = -objective, (B,) nats.
     Shapes: ``encode`` (B, D) -> mu, logvar (B, L); ``decode`` (..., L) -> logits (..., D);
     ``elbo``, ``iwae_bound``, ``log_prob``: (B,) nats; ``sample(S)`` -> (S, D).
     """
 
     def __init__(self, D: int = 784, hidden=(200, 200), latent: int = 50, activation="tanh",
-                 k: int = 1):
+                 k: int = 1, beta: float = 1.0):
         super().__init__()
         self.D, self.latent, self.k = _count("D", D), _count("latent", latent), _count("k", k)
+        if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not beta > 0:
+            raise ValueError(f"beta must be a number > 0, got {beta!r}")
+        if beta != 1 and self.k != 1:
+            raise ValueError("beta weighs the ELBO's KL term: use it with k = 1")
+        self.beta = float(beta)
         hidden = [_count("hidden size", h) for h in hidden]
         self.encoder = mlp([D, *hidden, 2 * latent], activation)  # -> [mu, logvar]
         self.decoder = mlp([latent, *reversed(hidden), D], activation)
@@ -177,8 +184,12 @@ class VAE(nn.Module):
         return torch.logsumexp(self.log_weights(x, k), 0) - math.log(k)  # (B,)
 
     def training_loss(self, x) -> torch.Tensor:
-        """-ELBO (closed-form KL) for k = 1, else -L_k: what training minimises, (B,)."""
-        return -self.elbo(x) if self.k == 1 else -self.iwae_bound(x, self.k)
+        """-ELBO (closed-form KL) for k = 1, else -L_k: what training minimises, (B,).
+        With beta != 1: -(E_q[log p(x|z)] - beta KL)."""
+        if self.k > 1:
+            return -self.iwae_bound(x, self.k)
+        _, reconstruction, kl = self.elbo(x, return_terms=True)
+        return -(reconstruction - self.beta * kl)
 
     @torch.no_grad()
     def log_prob(self, x, num_samples: int = 5000, chunk: int | None = None,

@@ -175,6 +175,7 @@ def test_fit_trains_a_vae_and_an_autoencoder_with_the_same_loop():
 @pytest.mark.parametrize("bad", [
     lambda: VAE(latent=0), lambda: VAE(k=0), lambda: VAE(hidden=(0,)), lambda: VAE(D=-1),
     lambda: VAE(activation="sigmoid"), lambda: Autoencoder(latent=0),
+    lambda: VAE(beta=0), lambda: VAE(beta=-1.0), lambda: VAE(beta="2"), lambda: VAE(k=5, beta=2.0),
     lambda: VAE(4, hidden=(3,), latent=1).iwae_bound(torch.ones(2, 4), 0),
     lambda: VAE(4, hidden=(3,), latent=1).elbo(torch.ones(2, 4), num_samples=0),
     lambda: VAE(4, hidden=(3,), latent=1).log_prob(torch.ones(2, 4), num_samples=0),
@@ -201,3 +202,17 @@ def test_cli_trains_a_vae_and_reports_the_nll_and_the_bound(tmp_path, real_data_
                         "--no-progress", "--out", str(tmp_path / "vae.pt")])
     assert "valid_loss" in entry and "valid_nll" not in entry
     assert entry["test_nll"] < entry["test_loss"] < 784 * math.log(2)
+
+
+def test_beta_weighs_the_kl_term():
+    """training_loss = -(reconstruction - beta KL): with the same noise, beta = 4 adds 3 KLs."""
+    x = torch.bernoulli(torch.full((5, 6), 0.5))
+    losses = {}
+    for beta in (1.0, 4.0):
+        model = randomised(VAE(6, hidden=(8,), latent=2, beta=beta), seed=0)
+        torch.manual_seed(1)
+        losses[beta] = model.training_loss(x)
+        torch.manual_seed(1)
+        _, rec, kl = model.elbo(x, return_terms=True)
+    torch.testing.assert_close(losses[4.0] - losses[1.0], 3 * kl)
+    torch.testing.assert_close(losses[1.0], -(rec - kl))
