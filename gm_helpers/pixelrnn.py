@@ -106,11 +106,14 @@ class _RowLSTMLayer(nn.Module):
     def forward(self, x):
         B, _, H, W = x.shape
         x_is = self.input_to_state(x)  # (B, 4h, H, W): precomputed for every row at once
+        # unbind once, not x_is[:, :, i] per step: the backward of a slice writes a full-size
+        # zero gradient every step (O(H^2) memory traffic); unbind's backward is one stack
+        x_rows = x_is.unbind(2)  # H x (B, 4h, W)
         h = c = x.new_zeros(B, self.hidden, W)  # h_{-1} = c_{-1} = 0: nothing above row 0
         rows = []
         for i in range(H):  # H sequential steps, each a whole row in parallel
             # [o, f, i, g] = sigma(K^ss * h_{i-1} + K^is * x_i)
-            h, c = _lstm_step(self.state_to_state(h) + x_is[:, :, i], c)  # (B, h, W)
+            h, c = _lstm_step(self.state_to_state(h) + x_rows[i], c)  # (B, h, W)
             rows.append(h)
         # residual: features + upsampled LSTM output, position by position
         return x + self.up(torch.stack(rows, dim=2))  # (B, 2h, H, W)
@@ -133,13 +136,14 @@ class _DiagonalLSTM(nn.Module):
     def forward(self, x):
         B, _, H, W = x.shape
         x_is = self.input_to_state(skew(x))  # (B, 4h, H, T) with T = H + W - 1
+        x_columns = x_is.unbind(3)  # T x (B, 4h, H): one slice per step, cheap in backward
         valid = skew(x.new_ones(1, 1, H, W))[0, 0]  # (H, T): 1 where a real pixel sits
         h = c = x.new_zeros(B, self.hidden, H)  # state of the previous diagonal, one per row
         columns = []
-        for t in range(x_is.shape[-1]):  # H + W - 1 sequential steps
+        for t in range(len(x_columns)):  # H + W - 1 sequential steps
             # K^ss * h_{t-1}: output row i reads rows i-1 and i (padding adds a zero row on top)
             h_ss = self.state_to_state(h)[:, :, :H]  # (B, 4h, H)
-            h, c = _lstm_step(h_ss + x_is[:, :, :, t], c)  # (B, h, H)
+            h, c = _lstm_step(h_ss + x_columns[t], c)  # (B, h, H)
             # states off the image stay zero, like zero padding around it
             h, c = h * valid[:, t], c * valid[:, t]
             columns.append(h)
