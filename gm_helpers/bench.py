@@ -36,6 +36,7 @@ BENCH = {
     "row_lstm h16x2": ("row_lstm", {"hidden": 16, "num_layers": 2}, 32),
     "diagonal_bilstm h16x2": ("diagonal_bilstm", {"hidden": 16, "num_layers": 2}, 32),
     "vae 784-200-200-50": ("vae", {}, 100),
+    "iwae 784-200-200-50, k=5": ("iwae", {}, 100),
 }
 
 

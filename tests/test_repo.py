@@ -122,7 +122,7 @@ def test_student_copies_reject_stubs_and_solutions_pass(ipynb, tmp_path):
 # ----------------------------------------------------------------------------- checkpoints
 def test_manifest_describes_every_shipped_checkpoint():
     manifest = shipped_manifest()
-    shipped = sorted(p.name for p in CHECKPOINT_DIR.glob("*.pt"))
+    shipped = sorted(p.name for p in CHECKPOINT_DIR.glob("*.pt") if not p.name.endswith(".run.pt"))
     assert sorted(manifest) == shipped
     for name, entry in manifest.items():
         assert entry["command"].startswith("python -m gm_helpers.train ")
@@ -148,3 +148,14 @@ def test_readme_checkpoint_table_matches_the_manifest():
     spec.loader.exec_module(module)
     assert module.table() in (REPO / "README.md").read_text(), \
         "README's checkpoint table is stale: paste the output of python tools/checkpoint_table.py"
+
+
+def test_shipped_checkpoints_keep_the_papers_ranking():
+    """What lectures 03 and 04 teach from the papers' tables holds for the shipped models (their
+    numbers re-measured above): every PixelCNN and PixelRNN below NADE, the Gated PixelCNN
+    below the PixelCNN, and MADE's 32-mask ensemble below the same network with one mask."""
+    nll = {name: entry["test_nll"] for name, entry in shipped_manifest().items()}
+    for name in ("pixelcnn.pt", "gated_pixelcnn.pt", "row_lstm.pt", "diagonal_bilstm.pt"):
+        assert nll[name] < nll["nade.pt"], name
+    assert nll["gated_pixelcnn.pt"] < nll["pixelcnn.pt"]
+    assert nll["made_32masks.pt"] < nll["made_2x500_1mask.pt"]
