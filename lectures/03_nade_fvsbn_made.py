@@ -82,14 +82,19 @@ for name, count in counts.items():
 #
 # $$a_1 = c, \qquad a_{d+1} = a_d + W_{:, d}\, x_d, \qquad h_d = \sigma(a_d).$$
 #
-# So all $D$ hidden layers cost $O(HD)$ together: an exclusive cumulative sum. In
-# `gm_helpers/nade.py` this is three lines:
+# So all $D$ hidden layers cost $O(HD)$ together: an exclusive cumulative sum, three lines:
 #
 # ```python
 # contrib = xo.unsqueeze(2) * Wo.T.unsqueeze(0)    # (B, D, H): x_t W[:, t] for every t
 # a = self.c + contrib.cumsum(1) - contrib         # a_t = c + sum_{s<t} x_s W[:, s]
 # h = torch.sigmoid(a)
 # ```
+#
+# `NADE.logits` in `gm_helpers/nade.py` computes the same sums in chunks of 28 steps: inside a
+# chunk, a $28 \times 28$ lower-triangular matrix product; across chunks, a cumulative sum of
+# the chunk totals. The numbers are the same, but the $(B, D, H)$ tensor is written fewer
+# times, which makes a training step about 1.5 times faster on a CPU, where this work is
+# limited by memory traffic rather than arithmetic.
 #
 # Here it is for one test digit: each column of the left picture is the activation vector
 # $a_d$ of 40 hidden units, and it changes only where the digit has ink (blue ticks); the
