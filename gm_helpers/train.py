@@ -181,6 +181,10 @@ def fit(model, train_data, num_epochs=1, lr=1e-3, batch_size=100, device="cpu",
             for group in optimizer.param_groups:
                 group["lr"] *= lr_decay
             out_of_time = max_seconds is not None and time.time() - start > max_seconds
+            if world > 1:  # every process must stop after the same epoch, or they deadlock
+                flag = torch.tensor(float(out_of_time), device=device)
+                dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+                out_of_time = bool(flag.item())
             last = epoch + 1 == num_epochs or out_of_time
             if valid_data is not None and ((epoch + 1) % eval_every == 0 or last):
                 valid_nll = evaluate_loss(model, valid_data, device=device)
