@@ -66,11 +66,15 @@ def _rank_world() -> tuple[int, int]:
 
 def _batches(data: torch.Tensor, batch_size: int, shuffle: bool, generator=None):
     """Minibatches of ``data``. Under torchrun, every process draws the same permutation and
-    takes its share of each global batch of ``batch_size * world_size`` examples."""
+    takes its share of each global batch of ``batch_size * world_size`` examples (a last batch
+    too small to give every process one example is dropped, identically on every process)."""
     rank, world = _rank_world()
     idx = torch.randperm(len(data), generator=generator) if shuffle else torch.arange(len(data))
     for start in range(0, len(data), batch_size * world):
-        yield data[idx[start:start + batch_size * world].tensor_split(world)[rank]]
+        chunk = idx[start:start + batch_size * world]
+        if len(chunk) < world:
+            return
+        yield data[chunk.tensor_split(world)[rank]]
 
 
 def per_example_loss(model, x) -> torch.Tensor:
