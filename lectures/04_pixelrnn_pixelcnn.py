@@ -248,7 +248,7 @@ nade, nade_entry = load_shipped("nade.pt")
 rows = {"NADE (lecture 3)": (nade, nade_entry), **models}
 print(f"{'model':>16} {'params':>7} {'2,000 test':>10} {'full test':>10} {'paper':>31}  training")
 for name, (model, entry) in rows.items():
-    nll = evaluate_nll(model, subset, batch_size=100)
+    nll = evaluate_nll(model, subset, batch_size=50)          # NADE: (50, 784, 500) activations
     print(f"{name:>16} {model.num_params():7,} {nll:10.2f} {entry['test_nll']:10.2f} "
           f"{paper[name]:>31}  {entry['epochs']} epochs, {entry['wall_time_s'] / 60:.0f} min, "
           f"{entry['hardware']}")
