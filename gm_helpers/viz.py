@@ -111,13 +111,14 @@ def plot_made_graph(m, masks, highlight=None, ax=None):
 
 
 def plot_learning_curves(entries: dict, ax=None, reference: float | None = None,
-                         title="validation NLL against CPU time"):
+                         title="validation NLL against CPU time", train: bool = False):
     """Validation NLL of each run against its wall-clock minutes, from manifest entries.
 
     ``entries``: name -> manifest entry with a ``history``: ``seconds`` per epoch, ``valid_nll``
     at the epochs ``valid_epoch`` (every epoch, or every N-th and the last with --eval-every N).
     Entries trained before histories were recorded are listed in the legend as such.
-    ``reference``: a horizontal line, e.g. another model's test NLL.
+    ``reference``: a horizontal line, e.g. another model's test NLL. ``train``: also draw the
+    training NLL of every epoch, dashed in the same colour.
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(6.5, 3.8))
@@ -128,11 +129,14 @@ def plot_learning_curves(entries: dict, ax=None, reference: float | None = None,
             continue
         seconds, valid = history["seconds"], history["valid_nll"]
         epochs = history.get("valid_epoch") or range(1, len(valid) + 1)  # older runs: each epoch
-        ax.plot([seconds[e - 1] / 60 for e in epochs], valid, "o-", ms=3, label=name)
+        (line,) = ax.plot([seconds[e - 1] / 60 for e in epochs], valid, "o-", ms=3, label=name)
+        if train:
+            ax.plot([t / 60 for t in seconds], history["train_nll"], "--", lw=1,
+                    color=line.get_color())
     if reference is not None:
         ax.axhline(reference, color="0.4", ls="--", lw=1)
     ax.set_xlabel("training wall time (minutes)")
-    ax.set_ylabel("validation NLL (nats)")
+    ax.set_ylabel(("training and " if train else "") + "validation NLL (nats)")
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)

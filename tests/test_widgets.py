@@ -216,3 +216,8 @@ def test_plot_learning_curves_from_manifest_entries():
     assert list(lines["b"].get_xdata()) == [0.5, 1.0]
     assert "old: no curve recorded" in lines
     plt.close(ax.figure)
+    entries["a"]["history"]["train_nll"] = [120.0, 100.0, 90.0]
+    ax = plot_learning_curves({"a": entries["a"]}, train=True)
+    dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert len(dashed) == 1 and list(dashed[0].get_ydata()) == [120.0, 100.0, 90.0]
+    assert list(dashed[0].get_xdata()) == [1.0, 2.0, 3.0]  # every epoch, at its minute
