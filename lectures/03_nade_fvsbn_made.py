@@ -305,7 +305,8 @@ print(f"(the 8-mask model: {made8_entry['epochs']} epochs, "
 # promises. The 8-mask ensemble beats the *same* two-layer network trained with one mask, the
 # comparison Germain et al. make (86.64 with 32 masks against 89.59 with one): one network
 # trained as several models at once, then averaged, generalises better than one model, even
-# though each of its members is worse than the single-mask network. And depth alone did not
+# though its members, one at a time, are worse than the single-mask network (their mean NLL is
+# the last number in parentheses). And depth alone did not
 # help: with one mask, the two-layer network (15 CPU-minutes) is no better than the one-layer
 # one (25 CPU-minutes), and its curves below show why: it overfits, its training NLL falling
 # well below its validation NLL, while the 8-mask network's two curves stay together.
