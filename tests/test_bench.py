@@ -26,3 +26,10 @@ def test_train_flops_counts_the_matmuls():
 def test_bench_rejects_an_unknown_model():
     with pytest.raises(SystemExit):
         bench.main(["vae9", "--seconds", "0.01"])
+
+
+def test_bench_times_what_training_minimises():
+    """A VAE's log_prob is a no-grad estimate: the bench must time its training loss."""
+    rows = bench.main(["vae", "--seconds", "0.05", "--no-compile", "--threads", "1",
+                       "--no-sampling"])
+    assert rows[0]["model"].startswith("vae") and all(v > 0 for v in rows[0]["train"].values())
