@@ -30,9 +30,9 @@ BENCH = {
     "fvsbn": ("fvsbn", {}, 100),
     "nade": ("nade", {"H": 500}, 100),
     "made 1x500": ("made", {"hidden": [500]}, 100),
-    "made 2x500, 32 masks": ("made", {"hidden": [500, 500], "num_masks": 32}, 100),
+    "made 2x500, 8 masks": ("made", {"hidden": [500, 500], "num_masks": 8}, 100),
     "made 1x8000": ("made", {"hidden": [8000]}, 100),
-    "pixelcnn 16x5": ("pixelcnn", {"hidden": 16, "num_layers": 5}, 32),
+    "pixelcnn 32x10": ("pixelcnn", {"hidden": 32, "num_layers": 10}, 32),
     "gated_pixelcnn 16x5": ("gated_pixelcnn", {"hidden": 16, "num_layers": 5}, 32),
     "row_lstm h16x2": ("row_lstm", {"hidden": 16, "num_layers": 2}, 32),
     "diagonal_bilstm h16x2": ("diagonal_bilstm", {"hidden": 16, "num_layers": 2}, 32),
@@ -65,6 +65,9 @@ def train_flops(model) -> float | None:
         macs = model.W.numel()
     elif leaves and all(isinstance(m, (nn.Linear, nn.Tanh, nn.ReLU)) for m in leaves):
         macs = sum(m.weight.numel() for m in leaves if isinstance(m, nn.Linear))  # MADE, VAE
+        if getattr(model, "k", 1) > 1:  # IWAE: the decoder runs once per importance sample
+            macs += (model.k - 1) * sum(m.weight.numel() for m in model.decoder.modules()
+                                        if isinstance(m, nn.Linear))
     else:
         return None
     return 3 * 2 * macs

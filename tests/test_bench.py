@@ -19,6 +19,8 @@ def test_train_flops_counts_the_matmuls():
     assert bench.train_flops(made) == 3 * 2 * (10 * 7 + 7 * 5 + 5 * 10)
     vae = bench.build_model("vae", {"D": 10, "hidden": [7], "latent": 3})
     assert bench.train_flops(vae) == 3 * 2 * (10 * 7 + 7 * 6 + 3 * 7 + 7 * 10)
+    iwae = bench.build_model("iwae", {"D": 10, "hidden": [7], "latent": 3, "k": 4})
+    assert bench.train_flops(iwae) == 3 * 2 * (10 * 7 + 7 * 6 + 4 * (3 * 7 + 7 * 10))
     assert bench.train_flops(bench.build_model("pixelcnn", {"hidden": 2, "num_layers": 1})) is None
     assert bench.train_flops(bench.build_model("nade", {"D": 5, "H": 3})) is None
 

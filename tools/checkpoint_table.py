@@ -13,7 +13,7 @@ DESCRIPTIONS = {
     "nade.pt": ("NADE, {H} hidden units", "88.86 / 88.33", "≤ 88.9"),
     "made_1mask.pt": ("MADE, 1 hidden layer of {hidden[0]}, 1 mask", "88.40", "≤ 88.4"),
     "made_2x500_1mask.pt": ("MADE, 2 hidden layers of {hidden[0]}, 1 mask", "89.59",
-                            "above the 32-mask ensemble"),
+                            "above the mask ensemble"),
     "made_8masks.pt": ("MADE, 2 hidden layers of {hidden[0]}, {num_masks}-mask ensemble",
                        "86.64 (32 masks)", "≤ 86.6; below 1 mask"),
     "pixelcnn.pt": ("PixelCNN, {hidden} channels, {num_layers} residual blocks", "81.30", "≤ 81.3"),
