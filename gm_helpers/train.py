@@ -16,19 +16,14 @@ can stop and resume), and DistributedDataParallel when started by ``torchrun``.
 Command line, the one that trains the shipped checkpoints on CPU or GPU::
 
     python -m gm_helpers.train fvsbn --epochs 30 --out checkpoints/fvsbn.pt
-    python -m gm_helpers.train --resume checkpoints/fvsbn.run.pt          # after a stop
+    python -m gm_helpers.train --resume checkpoints/fvsbn.run.pt          # after a stop (cli.py)
     torchrun --nproc_per_node=2 -m gm_helpers.train fvsbn ...              # data parallel
 """
 from __future__ import annotations
 
-import argparse
-import json
 import math
-import os
-import shlex
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -239,174 +234,10 @@ def evaluate_nll(model, data, batch_size=1000, device=None) -> float:
     return evaluate_loss(model, data, batch_size, device, lambda m, x: -m.log_prob(x))
 
 
-# ----------------------------------------------------------------------------- command line
-def _parse_value(text: str):
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
-
-
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m gm_helpers.train", description=(
-        "Train a model on statically binarized MNIST, keep the epoch with the best validation "
-        "NLL, measure the test NLL and record it in the checkpoints' manifest. A run file "
-        "X.run.pt beside the checkpoint X.pt is written after every epoch: --resume it."))
-    p.add_argument("model", nargs="?", choices=sorted(MODELS))
-    p.add_argument("--resume", default=None, metavar="RUN_FILE",
-                   help="continue a stopped run from its X.run.pt (may change only --epochs, "
-                        "--max-minutes, --threads, --device, --no-progress)")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--batch-size", type=int, default=100, help="per process under torchrun")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default=None, help="cpu, cuda, mps (default: the fastest)")
-    p.add_argument("--amp", action="store_true",
-                   help="bfloat16 autocast on CPU or CUDA (evaluation stays fp32)")
-    p.add_argument("--threads", type=int, default=os.cpu_count(),
-                   help="CPU threads per process (default: every core, %(default)s here)")
-    p.add_argument("--clip-grad", type=float, default=None)
-    p.add_argument("--weight-decay", type=float, default=0.0, help="L2 penalty (Adam's)")
-    p.add_argument("--lr-decay", type=float, default=1.0, help="lr *= this after each epoch")
-    p.add_argument("--limit", type=int, default=None, help="train on the first N images only")
-    p.add_argument("--max-minutes", type=float, default=None,
-                   help="stop after the epoch that ends past this wall time")
-    p.add_argument("--eval-every", type=int, default=1,
-                   help="validate every N epochs (and after the last)")
-    p.add_argument("--eval-samples", type=int, default=5000,
-                   help="latent-variable models: importance samples of the test NLL estimate")
-    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
-                   help="model config, e.g. --set hidden=500 (values parsed as JSON)")
-    p.add_argument("--data-dir", default=None)
-    p.add_argument("--out", default=None, help="checkpoint path (default checkpoints/MODEL.pt)")
-    p.add_argument("--compile", action="store_true",
-                   help="torch.compile the model's loss (log_prob or training_loss)")
-    p.add_argument("--channels-last", action="store_true",
-                   help="NHWC weights for the convolutional models")
-    p.add_argument("--no-progress", action="store_true")
-    return p
-
-
-RESUMABLE = {"--epochs", "--max-minutes", "--threads", "--device", "--no-progress"}
-
-
-def _resolve_args(argv):
-    """Parse ``argv``; for ``--resume``, the stored command line with the allowed overrides."""
-    p = parser()
-    args = p.parse_args(argv)
-    for flag, value in (("--threads", args.threads), ("--eval-every", args.eval_every),
-                        ("--eval-samples", args.eval_samples)):
-        if value < 1:
-            p.error(f"{flag} must be at least 1, got {value}")
-    if args.resume is None:
-        if args.model is None:
-            p.error("name a model to train, or --resume a run file")
-        return args, argv, None
-    saved = load_run(args.resume)
-    rest, skip = [], False  # argv without "--resume PATH" / "--resume=PATH"
-    for a in argv:
-        if skip or a.startswith("--resume="):
-            skip = False
-            continue
-        skip = a == "--resume"
-        if not skip:
-            rest.append(a)
-    changed = {a.split("=")[0] for a in rest if a.startswith("--")} - RESUMABLE
-    if args.model is not None or changed:
-        p.error(f"--resume continues the stored command; only {sorted(RESUMABLE)} may change")
-    return p.parse_args(saved["argv"] + rest), saved["argv"], saved
-
-
 def main(argv=None) -> dict:
-    from gm_helpers.data import load_binarized_mnist
-
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args, command_argv, resumed = _resolve_args(argv)
-    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
-    if distributed:  # started by torchrun: NCCL between GPUs, gloo between CPU processes
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    rank, world = _rank_world()
-    seed_everything(args.seed)  # the same seed in every process: same init, same batches
-    torch.set_num_threads(args.threads)
-    device = torch.device(args.device) if args.device else get_device()
-    if device.type == "cuda" and distributed:
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
-        torch.cuda.set_device(device)
-    config = {k: _parse_value(v) for k, v in (kv.split("=", 1) for kv in args.set)}
-    model = build_model(args.model, config).to(device)
-    if args.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    train = load_binarized_mnist("train", args.data_dir)[:args.limit]
-    valid = load_binarized_mnist("valid", args.data_dir)
-    test = load_binarized_mnist("test", args.data_dir)
-    if hasattr(model, "init_biases"):  # data-dependent start: the independent model's biases
-        model.init_biases(train)
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    if args.compile:  # same weights and maths, fewer passes over memory
-        name = "training_loss" if hasattr(model, "training_loss") else "log_prob"
-        setattr(model, name, torch.compile(getattr(model, name)))
-    out = Path(args.out or f"checkpoints/{args.model}.pt")
-    run_path = run_path_for(out)
-    say = print if rank == 0 else (lambda *a, **k: None)
-    resuming = f", resuming after epoch {resumed['epoch']}" if resumed else ""
-    say(f"training {args.model} on {device} with {torch.get_num_threads()} CPU thread(s) per "
-        f"process, {world} process(es){', bf16 autocast' if args.amp else ''}{resuming}",
-        flush=True)
-    resumes = (resumed or {}).get("resumes", []) + (["python -m gm_helpers.train " + shlex.join(argv)]
-                                                   if resumed else [])
-    try:
-        history = fit(model, train, args.epochs, batch_size=args.batch_size, device=device,
-                      valid_data=valid, optimizer=optimizer, amp=args.amp,
-                      clip_grad=args.clip_grad, progress=not args.no_progress,
-                      lr_decay=args.lr_decay, eval_every=args.eval_every,
-                      max_seconds=args.max_minutes * 60 if args.max_minutes else None,
-                      run_path=run_path, resume=resumed is not None,
-                      run_info={"argv": command_argv, "resumes": resumes},
-                      on_epoch_end=lambda e, h: say(
-                          f"epoch {e + 1}: train {h['train_nll'][-1]:.3f}" + (
-                              f" valid {h['valid_nll'][-1]:.3f}" if h["valid_nll"] else "")
-                          + f" ({h['seconds'][-1]:.0f} s)", flush=True))
-    except KeyboardInterrupt:
-        say(f"stopped; the best weights so far are in {run_path}. Go on with:\n"
-            f"  python -m gm_helpers.train --resume {run_path}", file=sys.stderr)
-        raise SystemExit(130)
-    bound = hasattr(model, "training_loss")  # trained on a bound or a reconstruction error
-    if bound and hasattr(model, "log_prob"):  # importance-sampled log p(x), in chunks of 100
-        test_nll = evaluate_loss(model, test, 100, device, lambda m, x: -m.log_prob(
-            x, num_samples=args.eval_samples))
-    else:
-        test_nll = evaluate_nll(model, test, device=device) if not bound else None
-    test_loss = evaluate_loss(model, test, device=device) if bound else None
-    if rank != 0:
-        dist.destroy_process_group()
-        return {}
-    valid_best = int(np.argmin(history["valid_nll"]))
-    valid_key = "valid_loss" if bound else "valid_nll"  # a bound is not a likelihood
-    metrics = {valid_key: round(history["valid_nll"][valid_best], 4),
-               "best_epoch": history["valid_epoch"][valid_best]}
-    if test_nll is not None:
-        metrics["test_nll"] = round(test_nll, 4)
-    if test_loss is not None:
-        metrics["test_loss"] = round(test_loss, 4)
-    sha = save_checkpoint(out, model, args.model, config, metrics)
-    entry = {"model": args.model, "config": config,
-             "command": "python -m gm_helpers.train " + shlex.join(command_argv),
-             "seed": args.seed, "epochs": len(history["train_nll"]), **metrics,
-             "hardware": hardware() + (f", {world} processes" if world > 1 else ""),
-             "wall_time_s": history["seconds"][-1], "torch": torch.__version__, "sha256": sha,
-             "history": {k: [round(v, 4) for v in vs] for k, vs in history.items()}}  # curves
-    if resumes:
-        entry["resumed"] = resumes
-    manifest = out.parent / "manifest.json"
-    entries = json.loads(manifest.read_text()) if manifest.exists() else {}
-    entries[out.name] = entry
-    tmp = manifest.with_name(manifest.name + ".part")
-    tmp.write_text(json.dumps(entries, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, manifest)
-    print(json.dumps({k: v for k, v in entry.items() if k != "history"}, indent=2))
-    if distributed:
-        dist.destroy_process_group()
-    return entry
+    """The command line, ``python -m gm_helpers.train MODEL ...``: see ``gm_helpers/cli.py``."""
+    from gm_helpers.cli import main as cli_main
+    return cli_main(argv)
 
 
 if __name__ == "__main__":
