@@ -354,13 +354,20 @@ def test_sigint_stops_the_cli_and_says_how_to_resume(tmp_path, real_data_dir):
         [sys.executable, "-m", "gm_helpers.train", "made", "--set", "hidden=[16]", "--limit",
          "200", "--epochs", "100000", "--threads", "1", "--no-progress", "--out", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "GM_DATA_DIR": str(real_data_dir)})
+        env={**os.environ, "GM_DATA_DIR": str(real_data_dir)},
+        # a test runner started in the background (`cmd &` in a script) inherits SIGINT
+        # *ignored*, and Python keeps it so: give the child the terminal's default back
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     run_file = tmp_path / "m.run.pt"
     deadline = time.time() + 120
     while not run_file.exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError("the command line did not stop within 60 s of SIGINT")
     assert proc.returncode == 130, err
     assert f"python -m gm_helpers.train --resume {run_file}" in err
     assert not out.exists()  # nothing half-trained is passed off as a result
