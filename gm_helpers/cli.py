@@ -23,7 +23,7 @@ import torch.distributed as dist
 from gm_helpers.checkpoint import (MODELS, build_model, hardware, load_run, run_path_for,
                                    save_checkpoint)
 from gm_helpers.train import (_rank_world, evaluate_loss, evaluate_nll, fit, get_device,
-                              seed_everything)
+                              seed_everything, subset_nll)
 
 
 def _parse_value(text: str):
@@ -162,6 +162,8 @@ def main(argv=None) -> dict:
             x, num_samples=args.eval_samples))
     else:
         test_nll = evaluate_nll(model, test, device=device) if not bound else None
+    subset = (subset_nll(model, test, args.eval_samples)
+              if bound and hasattr(model, "log_prob") else None)
     test_loss = evaluate_loss(model, test, device=device) if bound else None
     if rank != 0:
         dist.destroy_process_group()
@@ -174,6 +176,8 @@ def main(argv=None) -> dict:
         metrics["test_nll"] = round(test_nll, 4)
     if test_loss is not None:
         metrics["test_loss"] = round(test_loss, 4)
+    if subset is not None:
+        metrics["test_nll_subset"] = round(subset, 4)  # gm_helpers.train.subset_nll
     sha = save_checkpoint(out, model, args.model, config, metrics)
     entry = {"model": args.model, "config": config,
              "command": "python -m gm_helpers.train " + shlex.join(command_argv),

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from gm_helpers.latent import (elbo_derivation, encode_mean, exact_log_prob, interpolate,
-                               kl_per_dimension, latent_grid, posterior_on_grid, traverse)
+from gm_helpers.latent import (elbo_derivation, encode_mean, exact_log_prob, fitted_grids,
+                               interpolate, kl_per_dimension, latent_grid,
+                               posterior_on_fitted_grid, posterior_on_grid, traverse)
 from gm_helpers.vae import VAE
 
 from conftest import randomised
@@ -48,6 +49,51 @@ def test_posterior_and_q_are_densities():
     assert post.shape == q.shape == (3, 161 ** 2)
     torch.testing.assert_close(post.sum(1) * cell, torch.ones(3, dtype=post.dtype), atol=1e-6, rtol=0)
     torch.testing.assert_close(q.sum(1) * cell, torch.ones(3, dtype=q.dtype), atol=1e-3, rtol=0)
+
+
+def sharp_vae(seed=0):
+    """A 2-d VAE whose posteriors are narrow and off-centre, like a trained one's, and unimodal
+    (linear logits make log p(x|z) concave in z): a linear decoder with large weights, an
+    encoder with a small variance."""
+    model = randomised(VAE(20, hidden=(), latent=2), seed=seed, scale=0.5)
+    with torch.no_grad():
+        model.decoder[0].weight.mul_(20)
+        model.encoder[-1].weight[2:] = 0.0  # logvar = -8 for every x: sigma = e^-4 = 0.018,
+        model.encoder[-1].bias[2:] = -8.0   # resolved by the fine grid's step
+    return model
+
+
+def test_fitted_grids_integrate_narrow_posteriors_that_a_global_grid_misses():
+    model = sharp_vae()
+    x = torch.bernoulli(torch.full((4, 20), 0.5), generator=torch.Generator().manual_seed(0))
+    fine = exact_log_prob(model, x, num=161, fitted=True)
+    finer = exact_log_prob(model, x, num=321, fitted=True)
+    torch.testing.assert_close(fine, finer, atol=1e-6, rtol=0)  # converged
+    coarse = exact_log_prob(model, x, num=41)  # a step of 0.3 on [-6, 6]
+    assert (coarse - fine).abs().max() > 1e-3  # the shared grid is off for narrow posteriors
+    for points, cell in fitted_grids(model.double(), x.double()):
+        # fine cells (a quarter of the coarse step or less) over part of [-6, 6]^2 only
+        assert points.shape[1] == 2 and cell <= (12 / 160 / 4) ** 2 and len(points) * cell < 144 / 4
+    lines = elbo_derivation(model, x)
+    for name in ("E_q[log p(x)]", "E_q[log p(x,z) / p(z|x)]",
+                 "E_q[log p(x|z)] - KL(q||p(z)) + KL(q||p(z|x))"):
+        torch.testing.assert_close(lines[name], lines["log p(x)"], atol=1e-4, rtol=0, msg=name)
+    torch.testing.assert_close(lines["q mass on the grid"], torch.ones(4, dtype=torch.float64),
+                               atol=1e-6, rtol=0)
+
+
+def test_fitted_grid_agrees_with_a_global_grid_on_broad_posteriors():
+    model = small_vae(2)
+    torch.testing.assert_close(exact_log_prob(model, STATES, limit=8, num=161, fitted=True),
+                               exact_log_prob(model, STATES, limit=8, num=161), atol=1e-5, rtol=0)
+
+
+def test_posterior_on_fitted_grid_is_a_density():
+    post, q, (axis1, axis2) = posterior_on_fitted_grid(sharp_vae(), torch.ones(1, 20), num=201)
+    cell = (axis1[1] - axis1[0]) * (axis2[1] - axis2[0])
+    assert post.shape == q.shape == (201, 201)
+    assert (post.sum() * cell).item() == pytest.approx(1.0, abs=1e-6)
+    assert (q.sum() * cell).item() == pytest.approx(1.0, abs=1e-4)
 
 
 def test_grid_rejects_more_than_two_dimensions():

@@ -202,6 +202,7 @@ def test_cli_trains_a_vae_and_reports_the_nll_and_the_bound(tmp_path, real_data_
                         "--no-progress", "--out", str(tmp_path / "vae.pt")])
     assert "valid_loss" in entry and "valid_nll" not in entry
     assert entry["test_nll"] < entry["test_loss"] < 784 * math.log(2)
+    assert abs(entry["test_nll_subset"] - entry["test_nll"]) < 10  # 500 of the same images
 
 
 def test_beta_weighs_the_kl_term():
