@@ -45,21 +45,22 @@ def _log_prior_and_likelihood(model, x, grid):
     log_prior = gaussian_log_prob(grid, torch.zeros_like(grid), torch.zeros_like(grid))  # (G,)
     # log p(x|z) = sum_d [x_d log s(l_d) + (1 - x_d) log(1 - s(l_d))] = x . l - sum_d softplus(l_d)
     # with l = decode(z): one matrix product for every (grid point, image) pair, never a
-    # (G, B, D) tensor; the grid is decoded in chunks of 4,096 points
+    # (G, B, D) tensor; the grid is decoded in chunks of 1,024 points
     log_lik = torch.cat([logits @ x.T - F.softplus(logits).sum(-1, keepdim=True)
-                         for logits in map(model.decode, grid.split(4096))])  # (G, B)
+                         for logits in map(model.decode, grid.split(1024))])  # (G, B)
     return log_prior[:, None], log_lik
 
 
 @torch.no_grad()
-def exact_log_prob(model, x, limit: float = 6.0, num: int = 401, fitted: bool = False):
+def exact_log_prob(model, x, limit: float = 6.0, num: int | None = None, fitted: bool = False):
     """log p(x) by quadrature, (B,): exact up to the grid's resolution.
 
-    One grid of ``num`` points per dimension over [-limit, limit]^L shared by every image, or
-    with ``fitted`` fine cells where each image's posterior lives (``fitted_grids``, ``num``
-    coarse cells per dimension): slower per image, and accurate to the fourth decimal where a
+    One grid of ``num`` points per dimension (default 401) over [-limit, limit]^L shared by
+    every image, or with ``fitted`` fine cells where each image's posterior lives
+    (``fitted_grids``, ``num`` coarse cells per dimension, default 161): slower per image, and accurate to the fourth decimal where a
     trained model's posterior is narrower than the shared grid's step."""
     model = _float64(model)
+    num = num or (161 if fitted else 401)
     if fitted:
         x = model._x(x)
         parts = []

@@ -114,8 +114,9 @@ class VAE(nn.Module):
     The default sizes are IWAE's Appendix D: 784-200-200-50 with tanh. ``k`` is the number of
     importance samples of the training objective: 1 trains the ELBO (a VAE), k > 1 the IWAE
     bound. ``beta`` weighs the KL term (a beta-VAE, Higgins et al. 2017; k = 1 only): beta > 1
-    buys a simpler code with worse reconstructions, beta < 1 the reverse; only beta = 1 is a
-    bound on log p(x). ``training_loss(x)`` = -objective, (B,) nats.
+    buys a simpler code with worse reconstructions, beta < 1 the reverse; beta = 1 is the ELBO,
+    beta > 1 a looser bound on log p(x), beta < 1 no bound. ``training_loss(x)`` = -objective,
+    (B,) nats.
     Shapes: ``encode`` (B, D) -> mu, logvar (B, L); ``decode`` (..., L) -> logits (..., D);
     ``elbo``, ``iwae_bound``, ``log_prob``: (B,) nats; ``sample(S)`` -> (S, D).
     """
@@ -196,13 +197,13 @@ class VAE(nn.Module):
                  progress: bool = False) -> torch.Tensor:
         """The importance-sampled estimate of log p(x) with ``num_samples`` samples, (B,).
 
-        It is L_k with k = num_samples, computed ``chunk`` samples at a time (default: ~4M
+        It is L_k with k = num_samples, computed ``chunk`` samples at a time (default: ~1M
         decoder outputs per chunk) so that 5000 samples fit in memory: the chunks' log-sum-exps
         are combined exactly. A lower bound in expectation; it converges to log p(x).
         """
         num_samples = _count("num_samples", num_samples)
         x = self._x(x)
-        chunk = chunk or max(1, min(num_samples, 4_000_000 // max(1, len(x) * self.D)))
+        chunk = chunk or max(1, min(num_samples, 1_000_000 // max(1, len(x) * self.D)))
         parts = []
         for start in tqdm(range(0, num_samples, chunk), disable=not progress, desc="log p(x)"):
             k = min(chunk, num_samples - start)
