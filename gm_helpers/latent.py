@@ -57,8 +57,9 @@ def exact_log_prob(model, x, limit: float = 6.0, num: int | None = None, fitted:
 
     One grid of ``num`` points per dimension (default 401) over [-limit, limit]^L shared by
     every image, or with ``fitted`` fine cells where each image's posterior lives
-    (``fitted_grids``, ``num`` coarse cells per dimension, default 161): slower per image, and accurate to the fourth decimal where a
-    trained model's posterior is narrower than the shared grid's step."""
+    (``fitted_grids``, ``num`` coarse cells per dimension, default 161): slower per image,
+    and accurate to the fourth decimal where a trained model's posterior is narrower than the
+    shared grid's step."""
     model = _float64(model)
     num = num or (161 if fitted else 401)
     if fitted:
