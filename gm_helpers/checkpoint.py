@@ -44,7 +44,11 @@ MODELS = {
     "autoencoder": "gm_helpers.vae:Autoencoder",
     "vae": "gm_helpers.vae:VAE",
     "iwae": "gm_helpers.vae:IWAE",
+    "dcgan": "gm_helpers.dcgan:Generator",  # trained by its own loop (Algorithm 1), not fit
+    "digit_classifier": "gm_helpers.digits:DigitClassifier",
 }
+# trained by their own command line, ``python -m gm_helpers.train NAME``: module:function
+OWN_LOOP = {"dcgan": "gm_helpers.dcgan:main", "digit_classifier": "gm_helpers.digits:main"}
 
 
 def build_model(name: str, config: dict):

@@ -10,6 +10,7 @@ measures the test NLL in fp32 and records the run in the checkpoint folder's man
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import shlex
@@ -20,7 +21,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from gm_helpers.checkpoint import (MODELS, build_model, hardware, load_run, run_path_for,
+from gm_helpers.checkpoint import (MODELS, OWN_LOOP, build_model, hardware, load_run, run_path_for,
                                    save_checkpoint)
 from gm_helpers.train import (_rank_world, evaluate_loss, evaluate_nll, fit, get_device,
                               seed_everything, subset_nll)
@@ -38,7 +39,8 @@ def parser() -> argparse.ArgumentParser:
         "Train a model on statically binarized MNIST, keep the epoch with the best validation "
         "NLL, measure the test NLL and record it in the checkpoints' manifest. A run file "
         "X.run.pt beside the checkpoint X.pt is written after every epoch: --resume it."))
-    p.add_argument("model", nargs="?", choices=sorted(MODELS))
+    p.add_argument("model", nargs="?", choices=sorted(set(MODELS) - set(OWN_LOOP)),
+                   help=f"or one with its own loop and options: {', '.join(sorted(OWN_LOOP))}")
     p.add_argument("--resume", default=None, metavar="RUN_FILE",
                    help="continue a stopped run from its X.run.pt (may change only --epochs, "
                         "--max-minutes, --threads, --device, --no-progress)")
@@ -107,6 +109,9 @@ def main(argv=None) -> dict:
     from gm_helpers.data import load_binarized_mnist
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in OWN_LOOP:  # the GAN and the classifier: not maximum likelihood
+        module, function = OWN_LOOP[argv[0]].split(":")
+        return getattr(importlib.import_module(module), function)(argv[1:])
     args, command_argv, resumed = _resolve_args(argv)
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     if distributed:  # started by torchrun: NCCL between GPUs, gloo between CPU processes

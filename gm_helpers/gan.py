@@ -117,12 +117,13 @@ def _grad_norm(module) -> float:
     return torch.stack(norms).norm().item() if norms else 0.0
 
 
-def d_step(G, D, x_real, optimizer_d, latent: int) -> dict:
+def d_step(G, D, x_real, optimizer_d, latent: int, amp: bool = False) -> dict:
     """One discriminator update on a batch of data and as many fresh samples of G."""
     z = torch.randn(len(x_real), latent, device=x_real.device)
-    with torch.no_grad():
-        x_fake = G(z)
-    real_logits, fake_logits = D(x_real), D(x_fake)
+    with torch.autocast(x_real.device.type, dtype=torch.bfloat16, enabled=amp):
+        with torch.no_grad():
+            x_fake = G(z)
+        real_logits, fake_logits = D(x_real).float(), D(x_fake).float()
     loss = discriminator_loss(real_logits, fake_logits)
     optimizer_d.zero_grad(set_to_none=True)
     loss.backward()
@@ -132,10 +133,13 @@ def d_step(G, D, x_real, optimizer_d, latent: int) -> dict:
             "d_fake": torch.sigmoid(fake_logits).mean().item(), "d_grad": grad}
 
 
-def g_step(G, D, batch_size: int, optimizer_g, latent: int, kind: str, device) -> dict:
+def g_step(G, D, batch_size: int, optimizer_g, latent: int, kind: str, device,
+           amp: bool = False) -> dict:
     """One generator update through the (fixed) discriminator."""
     z = torch.randn(batch_size, latent, device=device)
-    loss = generator_loss(D(G(z)), kind)
+    with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=amp):
+        fake_logits = D(G(z)).float()
+    loss = generator_loss(fake_logits, kind)
     optimizer_g.zero_grad(set_to_none=True)
     loss.backward()
     grad = _grad_norm(G)
@@ -147,7 +151,7 @@ def g_step(G, D, batch_size: int, optimizer_g, latent: int, kind: str, device) -
 def train_gan(G, D, data, num_steps: int, k: int = 1, loss: str = "non-saturating",
               batch_size: int = 256, lr_g: float = 1e-4, lr_d: float = 1e-4, latent: int = 2,
               betas=(0.5, 0.999), device="cpu", progress: bool = True, on_step=None,
-              seed: int | None = None) -> dict:
+              seed: int | None = None, optimizers=None, amp: bool = False) -> dict:
     """Algorithm 1 of Goodfellow et al.: each of ``num_steps`` iterations takes ``k``
     discriminator steps (each on a fresh minibatch of ``data``), then one generator step.
 
@@ -155,6 +159,10 @@ def train_gan(G, D, data, num_steps: int, k: int = 1, loss: str = "non-saturatin
     Returns the history, one entry per iteration: d_loss, g_loss, d_real = mean D(x),
     d_fake = mean D(G(z)) (before the G step), d_grad, g_grad (gradient norms).
     A non-finite loss stops training with the iteration named.
+
+    ``optimizers``: (optimizer_g, optimizer_d) to go on with (the DCGAN's epochs call this
+    once per epoch and keep Adam's state); by default two fresh Adams. ``amp``: bfloat16
+    autocast for the networks (the losses stay fp32).
     """
     num_steps, k = _count("num_steps", num_steps), _count("k", k)
     batch_size = _count("batch_size", batch_size)
@@ -164,8 +172,9 @@ def train_gan(G, D, data, num_steps: int, k: int = 1, loss: str = "non-saturatin
         torch.manual_seed(seed)
     device = torch.device(device)
     G.to(device).train(), D.to(device).train()
-    optimizer_g = torch.optim.Adam(G.parameters(), lr=lr_g, betas=betas)
-    optimizer_d = torch.optim.Adam(D.parameters(), lr=lr_d, betas=betas)
+    optimizer_g, optimizer_d = optimizers or (
+        torch.optim.Adam(G.parameters(), lr=lr_g, betas=betas),
+        torch.optim.Adam(D.parameters(), lr=lr_d, betas=betas))
 
     def batch():
         if callable(data):
@@ -175,8 +184,8 @@ def train_gan(G, D, data, num_steps: int, k: int = 1, loss: str = "non-saturatin
     history = {key: [] for key in ("d_loss", "g_loss", "d_real", "d_fake", "d_grad", "g_grad")}
     for step in tqdm(range(num_steps), desc="GAN", disable=not progress):
         for _ in range(k):  # k steps of D: ascend V(D, G)
-            d_stats = d_step(G, D, batch(), optimizer_d, latent)
-        g_stats = g_step(G, D, batch_size, optimizer_g, latent, loss, device)  # one step of G
+            d_stats = d_step(G, D, batch(), optimizer_d, latent, amp)
+        g_stats = g_step(G, D, batch_size, optimizer_g, latent, loss, device, amp)  # one step of G
         for key, value in {**d_stats, **g_stats}.items():
             if not math.isfinite(value):
                 raise FloatingPointError(f"{key} is {value} at iteration {step}: lower the "
