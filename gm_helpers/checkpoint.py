@@ -48,7 +48,8 @@ MODELS = {
     "digit_classifier": "gm_helpers.digits:DigitClassifier",
 }
 # trained by their own command line, ``python -m gm_helpers.train NAME``: module:function
-OWN_LOOP = {"dcgan": "gm_helpers.dcgan:main", "digit_classifier": "gm_helpers.digits:main"}
+OWN_LOOP = {"dcgan": "gm_helpers.dcgan:main", "digit_classifier": "gm_helpers.digits:main",
+            "samples": "gm_helpers.digits:samples_main"}
 
 
 def build_model(name: str, config: dict):

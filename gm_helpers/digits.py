@@ -162,3 +162,52 @@ def main(argv) -> dict:
     record_in_manifest(args.out, entry)
     print(json.dumps(entry, indent=2))
     return entry
+
+
+def samples_main(argv) -> dict:
+    """``python -m gm_helpers.train samples --of X.pt --num N``: draw N samples of a shipped
+    likelihood model once (an autoregressive model's sampling is 784 passes: minutes) and ship
+    them, bit-packed, for lecture 06's sample-quality table."""
+    from gm_helpers.checkpoint import atomic_save, load_shipped
+    p = argparse.ArgumentParser(prog="python -m gm_helpers.train samples")
+    p.add_argument("--of", required=True, help="a shipped checkpoint, e.g. gated_pixelcnn.pt")
+    p.add_argument("--num", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--out", required=True)
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    start = time.time()
+    model, _ = load_shipped(args.of)
+    g = torch.Generator().manual_seed(args.seed)
+    with torch.no_grad():
+        x = model.sample(args.num, generator=g)  # (N, 1, 28, 28) of 0s and 1s
+    sha = atomic_save({"of": args.of, "packed": pack_bits(x)}, args.out)
+    entry = {"model": "samples", "of": args.of, "num": args.num, "seed": args.seed,
+             "command": "python -m gm_helpers.train samples " + shlex.join(argv),
+             "hardware": hardware(), "wall_time_s": round(time.time() - start, 1),
+             "torch": torch.__version__, "sha256": sha}
+    record_in_manifest(args.out, entry)
+    print(json.dumps(entry, indent=2))
+    return entry
+
+
+def pack_bits(x: torch.Tensor) -> torch.Tensor:
+    """Binary images (N, 1, 28, 28) -> uint8 (N, 98), 8 pixels a byte (as the data file)."""
+    import numpy as np
+    return torch.from_numpy(np.packbits(x.view(len(x), -1).byte().numpy(), axis=1))
+
+
+def unpack_bits(packed: torch.Tensor) -> torch.Tensor:
+    import numpy as np
+    bits = np.unpackbits(packed.numpy(), axis=1)[:, :784]
+    return torch.from_numpy(bits.astype(np.float32)).view(-1, 1, 28, 28)
+
+
+def load_shipped_samples(filename: str) -> torch.Tensor:
+    """Shipped samples (N, 1, 28, 28), after checking their sha256 against the manifest."""
+    from gm_helpers.checkpoint import shipped_manifest, sha256_file
+    entry = shipped_manifest()[filename]
+    if sha256_file(CHECKPOINT_DIR / filename) != entry["sha256"]:
+        raise ValueError(f"{filename} does not match its sha256; redo: {entry['command']}")
+    return unpack_bits(torch.load(CHECKPOINT_DIR / filename, weights_only=True)["packed"])

@@ -1,0 +1,120 @@
+r"""GANs on the 2-d benchmark mixtures: runs you can watch, and one remedy for mode collapse.
+
+Paper card: PacGAN: The power of two samples in generative adversarial networks
+    Z. Lin, A. Khetan, G. Fanti, S. Oh. NeurIPS 2018. arXiv:1712.04086.
+    Idea: let the discriminator judge m samples at once ("packing"): it sees a pack of m real
+    points or a pack of m generated points, concatenated into one input of m * d numbers. A
+    generator that has collapsed onto a few modes makes packs with no variety, which a packed
+    D tells from real packs easily; so collapse is penalised, and nothing else changes: same
+    loss, same G, D's first layer m times wider.
+
+    \min_G \max_D E_{x_1..x_m \sim p_data}[\log D(x_1, .., x_m)]
+                  + E_{z_1..z_m}[\log(1 - D(G(z_1), .., G(z_m)))]
+
+``run`` trains one GAN by ``gan.train_gan`` and keeps snapshots (generated points, D on a grid,
+G's gradient field) for the figures and the explorer widget; ``mode_table`` runs seeds.
+"""
+from __future__ import annotations
+
+import time
+
+import torch
+import torch.nn as nn
+from tqdm.auto import tqdm
+
+from gm_helpers import gan
+
+REMEDIES = ("none", "pacgan")
+
+
+class PackedDiscriminator(nn.Module):
+    """PacGAN's discriminator: x (B * pack, d) -> logits (B, 1), one per pack of ``pack``
+    consecutive points. ``pack = 1`` is the plain discriminator."""
+
+    def __init__(self, pack: int = 4, inp: int = 2, hidden: int = 128, depth: int = 3):
+        super().__init__()
+        self.pack, self.inp = pack, inp
+        self.net = gan.mlp_discriminator(inp * pack, hidden, depth)
+
+    def forward(self, x):
+        if len(x) % self.pack:
+            raise ValueError(f"a batch of {len(x)} points does not split into packs of "
+                             f"{self.pack}")
+        return self.net(x.reshape(len(x) // self.pack, self.pack * self.inp))  # (B, pack*d)
+
+    def point_logit(self, x):
+        """The logit of a pack of ``pack`` copies of each point x (N, d): (N, 1). What a lone
+        point looks like to a packed D, for contour plots and gradient fields."""
+        return self.net(x.repeat(1, self.pack))  # (N, pack*d)
+
+
+def networks(remedy: str = "none", latent: int = 2, hidden: int = 128, depth: int = 3,
+             pack: int = 4):
+    """(G, D) for 2-d data; ``remedy="pacgan"`` packs ``pack`` points per D input."""
+    if remedy not in REMEDIES:
+        raise ValueError(f"remedy must be one of {REMEDIES}, got {remedy!r}")
+    G = gan.mlp_generator(latent, hidden, depth)
+    D = PackedDiscriminator(pack if remedy == "pacgan" else 1, 2, hidden, depth)
+    return G, D
+
+
+@torch.no_grad()
+def snapshot(G, D, step: int, latent: int, lim: float, num_points: int = 500, res: int = 60,
+             arrows: int = 15, kind: str = "non-saturating") -> dict:
+    """What the figures draw at one moment of training: ``num_points`` samples of G (fixed
+    noise), D(x) on a res x res grid over [-lim, lim]^2, and the direction a generated point at
+    each of arrows x arrows places would move: -grad_x of the generator loss."""
+    z = torch.randn(num_points, latent, generator=torch.Generator().manual_seed(123))
+    axis = torch.linspace(-lim, lim, res)
+    grid = torch.cartesian_prod(axis, axis).flip(1)  # (res*res, 2), x fastest
+    d_grid = torch.sigmoid(D.point_logit(grid)).view(res, res)  # rows: y, columns: x
+    coarse = torch.cartesian_prod(*[torch.linspace(-lim, lim, arrows)] * 2).flip(1)
+    with torch.enable_grad():
+        x = coarse.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(gan.generator_loss(D.point_logit(x), kind) * len(x), x)
+    return {"step": step, "points": G(z), "d_grid": d_grid, "arrows": coarse, "field": -grad}
+
+
+def run(dataset: str = "ring", loss: str = "non-saturating", k: int = 1, lr_g: float = 1e-3,
+        lr_d: float = 1e-3, remedy: str = "none", seed: int = 0, num_steps: int = 2000,
+        batch_size: int = 256, snapshots: int = 10, latent: int = 2, hidden: int = 128,
+        depth: int = 3, pack: int = 4, progress: bool = False) -> dict:
+    """Train one GAN on the mixture ``dataset`` by Algorithm 1; return its history, its
+    snapshots (``snapshots`` evenly spaced, plus the start), and the mode metrics of 2,500
+    samples (the benchmark's protocol)."""
+    torch.manual_seed(seed)
+    G, D = networks(remedy, latent, hidden, depth, pack)
+    _, means, std = gan.sample_mixture(dataset, 1)
+    lim = means.abs().max().item() * 1.5
+    every = max(1, num_steps // snapshots)
+    shots = [snapshot(G, D, 0, latent, lim, kind=loss)]
+
+    def keep(step, history):
+        if (step + 1) % every == 0 or step + 1 == num_steps:
+            shots.append(snapshot(G, D, step + 1, latent, lim, kind=loss))
+
+    data_seed = iter(range(seed * 10**6, (seed + 1) * 10**6))  # fresh, repeatable batches
+    start = time.time()
+    history = gan.train_gan(G, D, lambda n: gan.sample_mixture(dataset, n, next(data_seed))[0],
+                            num_steps, k=k, loss=loss, batch_size=batch_size, lr_g=lr_g,
+                            lr_d=lr_d, latent=latent, progress=progress, on_step=keep, seed=seed)
+    with torch.no_grad():
+        samples = G(torch.randn(2500, latent, generator=torch.Generator().manual_seed(seed)))
+    metrics = gan.mode_coverage(samples, means, std)
+    real = gan.sample_mixture(dataset, 1000, seed=10**9)[0]  # for the figures
+    return {"history": history, "snapshots": shots, "metrics": metrics, "samples": samples,
+            "real": real, "means": means, "std": std, "lim": lim, "seconds": time.time() - start, "G": G, "D": D}
+
+
+def mode_table(datasets=("ring", "grid"), remedies=REMEDIES, seeds=range(5),
+               progress: bool = True, **settings) -> list:
+    """Modes captured and % high quality for every (dataset, remedy, seed): a list of rows."""
+    rows = []
+    jobs = [(d, r, s) for d in datasets for r in remedies for s in seeds]
+    for dataset, remedy, seed in tqdm(jobs, desc="runs", disable=not progress):
+        result = run(dataset, remedy=remedy, seed=seed, snapshots=1, **settings)
+        rows.append({"dataset": dataset, "remedy": remedy, "seed": seed,
+                     "modes": result["metrics"]["modes"],
+                     "high_quality": round(result["metrics"]["high_quality"], 4),
+                     "seconds": round(result["seconds"], 1)})
+    return rows
