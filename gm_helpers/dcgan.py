@@ -204,7 +204,9 @@ def main(argv) -> dict:
     scores = digits.score_samples(classifier, samples, valid)
     config = {"latent": args.latent, "width": args.width}
     metrics = {"frechet": round(scores["frechet"], 4), "class_fractions": scores["class_fractions"]}
-    sha = save_checkpoint(out, G, "dcgan", config, metrics)
+    # the samples over training (uint8, epochs x 64 digits) travel inside the checkpoint
+    sha = save_checkpoint(out, G, "dcgan", config,
+                          {**metrics, "snapshots": torch.stack(run["snapshots"])})
     entry = {"model": "dcgan", "config": config, "seed": args.seed, "epochs": run["epoch"],
              "command": "python -m gm_helpers.train dcgan " + shlex.join(command),
              **metrics, "hardware": hardware(), "wall_time_s": run["seconds"][-1],
@@ -212,7 +214,6 @@ def main(argv) -> dict:
              "history": {key: [round(sum(v[i:i + 100]) / len(v[i:i + 100]), 4)
                                for i in range(0, len(v), 100)]  # means of 100 iterations
                          for key, v in run["history"].items()}}
-    atomic_save(torch.stack(run["snapshots"]), out.with_name(out.stem + "_snapshots.pt"))
     digits.record_in_manifest(out, entry)
     print(json.dumps({k: v for k, v in entry.items() if k != "history"}, indent=2))
     return entry

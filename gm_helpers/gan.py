@@ -117,14 +117,22 @@ def _grad_norm(module) -> float:
     return torch.stack(norms).norm().item() if norms else 0.0
 
 
-def d_step(G, D, x_real, optimizer_d, latent: int, amp: bool = False) -> dict:
-    """One discriminator update on a batch of data and as many fresh samples of G."""
+def d_step(G, D, x_real, optimizer_d, latent: int, amp: bool = False, r1: float = 0.0) -> dict:
+    """One discriminator update on a batch of data and as many fresh samples of G.
+
+    ``r1 > 0`` adds Mescheder et al.'s (2018) gradient penalty on the data,
+    r1/2 * E_data ||grad_x l(x)||^2: D may not change steeply where the data are, which damps
+    the game's oscillation around the equilibrium."""
     z = torch.randn(len(x_real), latent, device=x_real.device)
+    x_real = x_real.detach().requires_grad_(r1 > 0)
     with torch.autocast(x_real.device.type, dtype=torch.bfloat16, enabled=amp):
         with torch.no_grad():
             x_fake = G(z)
         real_logits, fake_logits = D(x_real).float(), D(x_fake).float()
     loss = discriminator_loss(real_logits, fake_logits)
+    if r1 > 0:
+        (grad,) = torch.autograd.grad(real_logits.sum(), x_real, create_graph=True)
+        loss = loss + r1 / 2 * grad.pow(2).flatten(1).sum(1).mean()
     optimizer_d.zero_grad(set_to_none=True)
     loss.backward()
     grad = _grad_norm(D)
@@ -151,7 +159,8 @@ def g_step(G, D, batch_size: int, optimizer_g, latent: int, kind: str, device,
 def train_gan(G, D, data, num_steps: int, k: int = 1, loss: str = "non-saturating",
               batch_size: int = 256, lr_g: float = 1e-4, lr_d: float = 1e-4, latent: int = 2,
               betas=(0.5, 0.999), device="cpu", progress: bool = True, on_step=None,
-              seed: int | None = None, optimizers=None, amp: bool = False) -> dict:
+              seed: int | None = None, optimizers=None, amp: bool = False,
+              r1: float = 0.0) -> dict:
     """Algorithm 1 of Goodfellow et al.: each of ``num_steps`` iterations takes ``k``
     discriminator steps (each on a fresh minibatch of ``data``), then one generator step.
 
@@ -162,7 +171,7 @@ def train_gan(G, D, data, num_steps: int, k: int = 1, loss: str = "non-saturatin
 
     ``optimizers``: (optimizer_g, optimizer_d) to go on with (the DCGAN's epochs call this
     once per epoch and keep Adam's state); by default two fresh Adams. ``amp``: bfloat16
-    autocast for the networks (the losses stay fp32).
+    autocast for the networks (the losses stay fp32). ``r1``: D's gradient penalty (d_step).
     """
     num_steps, k = _count("num_steps", num_steps), _count("k", k)
     batch_size = _count("batch_size", batch_size)
@@ -184,7 +193,7 @@ def train_gan(G, D, data, num_steps: int, k: int = 1, loss: str = "non-saturatin
     history = {key: [] for key in ("d_loss", "g_loss", "d_real", "d_fake", "d_grad", "g_grad")}
     for step in tqdm(range(num_steps), desc="GAN", disable=not progress):
         for _ in range(k):  # k steps of D: ascend V(D, G)
-            d_stats = d_step(G, D, batch(), optimizer_d, latent, amp)
+            d_stats = d_step(G, D, batch(), optimizer_d, latent, amp, r1)
         g_stats = g_step(G, D, batch_size, optimizer_g, latent, loss, device, amp)  # one step of G
         for key, value in {**d_stats, **g_stats}.items():
             if not math.isfinite(value):
@@ -196,6 +205,18 @@ def train_gan(G, D, data, num_steps: int, k: int = 1, loss: str = "non-saturatin
     return history
 
 
+def train_discriminator(G, D, data, num_steps: int, batch_size: int = 512, lr: float = 1e-3,
+                        latent: int = 1, progress: bool = False) -> list:
+    """The inner max of the game alone: ``num_steps`` of ``d_step`` against a fixed G, so D
+    approaches D* = p_data / (p_data + p_g). ``data``: a function ``batch_size -> batch``.
+    Returns D's loss per step."""
+    optimizer_d = torch.optim.Adam(D.parameters(), lr=lr)
+    losses = []
+    for _ in tqdm(range(_count("num_steps", num_steps)), desc="D", disable=not progress):
+        losses.append(d_step(G, D, data(batch_size), optimizer_d, latent)["d_loss"])
+    return losses
+
+
 # ----------------------------------------------------------------------------- theory on a grid
 def optimal_discriminator(p_data, p_g):
     """D*(x) = p_data(x) / (p_data(x) + p_g(x)), elementwise on densities (0/0 -> 1/2)."""
@@ -204,11 +225,14 @@ def optimal_discriminator(p_data, p_g):
 
 
 def value_at_optimum(p_data, p_g, dx: float):
-    """V(D*, G) = E_data[log D*] + E_g[log(1 - D*)], by quadrature on a grid of spacing dx."""
-    d = optimal_discriminator(p_data, p_g)
+    """V(D*, G) = E_data[log D*] + E_g[log(1 - D*)], by quadrature on a grid of spacing dx.
+
+    log D* = log p_data - log(p_data + p_g) and log(1 - D*) = log p_g - log(p_data + p_g),
+    computed as differences of logs: 1 - D* itself rounds to 0 where p_data >> p_g."""
+    log_total = torch.log((p_data + p_g).clamp_min(1e-300))
     # 0 log 0 = 0: a density that is zero contributes nothing
-    term_data = torch.where(p_data > 0, p_data * torch.log(d.clamp_min(1e-300)), 0.0)
-    term_g = torch.where(p_g > 0, p_g * torch.log((1 - d).clamp_min(1e-300)), 0.0)
+    term_data = torch.where(p_data > 0, p_data * (torch.log(p_data.clamp_min(1e-300)) - log_total), 0.0)
+    term_g = torch.where(p_g > 0, p_g * (torch.log(p_g.clamp_min(1e-300)) - log_total), 0.0)
     return (term_data.sum() + term_g.sum()) * dx
 
 

@@ -87,10 +87,11 @@ def draw_toy_state(result: dict, index: int):
 
 class ToyGANExplorer(Explorer):
     """Settings change nothing until *train* is pressed (a run takes seconds); the slider then
-    scrubs through the run's snapshots. ``train()`` is the button's callback."""
+    scrubs through the run's snapshots. ``train()`` is the button's callback. ``initial_run``
+    (a ``gan_toy.run`` result) is shown first instead of training at construction."""
 
     def __init__(self, dataset="ring", loss="non-saturating", k=1, lr_g=1e-3, lr_d=1e-3,
-                 remedy="none", seed=0, num_steps=2000):
+                 remedy="none", seed=0, num_steps=2000, initial_run=None):
         self.settings = {
             "dataset": W.Dropdown(options=list(gan.MIXTURES), value=dataset, description="data"),
             "loss": W.Dropdown(options=list(gan.GENERATOR_LOSSES), value=loss, description="G loss"),
@@ -103,8 +104,9 @@ class ToyGANExplorer(Explorer):
         }
         self.button = W.Button(description="train", button_style="primary")
         self.button.on_click(lambda _: self.train())
-        self.run_result = None
-        self.train(redraw=False)
+        self.run_result = initial_run  # a run already made (gan_toy.run), shown until *train*
+        if initial_run is None:
+            self.train(redraw=False)
         slider = W.IntSlider(len(self.run_result["snapshots"]) - 1, min=0,
                              max=len(self.run_result["snapshots"]) - 1, description="snapshot")
         super().__init__({"index": slider}, lambda index: {"run": self.run_result, "index": index},

@@ -1,0 +1,669 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Lecture 6 — GANs: the minimax game proved on a grid, training you can watch, and mode collapse measured
+#
+# Every model so far wrote down $p_\theta(x)$: exactly (lectures 2–4) or through a bound
+# (lecture 5), and we trained it by maximum likelihood. A **generative adversarial network**
+# gives that up. It keeps only a sampler, $x = G(z)$ with $z \sim \mathcal N(0, I)$, and trains
+# it against a second network, a classifier $D$ that tries to tell data from samples.
+#
+# **What you will learn**
+#
+# * what an *implicit* model can and cannot do, next to the course's explicit models;
+# * the value function $V(D, G)$ and Algorithm 1 of Goodfellow et al. (2014), with its $k$
+#   discriminator steps per generator step, counted;
+# * the optimal discriminator $D^* = p_\mathrm{data} / (p_\mathrm{data} + p_g)$, trained and
+#   compared with the formula; $V(D^*, G) = 2\,\mathrm{JSD}(p_\mathrm{data} \,\|\, p_g) - 2\log 2$,
+#   checked by quadrature; why the JSD gives no gradient when the supports do not overlap;
+# * the saturating and the non-saturating generator loss: a run where one stalls and the other
+#   trains;
+# * training dynamics in 2-d (D's contours, G's gradient field), mode collapse, and a remedy
+#   (PacGAN) measured over seeds against the published tables;
+# * a DCGAN on binarized MNIST: samples, class coverage, and a Fréchet distance beside the VAE
+#   and the PixelCNN;
+# * two widgets, three exercises, and answers to the notes' review questions.
+#
+# **Time:** about 60 minutes to read; the notebook runs in about a minute and a half on a
+# laptop CPU (the DCGAN is a shipped checkpoint; the small 2-d GANs train live).
+
+# %%
+import inspect
+import json
+import math
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from gm_helpers import digits, gan, gan_toy
+from gm_helpers.data import load_binarized_mnist
+from gm_helpers.dcgan import binarize
+from gm_helpers.gan_exercises import (check_discriminator_loss, check_generator_loss,
+                                      check_optimal_discriminator)
+from gm_helpers.gan_widgets import (dcgan_explorer, dcgan_result, draw_dcgan, draw_run,
+                                    draw_toy_state, toy_gan_explorer)
+from gm_helpers.train import get_device, load_shipped, seed_everything, shipped_manifest
+from gm_helpers.viz import show_images
+
+seed_everything(0)
+device = get_device()
+manifest = shipped_manifest()
+G_dcgan, dcgan_entry = load_shipped("dcgan.pt")          # z (B, 64) -> x (B, 1, 28, 28)
+classifier, classifier_entry = load_shipped("digit_classifier.pt")
+x_valid = load_binarized_mnist("valid")                  # (10000, 1, 28, 28): the reference digits
+print(f"DCGAN generator: {sum(p.numel() for p in G_dcgan.parameters()):,} parameters; "
+      f"digit classifier: held-out accuracy {classifier_entry['held_out_accuracy']:.1%}")
+
+# %% [markdown]
+# ## 1. Implicit vs explicit models
+#
+# An **explicit** model defines $p_\theta(x)$ and we can evaluate it (NADE, PixelCNN) or bound
+# it (the VAE). An **implicit** model defines $p_g$ only as *the distribution of $G(z)$*: we can
+# draw from it, as fast as one forward pass, but there is no formula for $p_g(x)$ at a given
+# image $x$. In the lecture notes' words, implicit models "can only do generation": no density
+# estimation (so no outlier detection by likelihood, no NLL in a table), and a plain GAN has no
+# encoder either, so no representation of a given $x$ comes out of it.
+#
+# The course's models, asked what they offer:
+
+# %%
+nade, _ = load_shipped("nade.pt")
+pixelcnn, _ = load_shipped("gated_pixelcnn.pt")
+vae, _ = load_shipped("vae.pt")
+x_one = x_valid[:2]
+rows = []
+for name, model in (("NADE", nade), ("Gated PixelCNN", pixelcnn), ("VAE", vae), ("DCGAN", G_dcgan)):
+    exact = hasattr(model, "log_prob") and not hasattr(model, "training_loss")
+    rows.append((name, "yes" if hasattr(model, "sample") else "no",
+                 "exact" if exact else "bound (ELBO) + IS estimate" if hasattr(model, "elbo") else "none",
+                 "yes" if hasattr(model, "encode") else "no"))
+print(f"{'model':16} {'sample':7} {'log p(x)':28} encoder")
+for row in rows:
+    print(f"{row[0]:16} {row[1]:7} {row[2]:28} {row[3]}")
+assert not hasattr(G_dcgan, "log_prob") and hasattr(G_dcgan, "sample")
+print("NADE's log p(x) of two validation digits:", nade.log_prob(x_one).detach().numpy().round(2))
+print("the DCGAN draws 4 digits in one pass:", tuple(G_dcgan.sample(4, seed=0).shape))
+
+# %% [markdown]
+# ## 2. The game and Algorithm 1
+#
+# $D(x) \in (0, 1)$ is the probability that $x$ came from the data. The two networks play
+#
+# $$\min_G \max_D V(D, G) = \mathbb E_{x \sim p_\mathrm{data}}[\log D(x)]
+#   + \mathbb E_{z \sim p(z)}[\log(1 - D(G(z)))] .$$
+#
+# $D$ ascends $V$: it is the log-likelihood of a binary classifier that labels data 1 and
+# samples 0 (so $-V$ is its binary cross-entropy, `gan.discriminator_loss`). $G$ descends $V$: it
+# wants $D(G(z))$ near 1. The package computes everything from $D$'s **logit** $l$,
+# $D = \sigma(l)$, because $\log D = -\mathrm{softplus}(-l)$ and
+# $\log(1 - D) = -\mathrm{softplus}(l)$ are exact where $\log \sigma(l)$ would round to
+# $\log 0$.
+#
+# **Algorithm 1** (Goodfellow et al. 2014): for each training iteration, **$k$ steps** of $D$,
+# each on a fresh minibatch of $m$ data points and $m$ samples, ascending $V$; then **one step**
+# of $G$ on $m$ fresh samples. The paper used $k = 1$, "the least expensive option". Here is
+# the loop as `gm_helpers.gan.train_gan` runs it:
+
+# %%
+source = inspect.getsource(gan.train_gan)
+print(source[source.index("    for step in tqdm"):source.index("    return history")])
+
+# %% [markdown]
+# The claim "k discriminator steps per generator step" is counted, not assumed: hooks on the
+# two optimizers record every step they take (`Optimizer.register_step_post_hook`).
+
+# %%
+G_tiny, D_tiny = gan.mlp_generator(hidden=8, depth=1), gan.mlp_discriminator(hidden=8, depth=1)
+opt_g = torch.optim.Adam(G_tiny.parameters(), lr=1e-3, betas=(0.5, 0.999))
+opt_d = torch.optim.Adam(D_tiny.parameters(), lr=1e-3, betas=(0.5, 0.999))
+steps = []
+opt_d.register_step_post_hook(lambda *_: steps.append("D"))
+opt_g.register_step_post_hook(lambda *_: steps.append("G"))
+gan.train_gan(G_tiny, D_tiny, torch.randn(500, 2), num_steps=4, k=3, batch_size=32,
+              optimizers=(opt_g, opt_d), progress=False)
+print(" ".join("".join(steps[i:i + 4]) for i in range(0, len(steps), 4)))
+assert steps == ["D", "D", "D", "G"] * 4
+
+# %% [markdown]
+# ## 3. The optimal discriminator
+#
+# For a fixed $G$, $V$ is an integral over $x$ of
+# $p_\mathrm{data}(x) \log D(x) + p_g(x) \log(1 - D(x))$. For each $x$ the function
+# $a \log y + b \log(1 - y)$ has its maximum at $y = a / (a + b)$, so
+#
+# $$D^*(x) = \frac{p_\mathrm{data}(x)}{p_\mathrm{data}(x) + p_g(x)} .$$
+#
+# We check it in 1-d, where both densities are known: $p_\mathrm{data} = \mathcal N(0, 1)$ and
+# a *fixed* generator $G(z) = 2 + 0.5 z$, so $p_g = \mathcal N(2, 0.5^2)$. We train only $D$
+# (an MLP, `gan.train_discriminator`: the inner max of the game, 2,000 Adam steps) and lay it
+# over the formula.
+
+# %%
+torch.manual_seed(0)
+G_fixed = torch.nn.Linear(1, 1)
+G_fixed.weight.data.fill_(0.5), G_fixed.bias.data.fill_(2.0)
+G_fixed.requires_grad_(False)                           # p_g = N(2, 0.5^2), not trained
+D_1d = gan.mlp_discriminator(inp=1, hidden=64, depth=2)
+d_losses = gan.train_discriminator(G_fixed, D_1d, lambda n: torch.randn(n, 1), 2000)
+
+
+def normal_pdf(x, mu, sigma):
+    return torch.exp(-0.5 * ((x - mu) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
+
+
+x_line = torch.linspace(-3, 4, 701, dtype=torch.float64)
+p_data, p_g = normal_pdf(x_line, 0, 1), normal_pdf(x_line, 2, 0.5)
+d_star = gan.optimal_discriminator(p_data, p_g)
+with torch.no_grad():
+    d_trained = torch.sigmoid(D_1d(x_line.float()[:, None])).squeeze(1).double()
+bulk = (p_data + p_g) > 0.05                            # where the data or the samples are
+gap = (d_trained - d_star)[bulk].abs()
+fig, ax = plt.subplots(figsize=(7, 3.2))
+ax.plot(x_line, p_data, "k", lw=1, label="$p_{data}$ = N(0, 1)")
+ax.plot(x_line, p_g, "tab:red", lw=1, label="$p_g$ = N(2, 0.25)")
+ax.plot(x_line, d_star, "tab:blue", lw=3, alpha=0.4, label="$D^*$ (formula)")
+ax.plot(x_line, d_trained, "tab:blue", lw=1, ls="--", label="D trained (2,000 steps)")
+ax.set_xlabel("x")
+ax.legend(fontsize=8)
+plt.show()
+print(f"|D - D*| where p_data + p_g > 0.05: max {gap.max():.4f}, mean {gap.mean():.4f}")
+assert gap.max() < 0.03
+
+# %% [markdown]
+# The trained $D$ sits on the formula where there is data or samples to learn from; far out,
+# where neither density has mass, nothing constrains it. $D^* = 1/2$ exactly where the two
+# densities cross, and $D^* = 1/2$ *everywhere* once $p_g = p_\mathrm{data}$: the equilibrium of
+# the game.
+#
+# ## 4. What G minimises: $V(D^*, G) = 2\,\mathrm{JSD} - 2 \log 2$
+#
+# Put $D^*$ back into $V$:
+#
+# $$V(D^*, G) = \mathbb E_{p_\mathrm{data}}\Big[\log \frac{p_\mathrm{data}}{p_\mathrm{data} + p_g}\Big]
+#   + \mathbb E_{p_g}\Big[\log \frac{p_g}{p_\mathrm{data} + p_g}\Big]
+#   = \mathrm{KL}\big(p_\mathrm{data} \,\|\, m\big) + \mathrm{KL}\big(p_g \,\|\, m\big) - 2\log 2
+#   = 2\,\mathrm{JSD}(p_\mathrm{data} \,\|\, p_g) - 2\log 2 ,$$
+#
+# with $m = (p_\mathrm{data} + p_g)/2$ (each fraction was multiplied and divided by 2). So
+# against the best $D$, $G$ minimises the Jensen–Shannon divergence, whose minimum 0 is at
+# $p_g = p_\mathrm{data}$, where $V = -2\log 2 = -\log 4$.
+#
+# Checked by quadrature on a grid of 240,001 points: `gan.value_at_optimum` integrates the
+# left side; the JSD is computed independently, from entropies,
+# $\mathrm{JSD} = H(m) - \tfrac12 H(p_\mathrm{data}) - \tfrac12 H(p_g)$.
+
+# %%
+x_grid = torch.linspace(-12, 12, 240001, dtype=torch.float64)
+dx = (x_grid[1] - x_grid[0]).item()
+
+
+def entropy(p):
+    return -(torch.where(p > 0, p * torch.log(p.clamp_min(1e-300)), 0.0)).sum() * dx
+
+
+p0 = normal_pdf(x_grid, 0, 1)
+print(f"{'p_g':>14} {'V(D*, G)':>10} {'2 JSD - 2 log 2':>16} {'JSD':>8} {'difference':>11}")
+for mu, sigma in ((0, 1), (0.5, 1), (1, 1), (2, 0.5), (3, 2), (6, 1)):
+    pg = normal_pdf(x_grid, mu, sigma)
+    v = gan.value_at_optimum(p0, pg, dx).item()
+    jsd = (entropy((p0 + pg) / 2) - entropy(p0) / 2 - entropy(pg) / 2).item()
+    print(f"  N({mu}, {sigma}^2) {v:10.6f} {2 * jsd - 2 * math.log(2):16.6f} {jsd:8.5f} "
+          f"{abs(v - (2 * jsd - 2 * math.log(2))):11.1e}")
+    assert abs(v - (2 * jsd - 2 * math.log(2))) < 1e-4
+
+# %% [markdown]
+# ### When the supports do not overlap, the JSD is flat
+#
+# $\mathrm{JSD} \le \log 2$, with equality exactly when $p_\mathrm{data}$ and $p_g$ live on
+# disjoint sets: then $D^*$ is 1 on one and 0 on the other, and $V(D^*, G) = 0$ **however far
+# apart** they are. Move a narrow $p_g$ away from the data and watch:
+
+# %%
+shifts = torch.linspace(0, 8, 81)
+fig, ax = plt.subplots(figsize=(7, 3))
+for sigma in (1.0, 0.3, 0.05):
+    jsds = [gan.js_divergence(p0 * 0 + normal_pdf(x_grid, 0, sigma), normal_pdf(x_grid, s, sigma),
+                              dx).item() for s in shifts]
+    ax.plot(shifts, jsds, label=f"both N(·, {sigma}²)")
+box = lambda a, b: ((x_grid > a) & (x_grid < b)).double() / (b - a)   # uniform on (a, b)
+box_jsd = [gan.js_divergence(box(-1, 0), box(-1 + s, s), dx).item() for s in shifts]
+ax.plot(shifts, box_jsd, "k--", label="both uniform, width 1")
+ax.axhline(math.log(2), color="gray", lw=0.6, ls=":")
+ax.set_xlabel("distance between $p_{data}$ and $p_g$")
+ax.set_ylabel("JSD (nats)")
+ax.legend(fontsize=8)
+plt.show()
+far = [gan.js_divergence(box(-1, 0), box(-1 + s, s), dx).item() for s in (1.5, 3.0, 6.0)]
+print("uniform boxes 1.5, 3 and 6 apart: JSD =", [round(j, 6) for j in far],
+      f"(log 2 = {math.log(2):.6f})")
+assert all(abs(j - math.log(2)) < 1e-3 for j in far)
+narrow = [gan.js_divergence(normal_pdf(x_grid, 0, 0.05), normal_pdf(x_grid, s, 0.05), dx).item()
+          for s in (2.0, 2.01)]
+print(f"narrow Gaussians 2 apart: d JSD / d distance = {(narrow[1] - narrow[0]) / 0.01:.1e}")
+assert abs(narrow[1] - narrow[0]) / 0.01 < 1e-6
+
+# %% [markdown]
+# A generator whose samples all fall where there is no data (early in training, or in high
+# dimensions where both distributions live near thin manifolds) gets **no signal** from the
+# JSD: moving towards the data does not lower it until the supports touch. In practice $D$ is
+# not $D^*$, but a $D$ that wins too easily behaves the same way, and that is the next
+# section's problem.
+#
+# ## 5. The saturating and the non-saturating generator loss
+#
+# Early in training $G$ is poor, $D$ rejects its samples with confidence, $D(G(z)) \approx 0$.
+# With $D = \sigma(l)$, the gradients of the two candidate generator losses with respect to
+# the logit $l$ of a sample are
+#
+# | G's loss | value | $\partial / \partial l$ | as $D(G(z)) \to 0$ |
+# |---|---|---|---|
+# | minimax: descend $\log(1 - D(G(z)))$ | $-\mathrm{softplus}(l)$ | $-\sigma(l) = -D$ | $\to 0$: **saturates** |
+# | non-saturating: descend $-\log D(G(z))$ | $\mathrm{softplus}(-l)$ | $-(1 - \sigma(l)) = -(1 - D)$ | $\to -1$ |
+#
+# Both have the same fixed point (they push $D(G(z))$ up), but the minimax loss is flat
+# exactly where $G$ needs to move most. The paper's fix: "rather than training G to minimize
+# $\log(1 - D(G(z)))$ we can train G to maximize $\log D(G(z))$". (The lecture notes print
+# this objective as "$1 - \log D(G(z))$" and its gradient through "$-\log(\mathrm{logit}(z))$";
+# the forms above are the correct ones: $\log(1 - D(G(z)))$ and $-\log \sigma(l(G(z)))$.)
+# Below, the two losses and their gradients computed by autograd through
+# `gan.generator_loss`, against the closed forms:
+
+# %%
+logit = torch.linspace(-8, 8, 401, dtype=torch.float64, requires_grad=True)
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.2))
+for kind, closed_form in (("minimax", lambda d: -d), ("non-saturating", lambda d: -(1 - d))):
+    values = torch.stack([gan.generator_loss(l[None], kind) for l in logit])
+    (grad,) = torch.autograd.grad(values.sum(), logit)
+    d = torch.sigmoid(logit.detach())
+    assert torch.allclose(grad, closed_form(d))
+    ax1.plot(d, values.detach(), label=kind)
+    ax2.plot(d, grad, label=kind)
+ax1.set_xlabel("D(G(z))")
+ax1.set_ylabel("G's loss")
+ax2.set_xlabel("D(G(z))")
+ax2.set_ylabel("d loss / d logit")
+ax1.legend(fontsize=8)
+ax2.set_xscale("log")
+ax1.set_xscale("log")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ### A run where the minimax loss stalls and the non-saturating loss trains
+#
+# Same seed, same networks (MLPs with 32 hidden units), same data $\mathcal N(4, 0.5^2)$, far
+# from where $G$ starts (near 0); plain SGD with learning rate 0.05 as in the original paper,
+# and $k = 5$ discriminator steps per generator step, so $D$ wins early. Only the generator's
+# loss differs.
+
+# %%
+stall = {}
+for kind in ("minimax", "non-saturating"):
+    torch.manual_seed(0)
+    G1, D1 = gan.mlp_generator(1, 32, 2, out=1), gan.mlp_discriminator(1, 32, 2)
+    optimizers = (torch.optim.SGD(G1.parameters(), lr=0.05), torch.optim.SGD(D1.parameters(), lr=0.05))
+    history = gan.train_gan(G1, D1, lambda n: 4 + 0.5 * torch.randn(n, 1), 1000, k=5,
+                            loss=kind, batch_size=128, latent=1, optimizers=optimizers,
+                            progress=False, seed=0)
+    with torch.no_grad():
+        samples = G1(torch.randn(5000, 1, generator=torch.Generator().manual_seed(1)))
+    stall[kind] = (history, samples)
+    print(f"{kind:>15}: G's samples mean {samples.mean():.2f}, std {samples.std():.2f} "
+          f"(data: 4, 0.5); mean D(G(z)) over iterations 100-200: "
+          f"{np.mean(history['d_fake'][100:200]):.4f}; G's gradient norm there: "
+          f"{np.mean(history['g_grad'][100:200]):.4f}")
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.2))
+for kind, (history, samples) in stall.items():
+    ax1.plot(history["g_grad"], lw=0.7, label=kind)
+    ax2.hist(samples.squeeze(1).numpy(), bins=60, range=(-1, 6), density=True, alpha=0.6, label=kind)
+ax2.plot(x_line + 2, normal_pdf(x_line + 2, 4, 0.5), "k", lw=1, label="data")
+ax1.set_yscale("log")
+ax1.set_xlabel("iteration")
+ax1.set_ylabel("norm of G's gradient")
+ax1.legend(fontsize=8)
+ax2.set_xlabel("x")
+ax2.legend(fontsize=8)
+fig.tight_layout()
+plt.show()
+mm, ns = stall["minimax"], stall["non-saturating"]
+assert abs(ns[1].mean() - 4) < 0.2 and abs(mm[1].mean() - 4) > 3
+assert np.mean(mm[0]["g_grad"][100:200]) < np.mean(ns[0]["g_grad"][100:200]) / 5
+
+# %% [markdown]
+# ## 6. Watching a GAN train in 2-d, and mode collapse
+#
+# The benchmark of VEEGAN and PacGAN: a **ring** of 8 Gaussians (radius 1, std 0.01) and a
+# **grid** of 25 (spacing 2, std 0.05). A generated point is *high quality* if it lies within
+# 3 standard deviations of its nearest mean; a mode is *captured* if it is the nearest mean of
+# at least one high-quality point, out of 2,500 generated (`gan.mode_coverage`). Even perfect
+# samples score only $1 - e^{-9/2} = 98.9\,\%$: a 2-d Gaussian puts 1.1 % of its mass beyond
+# 3 standard deviations (the tests check both numbers).
+#
+# $G$ and $D$ are MLPs with 3 hidden layers of 128 units, $z$ is 2-d, batches of 256, Adam
+# with learning rate $10^{-3}$, the non-saturating loss, $k = 1$. One run on the ring, drawn
+# every 300 iterations: data in black, $G$'s samples in red, $D(x)$ shaded (dark = "data"), and
+# orange arrows where the generator's loss would move a generated point,
+# $-\nabla_x \mathcal L_G(D(x))$: $G$ follows $D$'s gradient uphill, towards what $D$ currently
+# believes is data.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+ring_run = gan_toy.run("ring", num_steps=3000, snapshots=10, seed=0)
+print(f"3,000 iterations in {ring_run['seconds']:.0f} s")
+fig = draw_run(ring_run, ncols=6)
+plt.show()
+
+# %%
+m = ring_run["metrics"]
+print(f"after 3,000 iterations: {m['modes']}/8 modes, {m['high_quality']:.1%} high quality")
+
+# %% [markdown]
+# ### The mode-coverage table, over seeds
+#
+# One run is an anecdote; GAN training is noisy from seed to seed. `gan_toy.mode_table` trains
+# five seeds for each dataset and each method, with the recipe above run for longer (its
+# command and settings are recorded with the results, which ship in
+# `gm_helpers/checkpoints/gan_toy_modes.json`; the test suite re-runs one of them). The remedy
+# is **PacGAN** (Lin et al. 2018, `gan_toy.PackedDiscriminator`): $D$ judges packs of 4 points
+# at once. We chose it because it changes nothing but $D$'s input (same loss, same $G$, one
+# hyper-parameter), because its paper reports this exact benchmark, and because its argument
+# is the one this section is about: a collapsed generator makes packs with no variety, which
+# a packed $D$ rejects, so the missing modes show up in $D$'s loss.
+
+# %%
+sweep = json.loads((gan_toy.CHECKPOINT_DIR / "gan_toy_modes.json").read_text())
+print("recipe:", sweep["command"])
+summary = gan_toy.summarise(sweep["rows"])
+published = {("ring", "GAN, VEEGAN's setup (VEEGAN Table 1)"): "1 / 99.3 %",
+             ("ring", "VEEGAN"): "8 / 52.9 %", ("ring", "GAN, PacGAN's setup (PacGAN Table 1)"): "6.3 / 98.2 %",
+             ("ring", "PacGAN4"): "7.8 / 95.9 %",
+             ("grid", "GAN, VEEGAN's setup (VEEGAN Table 1)"): "3.3 / 0.5 %",
+             ("grid", "VEEGAN"): "24.6 / 40 %", ("grid", "GAN, PacGAN's setup (PacGAN Table 1)"): "17.3 / 94.8 %",
+             ("grid", "PacGAN4"): "24.8 / 93.6 %"}
+print(f"\n{'':8} {'method':40} {'modes (mean ± std)':>20} {'high quality (mean ± std)':>26}")
+for dataset in ("ring", "grid"):
+    for remedy, label in (("none", "plain GAN (here, 5 seeds)"), ("pacgan", "PacGAN, packs of 4 (here, 5 seeds)")):
+        s = summary[dataset, remedy]
+        print(f"{dataset:8} {label:40} {s['modes_mean']:9.1f} ± {s['modes_std']:.1f} / {s['num_modes']:<3}"
+              f"{100 * s['hq_mean']:17.1f} ± {100 * s['hq_std']:.1f} %")
+    for (d, label), value in published.items():
+        if d == dataset:
+            print(f"{'':8} {label:40} {value:>40}")
+
+# %% [markdown]
+# ## 7. A DCGAN on binarized MNIST
+#
+# The same game with convolutional networks (Radford et al. 2016; `gm_helpers.dcgan`): $G$
+# maps $z \in \mathbb R^{64}$ through a linear layer to $128 \times 7 \times 7$, then two
+# stride-2 transposed convolutions to $28 \times 28$, with batch normalisation and ReLU, and a
+# sigmoid at the end; $D$ mirrors it with two stride-2 convolutions and LeakyReLU. Adam with
+# learning rate $2 \cdot 10^{-4}$ and $\beta_1 = 0.5$, batches of 64, $k = 1$, the
+# non-saturating loss, on the 50,000 binarized training digits. The shipped checkpoint was
+# trained with this command (on two CPU cores; the manifest records it):
+
+# %%
+print(dcgan_entry["command"])
+print(f"{dcgan_entry['epochs']} epochs, {dcgan_entry['wall_time_s'] / 60:.0f} minutes on "
+      f"{dcgan_entry['hardware']}")
+snapshots = load_shipped_payload = torch.load(gan_toy.CHECKPOINT_DIR / "dcgan.pt", weights_only=True)["metrics"]["snapshots"]
+epochs_to_show = sorted({0, 1, 2, len(snapshots) // 2 - 1, len(snapshots) - 1})
+fig, axes = plt.subplots(len(epochs_to_show), 1, figsize=(9, 1.3 * len(epochs_to_show)))
+for ax, e in zip(axes, epochs_to_show):
+    show_images(snapshots[e][:16].float() / 255, nrow=16, ax=ax, title=f"after epoch {e + 1}")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# The same 16 noise vectors after several epochs (grey levels are $G$'s sigmoid outputs).
+# The training curves are the game's, not a likelihood: $D$'s outputs on data and on samples,
+# averaged over 100 iterations.
+
+# %%
+history = dcgan_entry["history"]
+fig, ax = plt.subplots(figsize=(7, 3))
+iters = np.arange(len(history["d_real"])) * 100
+ax.plot(iters, history["d_real"], label="mean D(x), data")
+ax.plot(iters, history["d_fake"], label="mean D(G(z)), samples")
+ax.axhline(0.5, color="k", lw=0.5, ls=":")
+ax.set_xlabel("iteration")
+ax.set_ylim(0, 1)
+ax.legend(fontsize=8)
+plt.show()
+
+# %% [markdown]
+# ### Which digits does it draw? The classifier's label histogram
+#
+# With no likelihood, we judge samples by a classifier's eyes (`gm_helpers.digits`). The
+# classifier is a small CNN trained here on the one labelled binarized split: 8,000 test
+# digits, with 2,000 held out to measure it. A generator that covers every mode of the data
+# draws each digit about 10 % of the time; mode collapse shows as missing classes. $G$'s
+# samples are rounded to 0/1 like the data (`dcgan.binarize`).
+
+# %%
+samples_dcgan = binarize(G_dcgan.sample(10_000, seed=0))     # (10000, 1, 28, 28) of 0s and 1s
+fractions = digits.class_fractions(classifier, samples_dcgan)
+fractions_real = digits.class_fractions(classifier, x_valid)
+fig, ax = plt.subplots(figsize=(7, 3))
+ax.bar(np.arange(10) - 0.2, fractions_real, 0.4, label="10,000 validation digits")
+ax.bar(np.arange(10) + 0.2, fractions, 0.4, label="10,000 DCGAN samples")
+ax.axhline(0.05, color="k", lw=0.6, ls=":")
+ax.set_xticks(range(10))
+ax.set_xlabel("classifier's label")
+ax.set_ylabel("fraction")
+ax.legend(fontsize=8)
+plt.show()
+print("DCGAN samples per class (%):", [round(100 * f, 1) for f in fractions])
+print(f"classifier: held-out accuracy {classifier_entry['held_out_accuracy']:.1%}")
+assert min(fractions) > 0.05
+
+# %% [markdown]
+# ### Sample quality and likelihood, side by side
+#
+# The Fréchet distance (Heusel et al. 2017) fits a Gaussian to a feature vector of the real
+# images and another to that of the samples, and measures
+# $\|\mu_r - \mu_s\|^2 + \mathrm{tr}\big(C_r + C_s - 2 (C_r C_s)^{1/2}\big)$. The usual
+# features are an ImageNet Inception network's; no such weights are available offline, so,
+# like TF-GAN's MNIST score, we use the **10 logits of our digit classifier**. A number on
+# this scale means something only beside a **real-vs-real baseline**: 10,000 training digits
+# against the 10,000 validation digits (every row is measured against those). The estimate
+# depends on the number of samples, so every row is given at the same sizes; the PixelCNN
+# costs 784 network passes per sample, so its 1,000 samples ship with the course
+# (`python -m gm_helpers.train samples ...`, recorded in the manifest).
+
+# %%
+x_train = load_binarized_mnist("train")
+torch.manual_seed(0)
+with torch.no_grad():
+    samples_vae = vae.sample(10_000).view(-1, 1, 28, 28)
+samples_pixelcnn = digits.load_shipped_samples("gated_pixelcnn_samples.pt")   # (1000, 1, 28, 28)
+candidates = {"real (training digits)": x_train[:10_000], "DCGAN": samples_dcgan,
+              "VAE (k = 1)": samples_vae, "Gated PixelCNN": samples_pixelcnn}
+nll = {"real (training digits)": "—", "DCGAN": "none (implicit)",
+       "VAE (k = 1)": f"{manifest['vae.pt']['test_nll']:.2f}",
+       "Gated PixelCNN": f"{manifest['gated_pixelcnn.pt']['test_nll']:.2f}"}
+fd = {name: {n: digits.frechet_to(classifier, x[:n], x_valid) for n in (1000, 10_000) if len(x) >= n}
+      for name, x in candidates.items()}
+print(f"{'samples':24} {'FD, 1,000':>10} {'FD, 10,000':>11} {'test NLL (nats)':>16}")
+for name in candidates:
+    row = fd[name]
+    print(f"{name:24} {row[1000]:10.2f} {row.get(10_000, float('nan')):11.2f} {nll[name]:>16}")
+fig, axes = plt.subplots(1, 4, figsize=(12, 3.2))
+for ax, (name, x) in zip(axes, candidates.items()):
+    show_images(x[:36], nrow=6, ax=ax, title=name)
+plt.show()
+
+# %% [markdown]
+# ## 8. Explore
+#
+# ### (a) A GAN in 2-d, live
+#
+# Choose the data, the generator's loss, $k$, the two learning rates, the remedy and the seed;
+# press **train** (2,000 iterations take about 15 seconds on a laptop CPU), then scrub through
+# the snapshots. Things to try: the minimax loss; $k = 5$ with a small generator learning
+# rate; a discriminator learning rate ten times the generator's, and the reverse; PacGAN on
+# the grid. The static figure shows the starting state: the last snapshot of the ring run of
+# section 6.
+
+# %%
+fig = draw_toy_state(ring_run, len(ring_run["snapshots"]) - 1)
+plt.show()
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+toy_gan_explorer(initial_run=ring_run, num_steps=3000)
+
+# %% [markdown]
+# ### (b) The DCGAN's latent space
+#
+# A grid of samples for a noise seed, and the straight line between two noise vectors: a GAN's
+# $G$ is a smooth function of $z$, so neighbouring $z$ give similar digits and the path morphs
+# one digit into another (compare lecture 5's VAE, whose latent space we could also *encode*
+# into; a GAN has no encoder).
+
+# %%
+fig = draw_dcgan(dcgan_result(G_dcgan, seed=0, seed_a=1, seed_b=2))
+plt.show()
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+dcgan_explorer(G_dcgan)
+
+# %% [markdown]
+# ## 9. Review questions, answered from our measurements
+#
+# **"Explain the meaning of the GAN loss."** $V(D, G)$ is the log-likelihood of a classifier
+# $D$ that labels data 1 and samples 0; $D$ ascends it (section 2). Against the best $D$,
+# $D^* = p_\mathrm{data}/(p_\mathrm{data} + p_g)$ (section 3, trained and matched to the
+# formula within the printed error), the generator's objective becomes
+# $2\,\mathrm{JSD}(p_\mathrm{data} \| p_g) - 2\log 2$ (section 4, to $10^{-4}$ by quadrature), so
+# $G$ minimises a divergence from the data **without ever evaluating a density**: the
+# discriminator estimates the density ratio from samples, and its gradient tells $G$ where to
+# move its samples (section 6's arrows). Its minimum, $-\log 4$, is reached at
+# $p_g = p_\mathrm{data}$ with $D = 1/2$ everywhere. Two caveats measured above: the JSD is
+# flat when supports do not overlap, and the minimax form of the generator loss saturates when
+# $D$ wins, which is why $G$ is trained with $-\log D(G(z))$ (section 5).
+#
+# **"Why does PixelCNN work better than PixelRNN?"** On likelihood it does not: in the
+# PixelRNN paper's MNIST table the Diagonal BiLSTM (79.20) beats the PixelCNN (81.30), and so
+# do our checkpoints. What PixelCNN wins is **training speed**: its masked convolutions see
+# every pixel's context in one parallel pass, while an LSTM must walk the image row by row (or
+# diagonal by diagonal). Our manifest, same data, two CPU threads:
+
+# %%
+for name in ("pixelcnn.pt", "gated_pixelcnn.pt", "row_lstm.pt", "diagonal_bilstm.pt"):
+    e = manifest[name]
+    config = ", ".join(f"{k} {v}" for k, v in e["config"].items())
+    print(f"{name:20} ({config:24}) test NLL {e['test_nll']:6.2f}   "
+          f"{e['wall_time_s'] / e['epochs']:6.0f} s per epoch")
+
+# %% [markdown]
+# The Diagonal BiLSTM has the best likelihood; the PixelCNNs train several times faster per
+# epoch for a comparable NLL, and the gated PixelCNN (lecture 4) closes most of the gap with
+# its multiplicative units and the two stacks that remove the blind spot. That is the sense of
+# "better": a likelihood close to PixelRNN's at a fraction of the training cost. Sampling is
+# equally slow for both (one pass per pixel, lecture 4), and both are far slower to sample than
+# the DCGAN (one pass per image), which in turn has no likelihood at all.
+#
+# ## 10. Exercises
+#
+# The package works with $D$'s **logits** $l$, $D = \sigma(l)$. `torch.sigmoid`,
+# `torch.log` and `torch.nn.functional.logsigmoid` ($\log\sigma(l)$, stable) are all you need.
+#
+# **Exercise 1.** The discriminator's loss for a batch: `real_logits` (B,) on data,
+# `fake_logits` (B,) on samples. Return the scalar $D$ minimises,
+# $-\big(\frac1B\sum \log D(x) + \frac1B\sum \log(1 - D(G(z)))\big)$.
+
+# %%
+def discriminator_loss(real_logits, fake_logits):
+    """-(mean log D(x) + mean log(1 - D(G(z)))), a scalar."""
+    ### BEGIN SOLUTION
+    import torch.nn.functional as F
+    return -(F.logsigmoid(real_logits).mean() + F.logsigmoid(-fake_logits).mean())
+    ### END SOLUTION
+
+
+# %%
+check_discriminator_loss(discriminator_loss)
+
+
+# %% [markdown]
+# **Exercise 2.** The optimal discriminator on a grid: `p_data` and `p_g` (N,) are the two
+# densities at N points (all positive). Return $D^*$ at each point, (N,).
+
+# %%
+def optimal_discriminator(p_data, p_g):
+    """D*(x) for each grid point."""
+    ### BEGIN SOLUTION
+    return p_data / (p_data + p_g)
+    ### END SOLUTION
+
+
+# %%
+check_optimal_discriminator(optimal_discriminator)
+
+
+# %% [markdown]
+# **Exercise 3.** The non-saturating generator loss of a batch: `fake_logits` (B,) are $D$'s
+# logits on $G$'s samples. Return the scalar $G$ minimises, $-\frac1B \sum \log D(G(z))$.
+
+# %%
+def generator_loss(fake_logits):
+    """-mean log D(G(z)), a scalar."""
+    ### BEGIN SOLUTION
+    import torch.nn.functional as F
+    return -F.logsigmoid(fake_logits).mean()
+    ### END SOLUTION
+
+
+# %%
+check_generator_loss(generator_loss)
+
+# %% [markdown]
+# ## Summary
+#
+# * A GAN is an **implicit** model: a sampler $G(z)$ and no $p_g(x)$. It trains by a game
+#   against a classifier $D$; Algorithm 1 alternates $k$ steps of $D$ with one of $G$.
+# * For a fixed $G$ the best classifier is $D^* = p_\mathrm{data}/(p_\mathrm{data} + p_g)$, and
+#   then the game's value is $2\,\mathrm{JSD} - 2\log 2$: $G$ minimises the Jensen–Shannon
+#   divergence, estimated through $D$, never computed.
+# * Two failure modes of that gradient: a JSD that is flat for disjoint supports, and the
+#   saturating minimax loss; the non-saturating $-\log D(G(z))$ fixes the second.
+# * Mode collapse is the GAN's signature failure; it is measured with the mode-coverage
+#   protocol in 2-d and with a classifier's label histogram on digits, and one remedy
+#   (packing) was measured over seeds against the published tables.
+# * Quality and likelihood are different axes: the table of section 7 puts the DCGAN, the VAE
+#   and the PixelCNN on the same Fréchet scale, beside the likelihoods the GAN cannot report.
+#
+# ## References
+# * I. Goodfellow, J. Pouget-Abadie, M. Mirza, B. Xu, D. Warde-Farley, S. Ozair, A. Courville,
+#   Y. Bengio. *Generative adversarial nets.* NeurIPS 2014 (Algorithm 1, Proposition 1,
+#   Theorem 1, the non-saturating loss).
+# * A. Radford, L. Metz, S. Chintala. *Unsupervised representation learning with deep
+#   convolutional generative adversarial networks.* ICLR 2016 (DCGAN).
+# * A. Srivastava, L. Valkov, C. Russell, M. U. Gutmann, C. Sutton. *VEEGAN: reducing mode
+#   collapse in GANs using implicit variational learning.* NeurIPS 2017 (Table 1).
+# * Z. Lin, A. Khetan, G. Fanti, S. Oh. *PacGAN: the power of two samples in generative
+#   adversarial networks.* NeurIPS 2018 (Table 1).
+# * L. Metz, B. Poole, D. Pfau, J. Sohl-Dickstein. *Unrolled generative adversarial
+#   networks.* ICLR 2017.
+# * M. Heusel, H. Ramsauer, T. Unterthiner, B. Nessler, S. Hochreiter. *GANs trained by a
+#   two time-scale update rule converge to a local Nash equilibrium.* NeurIPS 2017 (the
+#   Fréchet distance).
+# * A. van den Oord, N. Kalchbrenner, K. Kavukcuoglu. *Pixel recurrent neural networks.*
+#   ICML 2016 (Table 4: PixelCNN and PixelRNN on MNIST).

@@ -1,0 +1,87 @@
+"""gm_helpers.dcgan and gm_helpers.digits: shapes, the epoch loop and its resume, the command
+line, and the sample-quality scores on hand-made inputs."""
+import pytest
+import torch
+
+from gm_helpers import dcgan, digits
+from gm_helpers.cli import main as cli_main
+
+IMAGES = torch.bernoulli(torch.full((96, 1, 28, 28), 0.15), generator=torch.Generator().manual_seed(0))
+
+
+def test_shapes_and_ranges():
+    G, D = dcgan.Generator(latent=8, width=4), dcgan.Discriminator(width=4)
+    x = G(torch.randn(5, 8))
+    assert x.shape == (5, 1, 28, 28) and x.min() >= 0 and x.max() <= 1
+    assert D(x).shape == (5, 1)
+    s = G.sample(3, seed=1)
+    assert torch.equal(s, G.sample(3, seed=1)) and G.training  # sampling restores train mode
+    assert set(dcgan.binarize(s).unique().tolist()) <= {0.0, 1.0}
+    z0, z1 = torch.randn(8), torch.randn(8)
+    path = dcgan.interpolate(G, z0, z1, steps=5)
+    torch.testing.assert_close(path[0], G(z0[None])[0])
+    torch.testing.assert_close(path[-1], G(z1[None])[0])
+    assert digits.DigitClassifier(width=4)(x).shape == (5, 10)
+
+
+def test_resumed_training_equals_one_uninterrupted_run(tmp_path):
+    def make():
+        torch.manual_seed(0)
+        return dcgan.Generator(latent=4, width=4), dcgan.Discriminator(width=4)
+
+    z = torch.randn(4, 4)
+    G, D = make()
+    straight = dcgan.train_dcgan(G, D, IMAGES, 2, batch_size=32, progress=False, snapshot_z=z)
+    G2, D2 = make()
+    run_path = tmp_path / "g.run.pt"
+    dcgan.train_dcgan(G2, D2, IMAGES, 1, batch_size=32, progress=False, snapshot_z=z,
+                      run_path=run_path)
+    G3, D3 = make()  # a fresh process: new weights, and the run file restores everything
+    resumed = dcgan.train_dcgan(G3, D3, IMAGES, 2, batch_size=32, progress=False, snapshot_z=z,
+                                run_path=run_path, resume=True)
+    for a, b in zip(G.state_dict().values(), G3.state_dict().values()):
+        torch.testing.assert_close(a, b)
+    assert resumed["history"] == straight["history"] and len(resumed["history"]["d_loss"]) == 6
+    assert len(resumed["snapshots"]) == 2 and resumed["snapshots"][0].dtype == torch.uint8
+
+
+def test_the_command_line_dispatches_to_the_gan_and_the_classifier(capsys):
+    for name in ("dcgan", "digit_classifier", "samples"):
+        with pytest.raises(SystemExit) as stop:
+            cli_main([name, "--help"])
+        assert stop.value.code == 0
+        assert f"python -m gm_helpers.train {name}" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        cli_main(["dcgan", "--loss", "wasserstein"])
+
+
+def test_frechet_and_class_fractions_on_hand_made_features():
+    model = digits.DigitClassifier(width=4).eval()
+    assert digits.frechet_to(model, IMAGES, IMAGES) == pytest.approx(0, abs=1e-6)
+    assert digits.frechet_to(model, IMAGES[:48], IMAGES[48:]) > 0
+    fractions = digits.class_fractions(model, IMAGES)
+    assert len(fractions) == 10 and sum(fractions) == pytest.approx(1)
+    predicted = digits.logits(model, IMAGES).argmax(1)
+    assert fractions[int(predicted[0])] >= 1 / len(IMAGES)
+    x_fit, y_fit, x_held, y_held = digits.split_labelled(IMAGES, torch.arange(96) % 10, held_out=16)
+    assert len(x_held) == 16 and len(x_fit) == 80
+    assert torch.equal(digits.unpack_bits(digits.pack_bits(IMAGES)), IMAGES)
+
+
+def test_classifier_learns_a_separable_toy_problem():
+    """Two classes: a bright top half vs a bright bottom half (the loss must fall to ~0)."""
+    x = torch.zeros(64, 1, 28, 28)
+    x[:32, :, :14], x[32:, :, 14:] = 1, 1
+    y = torch.cat([torch.zeros(32), torch.ones(32)]).long()
+    model = digits.train_classifier(digits.DigitClassifier(width=4), x, y, num_epochs=15,
+                                    progress=False)
+    assert digits.accuracy(model, x, y) == 1.0
+
+
+@pytest.mark.parametrize("bad", [
+    lambda: digits.logits(digits.DigitClassifier(width=4), torch.zeros(3, 784)),
+    lambda: digits.logits(digits.DigitClassifier(width=4), torch.zeros(3, 3, 28, 28)),
+])
+def test_bad_inputs_get_clear_errors(bad):
+    with pytest.raises(ValueError, match="28, 28"):
+        bad()
