@@ -37,11 +37,19 @@ from gm_helpers.checkpoint import (atomic_save, cpu_state_dict, hardware, load_r
 
 class Generator(nn.Module):
     """z (B, latent) -> x (B, 1, 28, 28) in [0, 1]: project to 7x7, then two stride-2
-    transposed convolutions (7 -> 14 -> 28)."""
+    transposed convolutions (7 -> 14 -> 28).
 
-    def __init__(self, latent: int = 64, width: int = 64):
+    ``output="sigmoid"``: x is the sigmoid image itself. ``output="bernoulli"``: the sigmoid
+    gives pixel probabilities p and, while training, x ~ Bernoulli(p) with the straight-through
+    gradient of p (Bengio et al. 2013), so D compares binary samples with binary digits,
+    speckle and all, as the VAE's and PixelCNN's samples are drawn. In eval mode forward
+    returns p; ``sample_binary`` draws."""
+
+    def __init__(self, latent: int = 64, width: int = 64, output: str = "sigmoid"):
         super().__init__()
-        self.latent, self.width = latent, width
+        if output not in ("sigmoid", "bernoulli"):
+            raise ValueError(f"output must be 'sigmoid' or 'bernoulli', got {output!r}")
+        self.latent, self.width, self.output = latent, width, output
         self.project = nn.Sequential(nn.Linear(latent, 2 * width * 7 * 7, bias=False),
                                      nn.BatchNorm1d(2 * width * 7 * 7), nn.ReLU())
         self.up = nn.Sequential(
@@ -51,7 +59,10 @@ class Generator(nn.Module):
 
     def forward(self, z):
         h = self.project(z).view(len(z), 2 * self.width, 7, 7)  # (B, 2w, 7, 7)
-        return torch.sigmoid(self.up(h))  # (B, 1, 28, 28)
+        p = torch.sigmoid(self.up(h))  # (B, 1, 28, 28)
+        if self.output == "bernoulli" and self.training:
+            return p + (torch.bernoulli(p) - p).detach()  # value: a 0/1 draw; gradient: p's
+        return p
 
     @torch.no_grad()
     def sample(self, num: int, seed: int | None = None, device=None) -> torch.Tensor:
@@ -66,6 +77,16 @@ class Generator(nn.Module):
         return x
 
 
+    @torch.no_grad()
+    def sample_binary(self, num: int, seed: int = 0) -> torch.Tensor:
+        """``num`` binary images: Bernoulli draws from p (``output="bernoulli"``), else the
+        sigmoid image rounded at 1/2 (``binarize``)."""
+        p = self.sample(num, seed)
+        if self.output == "bernoulli":
+            return torch.bernoulli(p, generator=torch.Generator().manual_seed(seed + 1))
+        return binarize(p)
+
+
 class Discriminator(nn.Module):
     """x (B, 1, 28, 28) -> logit (B, 1): two stride-2 convolutions (28 -> 14 -> 7), LeakyReLU."""
 
@@ -78,6 +99,22 @@ class Discriminator(nn.Module):
 
     def forward(self, x):
         return self.net(x)
+
+
+class InstanceNoise(nn.Module):
+    """D's input plus Gaussian noise of std ``sigma`` while training, on data and samples alike
+    (Sonderby et al. 2016, arXiv:1610.04490; Arjovsky & Bottou 2017). Binary digits and G's
+    grey images live on different sets; the noise makes the two distributions overlap, so D
+    cannot win by the support alone and the JSD is not stuck at log 2 (lecture 06, section 4)."""
+
+    def __init__(self, D, sigma: float = 0.0):
+        super().__init__()
+        self.D, self.sigma = D, sigma
+
+    def forward(self, x):
+        if self.training and self.sigma > 0:
+            x = x + self.sigma * torch.randn_like(x)
+        return self.D(x)
 
 
 def binarize(x: torch.Tensor) -> torch.Tensor:
@@ -156,6 +193,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--loss", default="non-saturating", choices=gan.GENERATOR_LOSSES)
     p.add_argument("--latent", type=int, default=64)
     p.add_argument("--width", type=int, default=64)
+    p.add_argument("--output", default="sigmoid", choices=("sigmoid", "bernoulli"))
+    p.add_argument("--noise", type=float, default=0.0, help="instance noise std on D's input")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default=None)
     p.add_argument("--amp", action="store_true", help="bfloat16 autocast for both networks")
@@ -185,7 +224,8 @@ def main(argv) -> dict:
     torch.set_num_threads(args.threads)
     device = torch.device(args.device) if args.device else get_device()
     out = Path(args.out)
-    G, D = Generator(args.latent, args.width), Discriminator(args.width)
+    G = Generator(args.latent, args.width, args.output)
+    D = InstanceNoise(Discriminator(args.width), args.noise)
     train = load_binarized_mnist("train", args.data_dir)
     snapshot_z = torch.randn(64, args.latent, generator=torch.Generator().manual_seed(1))
     print(f"training dcgan on {device} with {torch.get_num_threads()} thread(s)", flush=True)
@@ -200,9 +240,9 @@ def main(argv) -> dict:
     classifier = (digits.load_classifier(args.classifier) if args.classifier
                   else digits.shipped_classifier())
     valid = load_binarized_mnist("valid", args.data_dir)
-    samples = binarize(G.to("cpu").sample(10_000, seed=0))
+    samples = G.to("cpu").sample_binary(10_000, seed=0)
     scores = digits.score_samples(classifier, samples, valid)
-    config = {"latent": args.latent, "width": args.width}
+    config = {"latent": args.latent, "width": args.width, "output": args.output}
     metrics = {"frechet": round(scores["frechet"], 4), "class_fractions": scores["class_fractions"]}
     # the samples over training (uint8, epochs x 64 digits) travel inside the checkpoint
     sha = save_checkpoint(out, G, "dcgan", config,

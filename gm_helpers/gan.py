@@ -77,6 +77,13 @@ def mode_coverage(samples, means, std, num_std: float = 3.0) -> dict:
             "high_quality": good.float().mean().item(), "captured": captured}
 
 
+def mode_shares(samples, means) -> torch.Tensor:
+    """The fraction of samples whose nearest mean is each mode, however far: (K,). Equal shares
+    1/K for a generator that covers the mixture; one share near 1 for a collapsed one."""
+    nearest = torch.cdist(torch.as_tensor(samples, dtype=torch.float32), means.float()).argmin(1)
+    return torch.bincount(nearest, minlength=len(means)).float() / len(nearest)
+
+
 # ----------------------------------------------------------------------------- networks
 def mlp_generator(latent: int = 2, hidden: int = 128, depth: int = 3, out: int = 2):
     """z (B, latent) -> x (B, out): an MLP with ReLU."""

@@ -1,18 +1,25 @@
-r"""GANs on the 2-d benchmark mixtures: runs you can watch, and one remedy for mode collapse.
+r"""GANs on the 2-d benchmark mixtures: runs you can watch, mode collapse, and two remedies.
+
+Paper card: Which Training Methods for GANs do actually Converge?
+    L. Mescheder, A. Geiger, S. Nowozin. ICML 2018. arXiv:1801.04406.
+    Idea: near its equilibrium the plain GAN game can circle instead of converge. Penalise the
+    discriminator's gradient on the data (R1) and the game converges locally: D may not be
+    steep where the data are, so it cannot keep pushing G's samples past them.
+
+    L_D^{R1} = L_D + rac{\gamma}{2} E_{x \sim p_data} \|
+abla_x l(x)\|^2   (``remedy="r1"``)
 
 Paper card: PacGAN: The power of two samples in generative adversarial networks
     Z. Lin, A. Khetan, G. Fanti, S. Oh. NeurIPS 2018. arXiv:1712.04086.
-    Idea: let the discriminator judge m samples at once ("packing"): it sees a pack of m real
-    points or a pack of m generated points, concatenated into one input of m * d numbers. A
-    generator that has collapsed onto a few modes makes packs with no variety, which a packed
-    D tells from real packs easily; so collapse is penalised, and nothing else changes: same
-    loss, same G, D's first layer m times wider.
-
-    \min_G \max_D E_{x_1..x_m \sim p_data}[\log D(x_1, .., x_m)]
-                  + E_{z_1..z_m}[\log(1 - D(G(z_1), .., G(z_m)))]
+    Idea: let the discriminator judge m samples at once ("packing"): a pack of m real points
+    or of m generated points, concatenated into one input of m * d numbers. A generator that
+    has collapsed onto a few modes makes packs with no variety, which a packed D tells from
+    real packs easily. Same loss, same G, D's first layer m times wider (``remedy="pacgan"``).
 
 ``run`` trains one GAN by ``gan.train_gan`` and keeps snapshots (generated points, D on a grid,
-G's gradient field) for the figures and the explorer widget; ``mode_table`` runs seeds.
+G's gradient field) for the figures and the explorer widget; ``mode_table`` runs seeds:
+
+    python -m gm_helpers.gan_toy --seeds 5 --steps 20000 --anneal --workers 2
 """
 from __future__ import annotations
 

@@ -99,6 +99,12 @@ def test_mode_coverage_on_hand_made_points():
     assert grid.shape == (25, 2) and grid.min() == -4 and grid.max() == 4
 
 
+def test_mode_shares_count_nearest_means():
+    means = gan.ring_means()
+    shares = gan.mode_shares(torch.cat([means[2].repeat(3, 1), 5 * means[6:7]]), means)
+    assert shares.tolist() == [0, 0, 0.75, 0, 0, 0, 0.25, 0]  # far points count too
+
+
 def test_sample_mixture_matches_its_protocol():
     """Real samples capture every mode, and their high-quality fraction is the 2-d Gaussian's
     mass within 3 standard deviations: 1 - exp(-9/2) = 98.9 % (not 1-d's 99.7 %), so even

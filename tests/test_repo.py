@@ -221,7 +221,14 @@ def test_shipped_gan_mode_table_holds_up():
     assert sweep["command"].startswith("python -m gm_helpers.gan_toy ")
     summary = gan_toy.summarise(sweep["rows"])
     assert {key: s["seeds"] for key, s in summary.items()} == {
-        (d, r): 5 for d in ("ring", "grid") for r in gan_toy.REMEDIES}
+        (d, r): 5 for d in ("ring", "grid") for r in ("none", "r1")}
+    # one row re-run (a 2-core CPU may round differently from the one that made the table, and
+    # a GAN amplifies that, so the number of modes must match and % high quality be close)
+    row = next(r for r in sweep["rows"] if (r["dataset"], r["remedy"], r["seed"]) == ("ring", "r1", 0))
+    torch.set_num_threads(1)
+    result = gan_toy.run("ring", remedy="r1", seed=0, snapshots=1, **sweep["settings"])
+    assert result["metrics"]["modes"] == row["modes"]
+    assert result["metrics"]["high_quality"] == pytest.approx(row["high_quality"], abs=0.01)
 
 
 def test_readme_checkpoint_table_matches_the_manifest():
