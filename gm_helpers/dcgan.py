@@ -248,6 +248,7 @@ def main(argv) -> dict:
     sha = save_checkpoint(out, G, "dcgan", config,
                           {**metrics, "snapshots": torch.stack(run["snapshots"])})
     entry = {"model": "dcgan", "config": config, "seed": args.seed, "epochs": run["epoch"],
+             "instance_noise": args.noise,
              "command": "python -m gm_helpers.train dcgan " + shlex.join(command),
              **metrics, "hardware": hardware(), "wall_time_s": run["seconds"][-1],
              "torch": torch.__version__, "sha256": sha,

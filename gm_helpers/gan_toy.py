@@ -6,8 +6,7 @@ Paper card: Which Training Methods for GANs do actually Converge?
     discriminator's gradient on the data (R1) and the game converges locally: D may not be
     steep where the data are, so it cannot keep pushing G's samples past them.
 
-    L_D^{R1} = L_D + rac{\gamma}{2} E_{x \sim p_data} \|
-abla_x l(x)\|^2   (``remedy="r1"``)
+    L_D^{R1} = L_D + \frac{\gamma}{2} E_{x \sim p_data} \|\nabla_x l(x)\|^2   (``remedy="r1"``)
 
 Paper card: PacGAN: The power of two samples in generative adversarial networks
     Z. Lin, A. Khetan, G. Fanti, S. Oh. NeurIPS 2018. arXiv:1712.04086.
@@ -163,14 +162,8 @@ def summarise(rows) -> dict:
     return out
 
 
-def main(argv=None) -> dict:
-    """``python -m gm_helpers.gan_toy --seeds 5 --steps 10000 --out X.json``: the mode table."""
+def parser():
     import argparse
-    import json
-    import shlex
-    import sys
-
-    from gm_helpers.checkpoint import hardware
     p = argparse.ArgumentParser(prog="python -m gm_helpers.gan_toy")
     p.add_argument("--datasets", default="ring,grid")
     p.add_argument("--remedies", default="none,r1")
@@ -181,8 +174,18 @@ def main(argv=None) -> dict:
     p.add_argument("--r1", type=float, default=0.1, help="the remedy r1's penalty weight")
     p.add_argument("--workers", type=int, default=1, help="runs in parallel, one core each")
     p.add_argument("--out", default=str(CHECKPOINT_DIR / "gan_toy_modes.json"))
+    return p
+
+
+def main(argv=None) -> dict:
+    """``python -m gm_helpers.gan_toy --seeds 5 --steps 20000 --anneal``: the mode table."""
+    import json
+    import shlex
+    import sys
+
+    from gm_helpers.checkpoint import hardware
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = p.parse_args(argv)
+    args = parser().parse_args(argv)
     settings = {"num_steps": args.steps, "lr_g": args.lr, "lr_d": args.lr, "anneal": args.anneal,
                 "r1": args.r1}
     start = time.time()

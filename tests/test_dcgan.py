@@ -85,3 +85,30 @@ def test_classifier_learns_a_separable_toy_problem():
 def test_bad_inputs_get_clear_errors(bad):
     with pytest.raises(ValueError, match="28, 28"):
         bad()
+
+
+def test_bernoulli_output_draws_binary_images_with_the_straight_through_gradient():
+    G = dcgan.Generator(latent=8, width=4, output="bernoulli")
+    z = torch.randn(6, 8)
+    x = G(z)  # training mode: 0/1 draws
+    assert set(x.unique().tolist()) <= {0.0, 1.0}
+    (grad_x,) = torch.autograd.grad(x.sum(), G.up[-1].bias)
+    G.eval()
+    p = G(z)  # eval mode: the probabilities
+    assert ((p > 0) & (p < 1)).all()
+    G.train()
+    (grad_p,) = torch.autograd.grad(G(z).sum(), G.up[-1].bias)  # same z, same BN batch
+    torch.testing.assert_close(grad_x, grad_p)  # the gradient is p's, whatever was drawn
+    s = G.sample_binary(200, seed=3)
+    assert torch.equal(s, G.sample_binary(200, seed=3)) and set(s.unique().tolist()) == {0.0, 1.0}
+    with pytest.raises(ValueError, match="bernoulli"):
+        dcgan.Generator(output="gumbel")
+
+
+def test_instance_noise_only_while_training():
+    D = dcgan.InstanceNoise(dcgan.Discriminator(width=4), sigma=0.5)
+    x = IMAGES[:4]
+    D.eval()
+    torch.testing.assert_close(D(x), D.D(x))
+    D.train()
+    assert not torch.allclose(D(x), D.D(x))
