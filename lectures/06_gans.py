@@ -744,6 +744,9 @@ assert manifest["row_lstm.pt"]["test_nll"] > max(manifest[n]["test_nll"] for n i
 # $-\big(\frac1B\sum \log D(x) + \frac1B\sum \log(1 - D(G(z)))\big)$.
 
 # %%
+import torch.nn.functional as F                     # logsigmoid(l) = log sigmoid(l), stable
+
+
 def discriminator_loss(real_logits, fake_logits):
     """-(mean log D(x) + mean log(1 - D(G(z)))), a scalar."""
     ### BEGIN SOLUTION
@@ -776,6 +779,9 @@ check_optimal_discriminator(optimal_discriminator)
 # logits on $G$'s samples. Return the scalar $G$ minimises, $-\frac1B \sum \log D(G(z))$.
 
 # %%
+import torch.nn.functional as F                     # logsigmoid(l) = log sigmoid(l), stable
+
+
 def generator_loss(fake_logits):
     """-mean log D(G(z)), a scalar."""
     ### BEGIN SOLUTION
