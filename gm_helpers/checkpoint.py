@@ -105,6 +105,16 @@ def load_checkpoint(path, device="cpu", return_info=False):
     return (model, payload) if return_info else model
 
 
+def record_in_manifest(out, entry: dict) -> None:
+    """Add ``entry`` under ``out``'s file name in the manifest beside it (atomic rewrite)."""
+    manifest = Path(out).parent / "manifest.json"
+    entries = json.loads(manifest.read_text()) if manifest.exists() else {}
+    entries[Path(out).name] = entry
+    tmp = manifest.with_name(manifest.name + ".part")
+    tmp.write_text(json.dumps(entries, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, manifest)
+
+
 def shipped_manifest() -> dict:
     """The manifest of the shipped checkpoints: file name -> how it was trained and scored."""
     return json.loads((CHECKPOINT_DIR / "manifest.json").read_text())

@@ -21,8 +21,8 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from gm_helpers.checkpoint import (MODELS, OWN_LOOP, build_model, hardware, load_run, run_path_for,
-                                   save_checkpoint)
+from gm_helpers.checkpoint import (MODELS, OWN_LOOP, build_model, hardware, load_run,
+                                   record_in_manifest, run_path_for, save_checkpoint)
 from gm_helpers.train import (_rank_world, evaluate_loss, evaluate_nll, fit, get_device,
                               seed_everything, subset_nll)
 
@@ -192,12 +192,7 @@ def main(argv=None) -> dict:
              "history": {k: [round(v, 4) for v in vs] for k, vs in history.items()}}  # curves
     if resumes:
         entry["resumed"] = resumes
-    manifest = out.parent / "manifest.json"
-    entries = json.loads(manifest.read_text()) if manifest.exists() else {}
-    entries[out.name] = entry
-    tmp = manifest.with_name(manifest.name + ".part")
-    tmp.write_text(json.dumps(entries, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, manifest)
+    record_in_manifest(out, entry)
     print(json.dumps({k: v for k, v in entry.items() if k != "history"}, indent=2))
     if distributed:
         dist.destroy_process_group()

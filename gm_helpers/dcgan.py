@@ -31,8 +31,9 @@ import torch
 import torch.nn as nn
 
 from gm_helpers import gan
-from gm_helpers.checkpoint import (atomic_save, cpu_state_dict, hardware, load_run, rng_state,
-                                   run_path_for, save_checkpoint, set_rng_state)
+from gm_helpers.checkpoint import (atomic_save, cpu_state_dict, hardware, load_run,
+                                   record_in_manifest, rng_state, run_path_for, save_checkpoint,
+                                   set_rng_state)
 
 
 class Generator(nn.Module):
@@ -255,6 +256,6 @@ def main(argv) -> dict:
              "history": {key: [round(sum(v[i:i + 100]) / len(v[i:i + 100]), 4)
                                for i in range(0, len(v), 100)]  # means of 100 iterations
                          for key, v in run["history"].items()}}
-    digits.record_in_manifest(out, entry)
+    record_in_manifest(out, entry)
     print(json.dumps({k: v for k, v in entry.items() if k != "history"}, indent=2))
     return entry

@@ -34,7 +34,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from gm_helpers.checkpoint import CHECKPOINT_DIR, hardware, load_checkpoint, load_shipped, save_checkpoint
+from gm_helpers.checkpoint import (CHECKPOINT_DIR, hardware, load_checkpoint, load_shipped,
+                                   record_in_manifest, save_checkpoint)
 from gm_helpers.gan import feature_statistics, frechet_distance
 
 
@@ -116,16 +117,6 @@ def load_classifier(path) -> DigitClassifier:
 
 def shipped_classifier() -> DigitClassifier:
     return load_shipped("digit_classifier.pt")[0]
-
-
-def record_in_manifest(out, entry: dict) -> None:
-    """Add ``entry`` under ``out``'s file name in the manifest beside it (atomic rewrite)."""
-    manifest = Path(out).parent / "manifest.json"
-    entries = json.loads(manifest.read_text()) if manifest.exists() else {}
-    entries[Path(out).name] = entry
-    tmp = manifest.with_name(manifest.name + ".part")
-    tmp.write_text(json.dumps(entries, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, manifest)
 
 
 def main(argv) -> dict:
