@@ -28,13 +28,14 @@ def test_r1_penalty_adds_half_gamma_times_the_squared_gradient_on_data():
     G, D = gan.mlp_generator(hidden=8, depth=1), gan.mlp_discriminator(hidden=8, depth=1)
     x = torch.randn(16, 2)
     losses = []
-    for r1 in (0.0, 0.5):
+    for r1 in (0.0, 5.0):
         torch.manual_seed(0)
         optimizer = torch.optim.SGD(D.parameters(), lr=0.0)  # measure, do not move
         losses.append(gan.d_step(G, D, x, optimizer, latent=2, r1=r1)["d_loss"])
     x_req = x.clone().requires_grad_(True)
     (grad,) = torch.autograd.grad(D(x_req).sum(), x_req)
-    assert losses[1] - losses[0] == pytest.approx(0.25 * grad.pow(2).sum(1).mean().item(), rel=1e-5)
+    # fp32 losses near 0.7: their difference is good to ~1e-7, so the penalty is made large
+    assert losses[1] - losses[0] == pytest.approx(2.5 * grad.pow(2).sum(1).mean().item(), rel=1e-4)
 
 
 def test_a_run_keeps_snapshots_and_anneals_to_zero():
