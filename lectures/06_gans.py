@@ -631,7 +631,9 @@ assert at_1000["real (training digits)"] < at_1000["VAE (ELBO-trained)"] < at_10
 # Every model is far from the real-vs-real baseline. On this classifier's scale the VAE's
 # samples come closest to the data, then the DCGAN's, and the gated PixelCNN's are furthest,
 # although the PixelCNN has the best likelihood of the three and the GAN has none: likelihood
-# and sample quality rank models differently (Theis et al. 2016, "A note on the evaluation
+# and sample quality rank models differently. The three checkpoints had unequal training
+# budgets (each manifest entry records its epochs and wall time), so this ranks these
+# checkpoints, not the model families (Theis et al. 2016, "A note on the evaluation
 # of generative models", make the general point). A reading of the figure above, not a
 # measurement: the classifier's logits see digit identity and confidence, not stroke texture,
 # so the VAE's smooth shapes, speckled by Bernoulli draws, read as clear digits, while the
