@@ -27,15 +27,16 @@ import json
 import os
 import shlex
 import time
-from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from gm_helpers.checkpoint import (CHECKPOINT_DIR, hardware, load_checkpoint, load_shipped,
-                                   record_in_manifest, save_checkpoint)
+from gm_helpers.checkpoint import (CHECKPOINT_DIR, atomic_save, hardware, load_checkpoint,
+                                   load_shipped, record_in_manifest, save_checkpoint,
+                                   sha256_file, shipped_manifest)
 from gm_helpers.gan import feature_statistics, frechet_distance
 
 
@@ -159,7 +160,6 @@ def samples_main(argv) -> dict:
     """``python -m gm_helpers.train samples --of X.pt --num N``: draw N samples of a shipped
     likelihood model once (an autoregressive model's sampling is 784 passes: minutes) and ship
     them, bit-packed, for lecture 06's sample-quality table."""
-    from gm_helpers.checkpoint import atomic_save, load_shipped
     p = argparse.ArgumentParser(prog="python -m gm_helpers.train samples")
     p.add_argument("--of", required=True, help="a shipped checkpoint, e.g. gated_pixelcnn.pt")
     p.add_argument("--num", type=int, default=1000)
@@ -185,19 +185,16 @@ def samples_main(argv) -> dict:
 
 def pack_bits(x: torch.Tensor) -> torch.Tensor:
     """Binary images (N, 1, 28, 28) -> uint8 (N, 98), 8 pixels a byte (as the data file)."""
-    import numpy as np
     return torch.from_numpy(np.packbits(x.view(len(x), -1).byte().numpy(), axis=1))
 
 
 def unpack_bits(packed: torch.Tensor) -> torch.Tensor:
-    import numpy as np
     bits = np.unpackbits(packed.numpy(), axis=1)[:, :784]
     return torch.from_numpy(bits.astype(np.float32)).view(-1, 1, 28, 28)
 
 
 def load_shipped_samples(filename: str) -> torch.Tensor:
     """Shipped samples (N, 1, 28, 28), after checking their sha256 against the manifest."""
-    from gm_helpers.checkpoint import shipped_manifest, sha256_file
     entry = shipped_manifest()[filename]
     if sha256_file(CHECKPOINT_DIR / filename) != entry["sha256"]:
         raise ValueError(f"{filename} does not match its sha256; redo: {entry['command']}")

@@ -1,7 +1,5 @@
 """gm_helpers.gan_toy and gm_helpers.gan_widgets: packing, the gradient penalty, runs with
 snapshots, the seed summary, and the explorers driven through their callbacks."""
-import math
-
 import pytest
 import torch
 from matplotlib.figure import Figure
