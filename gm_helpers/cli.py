@@ -66,6 +66,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                    help="model config, e.g. --set hidden=500 (values parsed as JSON)")
     p.add_argument("--data-dir", default=None)
+    p.add_argument("--data", choices=("binarized", "colour"), default="binarized",
+                   help="binarized MNIST, or colour digits (data.colour_digits, the model's levels)")
     p.add_argument("--out", default=None, help="checkpoint path (default checkpoints/MODEL.pt)")
     p.add_argument("--compile", action="store_true",
                    help="torch.compile the model's loss (log_prob or training_loss)")
@@ -105,8 +107,20 @@ def _resolve_args(argv):
     return p.parse_args(saved["argv"] + rest), saved["argv"], saved
 
 
+def load_training_data(data: str = "binarized", data_dir=None, levels: int = 2):
+    """(train, valid, test) of ``data``: binarized MNIST, or the same digits in colour
+    (``data.colour_digits`` with ``levels`` values per channel, seeds 0, 1, 2 per split)."""
+    from gm_helpers.data import colour_digits, load_binarized_mnist
+
+    splits = [load_binarized_mnist(s, data_dir) for s in ("train", "valid", "test")]
+    if data == "colour":
+        splits = [colour_digits(x, levels, seed) for seed, x in enumerate(splits)]
+    elif data != "binarized":
+        raise ValueError(f"data must be 'binarized' or 'colour', got {data!r}")
+    return tuple(splits)
+
+
 def main(argv=None) -> dict:
-    from gm_helpers.data import load_binarized_mnist
 
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in OWN_LOOP:  # the GAN and the classifier: not maximum likelihood
@@ -127,9 +141,8 @@ def main(argv=None) -> dict:
     model = build_model(args.model, config).to(device)
     if args.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    train = load_binarized_mnist("train", args.data_dir)[:args.limit]
-    valid = load_binarized_mnist("valid", args.data_dir)
-    test = load_binarized_mnist("test", args.data_dir)
+    train, valid, test = load_training_data(args.data, args.data_dir, getattr(model, "levels", 2))
+    train = train[:args.limit]
     if hasattr(model, "init_biases"):  # data-dependent start: the independent model's biases
         model.init_biases(train)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
@@ -186,6 +199,7 @@ def main(argv=None) -> dict:
     sha = save_checkpoint(out, model, args.model, config, metrics)
     entry = {"model": args.model, "config": config,
              "command": "python -m gm_helpers.train " + shlex.join(command_argv),
+             **({"data": args.data} if args.data != "binarized" else {}),
              "seed": args.seed, "epochs": len(history["train_nll"]), **metrics,
              "hardware": hardware() + (f", {world} processes" if world > 1 else ""),
              "wall_time_s": history["seconds"][-1], "torch": torch.__version__, "sha256": sha,

@@ -266,6 +266,29 @@ def downsample_binary(x: torch.Tensor, size: int, threshold: float = 0.5) -> tor
     return (pooled > threshold).float()
 
 
+def colour_digits(x: torch.Tensor, levels: int = 4, seed: int = 0) -> torch.Tensor:
+    """Colour digits: each binary digit ``(N, 1, H, W)`` painted with its own random foreground
+    and background colour, every channel one of ``levels`` values. Returns ``(N, 3, H, W)``
+    float of integers in 0..levels-1, for a colour PixelCNN with p(R) p(G | R) p(B | R, G).
+
+    The two colours of an image differ in at least one channel (else the digit would vanish);
+    they may agree in the others, so one channel alone does not always show the digit.
+    """
+    if x.dim() != 4 or x.shape[1] != 1 or not ((x == 0) | (x == 1)).all():
+        raise ValueError(f"x must be binary images (N, 1, H, W), got {tuple(x.shape)}")
+    if not isinstance(levels, int) or levels < 2:
+        raise ValueError(f"levels must be an int >= 2, got {levels!r}")
+    g = torch.Generator().manual_seed(seed)
+    N = len(x)
+    fg = torch.randint(0, levels, (N, 3), generator=g)  # (N, 3) foreground colour
+    bg = torch.randint(0, levels, (N, 3), generator=g)  # (N, 3) background colour
+    same = (fg == bg).all(1)
+    while same.any():  # redraw the backgrounds that equal their foreground
+        bg[same] = torch.randint(0, levels, (int(same.sum()), 3), generator=g)
+        same = (fg == bg).all(1)
+    return torch.where(x.bool(), fg[:, :, None, None], bg[:, :, None, None]).float()  # (N, 3, H, W)
+
+
 def two_rings(num: int, noise: float = 0.08, seed: int = 0) -> torch.Tensor:
     """A small real-valued dataset: points on two concentric rings (radii 1 and 2), ``(num, 2)``.
 

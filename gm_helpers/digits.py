@@ -63,12 +63,20 @@ def split_labelled(images, labels, held_out: int = 2000, seed: int = 0):
 
 
 def train_classifier(model, x, y, num_epochs: int = 15, batch_size: int = 64, lr: float = 1e-3,
-                     progress: bool = True, seed: int = 0):
-    """Cross-entropy with Adam; each batch is shifted by up to 2 pixels (augmentation)."""
+                     progress: bool = True, seed: int = 0, valid=None, history=None):
+    """Cross-entropy with Adam; each batch is shifted by up to 2 pixels (augmentation).
+
+    ``valid`` = (x_valid, y_valid) and a dict ``history``: after every epoch, append the mean
+    training loss, the validation loss (cross-entropy, nats per image) and accuracy, and the
+    seconds so far (the learning curves). Evaluation draws no random numbers, so the weights
+    are the same with or without it.
+    """
     g = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    model.train()
+    start = time.time()
     for _ in tqdm(range(num_epochs), desc="classifier", disable=not progress):
+        model.train()
+        total = 0.0
         for idx in torch.randperm(len(x), generator=g).split(batch_size):
             dx, dy = torch.randint(-2, 3, (2,), generator=g).tolist()
             xb = torch.roll(x[idx], shifts=(dy, dx), dims=(2, 3))  # (B, 1, 28, 28)
@@ -76,6 +84,16 @@ def train_classifier(model, x, y, num_epochs: int = 15, batch_size: int = 64, lr
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            total += loss.item() * len(idx)
+        if history is not None:
+            history.setdefault("train_loss", []).append(round(total / len(x), 4))
+            if valid is not None:
+                out = logits(model, valid[0])  # (N, 10), eval mode
+                history.setdefault("valid_loss", []).append(
+                    round(F.cross_entropy(out, valid[1]).item(), 4))
+                history.setdefault("valid_accuracy", []).append(
+                    round((out.argmax(1) == valid[1]).float().mean().item(), 4))
+            history.setdefault("seconds", []).append(round(time.time() - start, 1))
     model.eval()
     return model
 
@@ -137,8 +155,10 @@ def main(argv) -> dict:
     start = time.time()
     x_fit, y_fit, x_held, y_held = split_labelled(load_binarized_mnist("test", args.data_dir),
                                                   binarized_test_labels(), seed=args.seed)
+    history = {}  # learning curves: training loss, held-out loss and accuracy per epoch
     model = train_classifier(DigitClassifier(args.width), x_fit, y_fit, args.epochs,
-                             progress=not args.no_progress, seed=args.seed)
+                             progress=not args.no_progress, seed=args.seed,
+                             valid=(x_held, y_held), history=history)
     held_out = accuracy(model, x_held, y_held)
     train = load_binarized_mnist("train", args.data_dir)[:10_000]
     valid = load_binarized_mnist("valid", args.data_dir)
@@ -150,9 +170,9 @@ def main(argv) -> dict:
              "epochs": args.epochs, **metrics,
              "command": "python -m gm_helpers.train digit_classifier " + shlex.join(argv),
              "hardware": hardware(), "wall_time_s": round(time.time() - start, 1),
-             "torch": torch.__version__, "sha256": sha}
+             "torch": torch.__version__, "sha256": sha, "history": history}
     record_in_manifest(args.out, entry)
-    print(json.dumps(entry, indent=2))
+    print(json.dumps({k: v for k, v in entry.items() if k != "history"}, indent=2))
     return entry
 
 
@@ -177,9 +197,9 @@ def samples_main(argv) -> dict:
     entry = {"model": "samples", "of": args.of, "num": args.num, "seed": args.seed,
              "command": "python -m gm_helpers.train samples " + shlex.join(argv),
              "hardware": hardware(), "wall_time_s": round(time.time() - start, 1),
-             "torch": torch.__version__, "sha256": sha}
+             "torch": torch.__version__, "sha256": sha, "history": history}
     record_in_manifest(args.out, entry)
-    print(json.dumps(entry, indent=2))
+    print(json.dumps({k: v for k, v in entry.items() if k != "history"}, indent=2))
     return entry
 
 

@@ -243,6 +243,17 @@ def evaluate_nll(model, data, batch_size=1000, device=None) -> float:
     return evaluate_loss(model, data, batch_size, device, lambda m, x: -m.log_prob(x))
 
 
+def bits_per_dim(nll_nats: float, num_dims: int) -> float:
+    """An NLL in nats per image as bits per dimension: nll / (D ln 2), D = pixels x channels.
+
+    The unit of the PixelRNN/PixelCNN papers for colour images; it puts images of different
+    sizes on one scale (binarized MNIST: 784 dimensions, 80 nats = 0.147 bits/dim).
+    """
+    if num_dims < 1:
+        raise ValueError(f"num_dims must be at least 1, got {num_dims}")
+    return nll_nats / (num_dims * math.log(2))
+
+
 def main(argv=None) -> dict:
     """The command line, ``python -m gm_helpers.train MODEL ...``: see ``gm_helpers/cli.py``."""
     from gm_helpers.cli import main as cli_main

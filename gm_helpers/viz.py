@@ -141,3 +141,55 @@ def plot_learning_curves(entries: dict, ax=None, reference: float | None = None,
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return ax
+
+
+def plot_checkpoint_curves(files, manifest: dict, ncols: int = 5, size=(2.9, 2.3)):
+    """Small multiples: the learning curves of shipped checkpoints, one panel each, per epoch.
+
+    ``files``: checkpoint names (e.g. ``["nade.pt"]``); ``manifest``: ``shipped_manifest()``.
+    Likelihood models: training NLL (or training loss: the -ELBO for a VAE) per epoch, dashed,
+    and validation NLL, solid, at the epochs it was measured. The classifier: its cross-entropy
+    (nats per image) and held-out accuracy. The DCGAN: D's and G's losses per 100 iterations
+    (a GAN has no likelihood to plot). Each title gives the training minutes; a mark at the
+    epoch whose weights were kept (the lowest validation NLL).
+    """
+    files = list(files)
+    ncols = min(ncols, len(files))
+    nrows = -(-len(files) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows),
+                             squeeze=False)
+    for ax in axes.flat[len(files):]:
+        ax.set_visible(False)
+    for ax, name in zip(axes.flat, files):
+        entry = manifest[name]
+        history = entry["history"]
+        minutes = entry["wall_time_s"] / 60
+        if entry["model"] == "dcgan":
+            iters = np.arange(1, len(history["d_loss"]) + 1) * 100  # means over 100 iterations
+            ax.plot(iters, history["d_loss"], lw=1, label="D loss")
+            ax.plot(iters, history["g_loss"], lw=1, label="G loss")
+            ax.set_xlabel("iteration")
+        else:
+            train = history.get("train_nll", history.get("train_loss"))
+            valid = history.get("valid_nll", history.get("valid_loss"))
+            valid_epochs = history.get("valid_epoch") or range(1, len(valid) + 1)
+            ax.plot(range(1, len(train) + 1), train, "--", lw=1, label="train")
+            ax.plot(valid_epochs, valid, "o-", ms=2, lw=1, label="validation")
+            if "best_epoch" in entry:
+                best = list(valid_epochs).index(entry["best_epoch"])
+                ax.plot(entry["best_epoch"], valid[best], "k*", ms=8, label="kept")
+            ax.set_xlabel("epoch")
+            # the first tenth of a long run drops steeply: zoom on the rest
+            lo, hi = min(min(train), min(valid)), max(valid[len(valid) // 10:])
+            ax.set_ylim(lo - 0.05 * (hi - lo) - 0.01, hi + 0.15 * (hi - lo) + 0.01)
+        kind = {"digit_classifier": "cross-entropy (nats)", "dcgan": "loss (nats)"}
+        default = "loss: -bound (nats)" if entry["model"] in ("vae", "iwae") else "NLL (nats)"
+        ax.set_ylabel(kind.get(entry["model"], "squared error" if entry["model"] == "autoencoder"
+                                else default), fontsize=8)
+        ax.set_title(f"{name}\n{len(history.get('seconds', [])) or entry.get('epochs')} "
+                     f"epochs, {minutes:.0f} min", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6)
+    fig.tight_layout()
+    return fig

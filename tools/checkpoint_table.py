@@ -4,6 +4,8 @@
 
 tests/test_repo.py fails when the README's table and the manifest disagree.
 """
+import math
+
 from gm_helpers.train import shipped_manifest
 
 # file -> (what it is, filled in from the entry's config; the paper's number; the target), from
@@ -19,6 +21,8 @@ DESCRIPTIONS = {
     "pixelcnn.pt": ("PixelCNN, {hidden} channels, {num_layers} residual blocks", "81.30", "≤ 81.3"),
     "gated_pixelcnn.pt": ("Gated PixelCNN, {hidden} channels, {num_layers} layers", "—",
                           "≤ 79.2, below PixelCNN"),
+    "colour_pixelcnn.pt": ("colour PixelCNN, R → G → B with {levels} levels each, {hidden} channels per "
+                           "colour, {num_layers} blocks; colour digits (2,352 dimensions)", "—", "—"),
     "row_lstm.pt": ("Row LSTM, h = {hidden}, {num_layers} layers", "80.54", "≤ 80.5"),
     "diagonal_bilstm.pt": ("Diagonal BiLSTM, h = {hidden}, {num_layers} layers", "79.20", "≤ 79.2"),
     "vae.pt": ("VAE 784-200-200-{latent} (IWAE App. D), k = 1", "88.71", "≤ 88.7"),
@@ -51,7 +55,8 @@ def nll_cell(entry: dict) -> str:
     estimate and the -ELBO. The autoencoder has no likelihood: its squared error."""
     if "test_nll" not in entry:
         return f"— (squared error {entry['test_loss']:.2f} per image)"
-    cell = f"**{entry['test_nll']:.2f}**"
+    dims = 784 * (3 if entry.get("data") == "colour" else 1)  # pixels x channels
+    cell = f"**{entry['test_nll']:.2f}** ({entry['test_nll'] / (dims * math.log(2)):.3f} bits/dim)"
     if "test_loss" in entry:
         config = {**DEFAULTS, **entry["config"]}
         bound = (f"−L_{config['k']}" if config["k"] > 1 else "−ELBO" if config["beta"] == 1
