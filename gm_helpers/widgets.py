@@ -87,24 +87,28 @@ def param_count_explorer(n: int = 16, m: int = 2, k: int = 2) -> Explorer:
 # ----------------------------------------------------------------------------- lecture 02
 def ar_patch_experiment(train_images, test_images, size: int, k: int, ordering: str,
                         num_train: int = 5_000, num_test: int = 20_000, alpha: float = 0.01,
-                        seed: int = 0, cache: dict | None = None) -> dict:
+                        seed: int = 0, cache: dict | None = None, valid_images=None) -> dict:
     """Fit the tabular models to ``size x size`` patches; the AR(k) uses ``ordering``.
 
-    Returns the NLL table (``rows``) and 16 samples from the AR(k) model.
+    With ``valid_images``, each model's smoothing alpha is chosen on ``num_test`` validation
+    patches (``choose_alpha``); without, every model uses ``alpha``.
+    Returns the NLL table (``rows``, each with its ``alpha``) and 16 samples from the AR(k).
     """
     n = size * size
     k = min(k, n - 1)
-    key = (size, num_train, num_test, seed)
+    key = (size, num_train, num_test, seed, valid_images is not None)
     if cache is not None and key in cache:
-        train, test = cache[key]
+        train, test, valid = cache[key]
     else:
         train = binary_patches(train_images, size, num_train, seed=seed).numpy()  # (N, n)
         test = binary_patches(test_images, size, num_test, seed=seed + 1).numpy()
+        valid = None if valid_images is None else \
+            binary_patches(valid_images, size, num_test, seed=seed + 2).numpy()
         if cache is not None:
-            cache[key] = (train, test)
+            cache[key] = (train, test, valid)
     order = image_ordering(ordering, size, size, seed=seed)
     rows = compare_tabular_models(train, test, ks=(k,), order=order, alpha=alpha,
-                                  full_table=n <= 16)
+                                  full_table=n <= 16, valid=valid)
     ar_name = {0: "independent", 1: "Markov"}.get(k, f"AR({k})")  # AR(0), AR(1) by their names
     ar = next(r for r in rows if r["name"] == ar_name)
     return {"size": size, "k": k, "ordering": ordering, "order": order,
@@ -115,10 +119,13 @@ def ar_patch_experiment(train_images, test_images, size: int, k: int, ordering: 
 def draw_patch_result(result: dict):
     fig, (ax_table, ax_samples) = plt.subplots(1, 2, figsize=(9, 3),
                                                gridspec_kw={"width_ratios": [1.6, 1]})
-    cells = [[r["name"], f"{r['params']:,}", f"{r['train_nll']:.3f}", f"{r['test_nll']:.3f}"]
+    tuned = "valid_nll" in result["rows"][0]  # alpha chosen on validation patches
+    cells = [[r["name"], f"{r['params']:,}", f"{r['alpha']:.2g}", f"{r['train_nll']:.3f}",
+              *([f"{r['valid_nll']:.3f}"] if tuned else []), f"{r['test_nll']:.3f}"]
              for r in result["rows"]]
     ax_table.axis("off")
-    ax_table.table(cells, colLabels=["model", "params", "train NLL", "test NLL"],
+    ax_table.table(cells, colLabels=["model", "params", "alpha", "train NLL",
+                                     *(["valid NLL"] if tuned else []), "test NLL"],
                    loc="center").scale(1, 1.3)
     ax_table.set_title(f"{result['size']}x{result['size']} patches, "
                        f"{result['ordering']} ordering (nats per patch)")
@@ -128,8 +135,11 @@ def draw_patch_result(result: dict):
 
 
 def ar_patch_explorer(train_images, test_images, num_train: int = 5_000,
-                      num_test: int = 20_000) -> Explorer:
-    """Choose patch size, AR order and ordering; the NLL table and samples update."""
+                      num_test: int = 20_000, valid_images=None) -> Explorer:
+    """Choose patch size, AR order and ordering; the NLL table and samples update.
+
+    With ``valid_images`` every model's alpha is chosen on validation patches at each update.
+    """
     cache: dict = {}
     controls = {"size": W.Dropdown(options=[2, 3, 4], value=3, description="patch size"),
                 "k": W.IntSlider(2, min=0, max=15, description="AR order k"),
@@ -138,7 +148,8 @@ def ar_patch_explorer(train_images, test_images, num_train: int = 5_000,
 
     def compute(size, k, ordering):
         return ar_patch_experiment(train_images, test_images, size, k, ordering,
-                                   num_train=num_train, num_test=num_test, cache=cache)
+                                   num_train=num_train, num_test=num_test, cache=cache,
+                                   valid_images=valid_images)
 
     return Explorer(controls, compute, draw_patch_result)
 
@@ -189,36 +200,70 @@ def made_explorer(D: int = 5, num_layers: int = 1, hidden_size: int = 6, seed: i
 
 # ----------------------------------------------------------------------------- lecture 04
 def mask_table(kernel_size: int = 5, mask_type: str = "A", channel: str = "R") -> dict:
-    """The spatial mask of a masked convolution, and what the centre sees for an RGB channel."""
+    """One output channel of a 3 -> 3 RGB masked convolution, read from ``causal_mask``:
+    its k x k mask for each input channel, and the 3 x 3 table of which input channel each
+    output channel sees at the centre (rows: outputs R, G, B; columns: inputs R, G, B)."""
     from gm_helpers.pixelcnn import causal_mask
     mask = causal_mask(kernel_size, mask_type, in_channels=3, out_channels=3, groups=3)
     out = "RGB".index(channel)
     c = kernel_size // 2
     return {"kernel_size": kernel_size, "mask_type": mask_type, "channel": channel,
+            "kernels": mask[out].int(),  # (3, k, k): the mask from input R, G, B
+            "centre": mask[:, :, c, c].int(),  # (3 out, 3 in) at the centre position
             "spatial": mask[out, out].int(),  # (k, k) for the channel's own input
             "centre_sees": [ch for i, ch in enumerate("RGB") if mask[out, i, c, c] > 0],
             "rows": ["".join(str(v) for v in row) for row in mask[out, out].int().tolist()]}
 
 
-def draw_mask(result: dict):
-    k = result["kernel_size"]
-    fig, ax = plt.subplots(figsize=(3.2, 3.4))
-    ax.imshow(result["spatial"].numpy(), cmap="Greens", vmin=0, vmax=1.3)
-    for (r, c), v in np.ndenumerate(result["spatial"].numpy()):
-        ax.text(c, r, v, ha="center", va="center")
-    ax.set_xticks([])
-    ax.set_yticks([])
+_RGB_TINT = np.array([[1.0, 0.55, 0.55], [0.5, 0.85, 0.5], [0.55, 0.65, 1.0]])  # R, G, B
+
+
+def draw_mask(result: dict, ax=None):
+    """The output channel's k x k mask from input R, G and B side by side (visible weights
+    tinted in the input's colour, the centre outlined) and, without ``ax``, the 3 x 3 table
+    of channel connections at the centre. With ``ax``: only the kernels, drawn into it."""
+    k, kernels = result["kernel_size"], result["kernels"].numpy()  # (3, k, k)
+    fig = None
+    if ax is None:
+        fig, (ax, ax_table) = plt.subplots(1, 2, figsize=(7.2, 2.9),
+                                           gridspec_kw={"width_ratios": [3.4, 1.3]})
+    image = np.ones((k, 3 * k + 2, 3))  # three k x k panels, one blank column between
+    for i in range(3):
+        left = i * (k + 1)
+        image[:, left:left + k] = np.where(kernels[i][..., None] > 0, _RGB_TINT[i], 1.0)
+        for (r, c), v in np.ndenumerate(kernels[i]):
+            ax.text(left + c, r, v, ha="center", va="center", fontsize=7 if k > 5 else 9)
+        ax.add_patch(plt.Rectangle((left + k // 2 - 0.5, k // 2 - 0.5), 1, 1, fill=False,
+                                   ec="black", lw=2))
+        ax.text(left + (k - 1) / 2, k - 0.3, f"input {'RGB'[i]}", ha="center", va="top",
+                fontsize=8)
+    ax.imshow(image)
+    ax.set_axis_off()
     sees = "+".join(result["centre_sees"]) or "nothing"
-    ax.set_title(f"{k}x{k} mask {result['mask_type']}, channel {result['channel']}\n"
+    ax.set_title(f"{k}x{k} mask {result['mask_type']}, output {result['channel']}: "
                  f"centre sees: {sees}", fontsize=9)
+    if fig is None:
+        return ax.figure
+    centre = result["centre"].numpy()  # (3 out, 3 in)
+    out = "RGB".index(result["channel"])
+    ax_table.imshow(centre, cmap="Greens", vmin=0, vmax=1.3)
+    for (r, c), v in np.ndenumerate(centre):
+        ax_table.text(c, r, v, ha="center", va="center", fontweight="bold" if r == out else None)
+    ax_table.add_patch(plt.Rectangle((-0.5, out - 0.5), 3, 1, fill=False, ec="black", lw=2))
+    ax_table.set_xticks(range(3), ["R", "G", "B"])
+    ax_table.set_yticks(range(3), ["R", "G", "B"])
+    ax_table.set_xlabel("input channel")
+    ax_table.set_ylabel("output channel")
+    ax_table.set_title(f"centre, mask {result['mask_type']}", fontsize=9)
     return fig
 
 
 def mask_explorer() -> Explorer:
-    """Kernel size, mask type and colour channel; the mask drawn as the seed's 0/1 table."""
+    """Kernel size, mask type and output channel; the mask from each input channel, drawn
+    from ``causal_mask``, and the centre's channel connections."""
     controls = {"kernel_size": W.Dropdown(options=[1, 3, 5, 7, 9], value=5, description="kernel"),
                 "mask_type": W.ToggleButtons(options=["A", "B"], description="mask"),
-                "channel": W.ToggleButtons(options=["R", "G", "B"], description="channel")}
+                "channel": W.ToggleButtons(options=["R", "G", "B"], description="output")}
     return Explorer(controls, mask_table, draw_mask)
 
 

@@ -4,9 +4,10 @@ import itertools
 import numpy as np
 import pytest
 
-from gm_helpers.counting import (FullJointTable, IndependentBernoulli, MarkovChain,
-                                 TabularAR, all_binary_states, compare_tabular_models,
-                                 image_ordering, num_params, num_params_categorical)
+from gm_helpers.counting import (ALPHAS, FullJointTable, IndependentBernoulli, MarkovChain,
+                                 TabularAR, all_binary_states, choose_alpha,
+                                 compare_tabular_models, image_ordering, num_params,
+                                 num_params_categorical)
 
 
 def random_binary(num, n, seed=0, p=None):
@@ -262,3 +263,45 @@ def test_more_parameters_never_fit_the_training_set_worse():
     nll = [r["train_nll"] for r in rows]
     assert all(a >= b - 1e-12 for a, b in zip(nll, nll[1:]))
     assert nll[0] > nll[-1] + 0.1  # and the richer models do fit better here
+
+
+# ----------------------------------------------------------------------------- choosing alpha
+def test_alpha_grid_is_half_decades_from_1e_4_to_10():
+    assert len(ALPHAS) == 11 and ALPHAS[0] == pytest.approx(1e-4) and ALPHAS[-1] == 10.0
+    assert np.allclose(np.diff(np.log10(ALPHAS)), 0.5)
+
+
+@pytest.mark.parametrize("make", [FullJointTable, lambda a: TabularAR(3, a)],
+                         ids=["full table", "AR(3)"])
+def test_choose_alpha_takes_the_lowest_validation_nll(make):
+    """The chosen alpha is the grid point with the lowest validation NLL, recomputed here."""
+    x = random_binary(600, 7, seed=6)
+    train, valid = x[:200], x[200:]
+    choice = choose_alpha(make, train, valid)
+    by_hand = [-make(a).fit(train).log_prob(valid).mean() for a in ALPHAS]
+    np.testing.assert_allclose(choice["valid_nll"], by_hand, rtol=0, atol=1e-12)
+    assert choice["alpha"] == ALPHAS[int(np.argmin(by_hand))]
+    assert choice["model"].alpha == choice["alpha"]
+    assert -choice["model"].log_prob(valid).mean() == pytest.approx(min(by_hand), abs=1e-12)
+
+
+def test_compare_with_validation_tunes_every_model_on_its_own():
+    x = random_binary(900, 8, seed=7)
+    train, valid, test = x[:300], x[300:600], x[600:]
+    rows = compare_tabular_models(train, test, ks=(2, 4), valid=valid)
+    assert [r["name"] for r in rows] == ["independent", "Markov", "AR(2)", "AR(4)", "full joint"]
+    for r in rows:
+        assert r["model"].alpha == r["alpha"] and r["alpha"] in ALPHAS
+        assert r["valid_nll"] == min(r["valid_curve"]) and len(r["valid_curve"]) == len(ALPHAS)
+        assert r["valid_nll"] == pytest.approx(-r["model"].log_prob(valid).mean(), abs=1e-12)
+        assert r["test_nll"] == pytest.approx(-r["model"].log_prob(test).mean(), abs=1e-12)
+    fixed = compare_tabular_models(train, test, ks=(2, 4), alpha=0.01)
+    assert all(r["alpha"] == 0.01 and "valid_nll" not in r for r in fixed)
+
+
+def test_choose_alpha_bad_grid():
+    x = random_binary(50, 3)
+    with pytest.raises(ValueError, match="empty"):
+        choose_alpha(FullJointTable, x, x, alphas=[])
+    with pytest.raises(ValueError, match="alpha must be >= 0"):
+        choose_alpha(FullJointTable, x, x, alphas=[0.1, -1.0])

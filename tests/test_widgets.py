@@ -5,6 +5,7 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
+from gm_helpers.counting import ALPHAS
 from gm_helpers.viz import plot_param_counts, plot_params_vs_nll, show_images
 from gm_helpers.widgets import (ar_patch_experiment, ar_patch_explorer, param_count_explorer,
                                 param_count_summary)
@@ -127,6 +128,24 @@ def test_ar_patch_experiment_directly(train_images_subset, test_images_subset):
     assert big["samples"].shape == (16, 16) and big["rows"][-1]["params"] == 2**16 - 1
     train_nll = [r["train_nll"] for r in big["rows"]]
     assert train_nll[0] > train_nll[-1]  # the richer the table, the better it fits
+    assert all(r["alpha"] == 0.01 for r in big["rows"])  # no validation images: fixed alpha
+
+
+def test_ar_patch_explorer_chooses_alpha_on_validation_patches(train_images_subset,
+                                                             test_images_subset):
+    """With validation images each row has its own alpha, chosen by its validation NLL,
+    and the drawn table shows the alpha and the validation NLL."""
+    valid_images = train_images_subset[-1000:]  # any held-out images will do for the test
+    explorer = ar_patch_explorer(train_images_subset[:4000], test_images_subset, num_train=1000,
+                                 num_test=1000, valid_images=valid_images)
+    result = explorer.result
+    for r in result["rows"]:
+        assert r["alpha"] in ALPHAS and r["valid_nll"] == min(r["valid_curve"])
+    texts = _table_texts(explorer.figure)
+    assert {"alpha", "valid NLL"} <= texts
+    assert {f"{r['alpha']:.2g}" for r in result["rows"]} <= texts
+    explorer.controls["k"].value = 5
+    assert "AR(5)" in {r["name"] for r in explorer.result["rows"]}
 
 
 # ----------------------------------------------------------------------------- plots
