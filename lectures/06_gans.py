@@ -83,7 +83,7 @@ print(f"DCGAN generator: {sum(p.numel() for p in G_dcgan.parameters()):,} parame
 #
 # The course's models, asked what they offer:
 
-# %%
+# %% tags=["claim-06-implicit-model"]
 nade, _ = load_shipped("nade.pt")
 pixelcnn, _ = load_shipped("gated_pixelcnn.pt")
 vae, _ = load_shipped("vae.pt")
@@ -129,7 +129,7 @@ print(source[source.index("    for step in tqdm"):source.index("    return histo
 # The claim "k discriminator steps per generator step" is counted, not assumed: hooks on the
 # two optimizers record every step they take (`Optimizer.register_step_post_hook`).
 
-# %%
+# %% tags=["claim-06-algorithm-1"]
 G_tiny, D_tiny = gan.mlp_generator(hidden=8, depth=1), gan.mlp_discriminator(hidden=8, depth=1)
 opt_g = torch.optim.Adam(G_tiny.parameters(), lr=1e-3, betas=(0.5, 0.999))
 opt_d = torch.optim.Adam(D_tiny.parameters(), lr=1e-3, betas=(0.5, 0.999))
@@ -155,7 +155,7 @@ assert steps == ["D", "D", "D", "G"] * 4
 # (an MLP, `gan.train_discriminator`: the inner max of the game, 2,000 Adam steps) and lay it
 # over the formula.
 
-# %%
+# %% tags=["claim-06-optimal-discriminator"]
 # NBVAL_IGNORE_OUTPUT
 # (training: the numbers vary with the CPU's rounding; the asserts hold on any CPU)
 torch.manual_seed(0)
@@ -189,6 +189,9 @@ ax.legend(fontsize=8)
 plt.show()
 print(f"|D - D*| where p_data + p_g > 0.05: max {gap.max():.4f}, mean {gap.mean():.4f}")
 assert gap.max() < 0.05
+cross = torch.where(bulk, (p_data - p_g).abs(), math.inf).argmin()   # where the densities cross
+assert abs(d_star[cross] - 0.5) < 0.02                  # the grid point nearest the crossing
+assert torch.allclose(gan.optimal_discriminator(p_data, p_data), torch.full_like(p_data, 0.5))
 
 # %% [markdown]
 # The trained $D$ sits on the formula where there is data or samples to learn from; far out,
@@ -213,7 +216,7 @@ assert gap.max() < 0.05
 # left side; the JSD is computed independently, from entropies,
 # $\mathrm{JSD} = H(m) - \tfrac12 H(p_\mathrm{data}) - \tfrac12 H(p_g)$.
 
-# %%
+# %% tags=["claim-06-value-is-jsd", "claim-06-minimum-at-data"]
 x_grid = torch.linspace(-12, 12, 240001, dtype=torch.float64)
 dx = (x_grid[1] - x_grid[0]).item()
 
@@ -231,6 +234,9 @@ for mu, sigma in ((0, 1), (0.5, 1), (1, 1), (2, 0.5), (3, 2), (6, 1)):
     print(f"  N({mu}, {sigma}^2) {v:10.6f} {2 * jsd - 2 * math.log(2):16.6f} {jsd:8.5f} "
           f"{abs(v - (2 * jsd - 2 * math.log(2))):11.1e}")
     assert abs(v - (2 * jsd - 2 * math.log(2))) < 1e-4
+    assert -1e-9 < jsd <= math.log(2) and v >= -math.log(4) - 1e-9   # the minimum is -log 4
+    if (mu, sigma) == (0, 1):                           # p_g = p_data: JSD 0, V = -log 4
+        assert abs(jsd) < 1e-9 and abs(v + math.log(4)) < 1e-9
 
 # %% [markdown]
 # ### When the supports do not overlap, the JSD is flat
@@ -242,7 +248,7 @@ for mu, sigma in ((0, 1), (0.5, 1), (1, 1), (2, 0.5), (3, 2), (6, 1)):
 # never separate but which overlap less and less as they narrow: for narrow ones the JSD is
 # flat at $\log 2$ to machine precision.
 
-# %%
+# %% tags=["claim-06-jsd-flat"]
 shifts = torch.linspace(0, 8, 41)
 fig, ax = plt.subplots(figsize=(7, 3))
 for sigma in (1.0, 0.3, 0.05):
@@ -298,7 +304,7 @@ assert abs(narrow[1] - narrow[0]) / 0.01 < 1e-6
 # Below, the two losses and their gradients computed by autograd through
 # `gan.generator_loss`, against the closed forms:
 
-# %%
+# %% tags=["claim-06-generator-gradients", "claim-06-stable-logits"]
 logit = torch.linspace(-8, 8, 401, dtype=torch.float64, requires_grad=True)   # (401,) logits of D
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.2))
 for kind, closed_form in (("minimax", lambda d: -d), ("non-saturating", lambda d: -(1 - d))):
@@ -317,6 +323,9 @@ ax2.set_xscale("log")
 ax1.set_xscale("log")
 fig.tight_layout()
 plt.show()
+far = torch.tensor([-200.0])                            # D certain that a sample is fake
+assert torch.log(torch.sigmoid(far)).isinf().all()      # log of the rounded sigmoid: log 0
+assert gan.generator_loss(far, "non-saturating").item() == 200.0   # softplus(200): exact
 
 # %% [markdown]
 # ### A run where the minimax loss stalls and the non-saturating loss trains
@@ -326,7 +335,7 @@ plt.show()
 # with momentum; here without), and $k = 5$ discriminator steps per generator step, so $D$ wins early. Only the generator's
 # loss differs.
 
-# %%
+# %% tags=["claim-06-minimax-stalls"]
 # NBVAL_IGNORE_OUTPUT
 # (training: the numbers vary with the CPU's rounding; the asserts hold on any CPU)
 stall = {}
@@ -360,6 +369,7 @@ plt.show()
 mm, ns = stall["minimax"], stall["non-saturating"]
 assert abs(ns[1].mean() - 4) < 0.2 and abs(mm[1].mean() - 4) > 3
 assert np.mean(mm[0]["g_grad"][100:200]) < np.mean(ns[0]["g_grad"][100:200]) / 5
+assert np.mean(mm[0]["d_fake"][100:200]) < 0.01         # D wins: D(G(z)) near 0
 
 # %% [markdown]
 # ## 6. Watching a GAN train in 2-d, and mode collapse
@@ -386,7 +396,7 @@ print(f"2,000 iterations in {ring_run['seconds']:.0f} s")
 fig = draw_run(ring_run, ncols=6)
 plt.show()
 
-# %%
+# %% tags=["claim-06-modes-found-early"]
 # NBVAL_IGNORE_OUTPUT
 # (training: the numbers vary with the CPU's rounding; the asserts hold on any CPU)
 m = ring_run["metrics"]
@@ -421,7 +431,7 @@ for name, result in collapse.items():
     fig.suptitle(f"{name}: D's learning rate 1e-4, G's 1e-3", y=1.02)
     plt.show()
 
-# %%
+# %% tags=["claim-06-mode-collapse"]
 # NBVAL_IGNORE_OUTPUT
 # (training: the numbers vary with the CPU's rounding; the asserts hold on any CPU)
 for name, result in collapse.items():
@@ -455,7 +465,7 @@ for name, result in collapse.items():
 # points, so a collapsed $G$, whose packs have no variety, is easy to reject. Try it against
 # the collapse above.)
 
-# %%
+# %% tags=["claim-06-r1-every-mode", "claim-06-plain-gan-unreliable"]
 sweep = json.loads((CHECKPOINT_DIR / "gan_toy_modes.json").read_text())
 print("made by:", sweep["command"], f"({sweep['wall_time_s'] / 60:.0f} min, {sweep['hardware']})")
 print("settings of every run:", sweep["settings"])
@@ -480,6 +490,12 @@ assert r1_ring["modes_mean"] == 8 and r1_grid["modes_mean"] == 25          # eve
 assert min(r1_ring["hq_mean"], r1_grid["hq_mean"]) >= 0.95                 # the course's target
 assert plain_ring["modes_mean"] < 8 and plain_grid["modes_mean"] < 24
 assert plain_grid["hq_mean"] < 0.95 < r1_grid["hq_mean"] and r1_ring["hq_mean"] < plain_ring["hq_mean"]
+ring_modes = sorted(r["modes"] for r in sweep["rows"]
+                    if (r["dataset"], r["remedy"]) == ("ring", "none"))
+assert ring_modes == [7, 8, 8, 8, 8]                                       # one seed drops a mode
+assert round(25 - plain_grid["modes_mean"]) == 3                           # about 3 missed
+assert r1_ring["hq_mean"] > 0.959 and r1_grid["hq_mean"] > 0.936           # above PacGAN4's
+assert all(0.97 <= s["hq_mean"] < 0.985 for s in (r1_ring, r1_grid))       # about 97-98 %
 
 # %% [markdown]
 # With this recipe even the plain GAN does far better than the "GAN" rows of the published
@@ -509,10 +525,12 @@ assert plain_grid["hq_mean"] < 0.95 < r1_grid["hq_mean"] and r1_ring["hq_mean"] 
 # distributions overlap everywhere. The shipped checkpoint was trained with this command (the
 # manifest records it, with the time it took and on what):
 
-# %%
+# %% tags=["claim-06-instance-noise", "claim-06-dcgan-architecture"]
 print(dcgan_entry["command"])
 print(f"{dcgan_entry['epochs']} epochs, {dcgan_entry['wall_time_s'] / 60:.0f} minutes on "
       f"{dcgan_entry['hardware']}")
+assert dcgan_entry["instance_noise"] == 0.3 and "--noise 0.3" in dcgan_entry["command"]
+assert (G_dcgan.latent, G_dcgan.width) == (64, 64)              # z in R^64; 2 x 64 = 128 channels
 snapshots = torch.load(CHECKPOINT_DIR / "dcgan.pt", weights_only=True)["metrics"]["snapshots"]   # (epochs, 64, 1, 28, 28) uint8
 epochs_to_show = sorted({0, 1, 2, len(snapshots) // 2 - 1, len(snapshots) - 1})
 fig, axes = plt.subplots(len(epochs_to_show), 1, figsize=(9, 1.3 * len(epochs_to_show)))
@@ -550,9 +568,11 @@ plt.show()
 # classes. $G$'s sigmoid outputs are nearly binary already (printed below); we round them at
 # 1/2 to the data's 0s and 1s (`Generator.sample_binary`).
 
-# %%
+# %% tags=["claim-06-dcgan-nearly-binary", "claim-06-dcgan-class-coverage"]
 grey = G_dcgan.sample(10_000, seed=0)                       # (10000, 1, 28, 28) in [0, 1]
-print(f"pixels of G's samples strictly between 0.1 and 0.9: {((grey > 0.1) & (grey < 0.9)).float().mean():.2%}")
+grey_fraction = ((grey > 0.1) & (grey < 0.9)).float().mean().item()
+print(f"pixels of G's samples strictly between 0.1 and 0.9: {grey_fraction:.2%}")
+assert grey_fraction < 0.05                                 # nearly binary already
 samples_dcgan = G_dcgan.sample_binary(10_000, seed=0)       # (10000, 1, 28, 28) of 0s and 1s
 del grey
 fractions = digits.class_fractions(classifier, samples_dcgan)
@@ -572,6 +592,8 @@ print(f"classifier: held-out accuracy {classifier_entry['held_out_accuracy']:.1%
 rare = [d for d in range(10) if fractions[d] < 0.05]
 print("classes below 5 % of the samples:", rare)
 assert min(fractions) > 0 and rare == [0] and max(fractions) == fractions[9] > 0.15
+assert fractions[0] < 0.03 and all(0.085 < f < 0.115 for f in fractions_real)   # zeros: < 3 %
+assert fractions[9] > 1.8 * fractions_real[9]               # nines: about twice their share
 
 # %% [markdown]
 # Every digit class is present, so there is no mode collapse in the strict sense, but the
@@ -599,7 +621,7 @@ assert min(fractions) > 0 and rare == [0] and max(fractions) == fractions[9] > 0
 # outputs. The likelihood column: exact for the PixelCNN, importance-sampled for the VAE,
 # none for the GAN.
 
-# %%
+# %% tags=["claim-06-frechet-ranking"]
 x_train = load_binarized_mnist("train")[:10_000].clone()     # the real-vs-real baseline
 torch.manual_seed(0)
 with torch.no_grad():
@@ -626,6 +648,9 @@ for ax, (name, x) in zip(axes, candidates.items()):
 plt.show()
 at_1000 = {name: row[1000] for name, row in fd.items()}
 assert at_1000["real (training digits)"] < at_1000["VAE (ELBO-trained)"] < at_1000["DCGAN"] < at_1000["Gated PixelCNN"]
+baseline = at_1000["real (training digits)"]
+assert all(v > 10 * baseline for name, v in at_1000.items() if name != "real (training digits)")
+assert manifest["gated_pixelcnn.pt"]["test_nll"] < manifest["vae.pt"]["test_nll"]   # best NLL
 
 # %% [markdown]
 # Every model is far from the real-vs-real baseline. On this classifier's scale the VAE's
@@ -715,13 +740,19 @@ for name in ("pixelcnn.pt", "gated_pixelcnn.pt", "row_lstm.pt", "diagonal_bilstm
           f"one training step {1000 * step_time[name]:6.0f} ms")
     del model
 
-# %%
+# %% tags=["claim-06-pixelcnn-vs-pixelrnn"]
 best = manifest["diagonal_bilstm.pt"]["test_nll"]
 print("behind the Diagonal BiLSTM by (nats):",
       {n: round(manifest[n]["test_nll"] - best, 2) for n in ("pixelcnn.pt", "gated_pixelcnn.pt", "row_lstm.pt")})
 assert manifest["diagonal_bilstm.pt"]["test_nll"] < min(manifest[n]["test_nll"] for n in ("pixelcnn.pt", "gated_pixelcnn.pt"))
 assert step_time["diagonal_bilstm.pt"] > 2 * step_time["gated_pixelcnn.pt"]
 assert manifest["row_lstm.pt"]["test_nll"] > max(manifest[n]["test_nll"] for n in ("pixelcnn.pt", "gated_pixelcnn.pt"))
+assert best == min(e["test_nll"] for e in manifest.values()            # our best checkpoint
+                   if "test_nll" in e and "colour" not in e["command"])  # (binarized MNIST)
+assert round(manifest["gated_pixelcnn.pt"]["test_nll"] - best, 1) == 0.6
+assert step_time["row_lstm.pt"] < step_time["diagonal_bilstm.pt"] / 2           # its step is quick
+row_lstm = manifest["row_lstm.pt"]
+assert row_lstm["config"] == {"hidden": 16, "num_layers": 2} and row_lstm["epochs"] == 3
 
 # %% [markdown]
 # The Diagonal BiLSTM has the best likelihood and the slowest step by far: several times the
