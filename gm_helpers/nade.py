@@ -135,7 +135,8 @@ class NADE(nn.Module):
         a_t = c + sum_{s<t} x_s W[:, s] splits, for t in chunk k, into the chunks before k
         (an exclusive cumsum over K chunk totals) plus the earlier steps inside chunk k (a
         C x C strictly lower-triangular matrix product). Same numbers as the plain cumsum over
-        a (B, D, H) tensor, with fewer passes over that tensor: 1.5x faster training on a CPU.
+        a (B, D, H) tensor (``logits_cumsum``), with fewer passes over that tensor: faster on a
+        CPU, where this work is limited by memory traffic (lecture 3 times both).
         """
         B, D, H = x.shape[0], self.D, self.H
         C = math.isqrt(D - 1) + 1  # chunk length; K chunks, the last one padded with zeros
@@ -154,6 +155,17 @@ class NADE(nn.Module):
         logits_o = torch.einsum("bth,th->bt", h, self.V[self.order]) + self.b[self.order]
         logits = torch.empty_like(logits_o)  # (B, D)
         logits[:, self.order] = logits_o  # back to the pixels' own positions
+        return logits
+
+    def logits_cumsum(self, x: torch.Tensor) -> torch.Tensor:
+        """The same logits from the running sum written plainly, one cumsum over (B, D, H)."""
+        xo = x[:, self.order]  # (B, D), in the model's order
+        contrib = xo.unsqueeze(2) * self.W[:, self.order].T.unsqueeze(0)  # (B, D, H): x_t W[:, t]
+        a = self.c + contrib.cumsum(1) - contrib  # a_t = c + sum_{s<t} x_s W[:, s]
+        h = torch.sigmoid(a)  # (B, D, H): one hidden vector per conditional
+        logits_o = torch.einsum("bth,th->bt", h, self.V[self.order]) + self.b[self.order]
+        logits = torch.empty_like(logits_o)  # (B, D)
+        logits[:, self.order] = logits_o
         return logits
 
     def logits_naive(self, x: torch.Tensor) -> torch.Tensor:
