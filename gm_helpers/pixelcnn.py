@@ -92,6 +92,16 @@ class _Autoregressive(nn.Module):
         # 256-way softmax per channel: logits (B, levels, C, H, W)
         return -F.cross_entropy(logits, x.long(), reduction="none").sum((1, 2, 3))
 
+    def log_prob_channels(self, x: torch.Tensor) -> torch.Tensor:
+        """log p of each colour channel, summed over pixels: (B, C) nats. For RGB the columns
+        are log p(R), log p(G | R), log p(B | R, G) (each also given the pixels before);
+        they sum to ``log_prob(x)``."""
+        x = self._check(x)  # (B, C, H, W)
+        logits = self.logits(x)
+        if self.levels == 2:
+            return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum((2, 3))
+        return -F.cross_entropy(logits, x.long(), reduction="none").sum((2, 3))
+
     def _draw(self, logits, generator):
         if self.levels == 2:
             return torch.bernoulli(torch.sigmoid(logits), generator=generator)

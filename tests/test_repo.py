@@ -11,6 +11,9 @@ import pytest
 import torch
 
 from gm_helpers import exercises, gan_exercises, student, vae_exercises
+from gm_helpers import ar_exercises
+from gm_helpers import made_exercises
+from gm_helpers import pixel_exercises
 from gm_helpers.data import load_binarized_mnist
 from gm_helpers.train import (CHECKPOINT_DIR, evaluate_loss, evaluate_nll, load_shipped, sha256_file,
                               shipped_manifest, subset_nll)
@@ -29,7 +32,8 @@ def _load_tool(name):
 
 
 checkpoint_table = _load_tool("checkpoint_table")
-CHECKER_MODULES = (exercises, vae_exercises, gan_exercises)
+CHECKER_MODULES = (exercises, vae_exercises, gan_exercises, ar_exercises, made_exercises,
+                   pixel_exercises)
 
 
 # ----------------------------------------------------------------------------- binder
@@ -159,9 +163,12 @@ NO_LIKELIHOOD = sorted(n for n, e in shipped_manifest().items()
 @pytest.mark.parametrize("name", sorted(set(shipped_manifest()) - set(LATENT) - set(NO_LIKELIHOOD)))
 def test_shipped_checkpoint_has_the_stated_test_nll(name, real_data_dir):
     """Re-evaluate on the full 10,000-image test set: the manifest's number must hold."""
+    from gm_helpers.cli import load_training_data
     model, entry = load_shipped(name)
+    test = load_training_data(entry.get("data", "binarized"), real_data_dir,
+                              getattr(model, "levels", 2))[2]  # binarized, or colour digits
     # batches of 100: NADE's (B, D, H) activations are 1.6 MB per image
-    nll = evaluate_nll(model, load_binarized_mnist("test", real_data_dir), batch_size=100)
+    nll = evaluate_nll(model, test, batch_size=100)
     assert nll == pytest.approx(entry["test_nll"], abs=0.01)
 
 
@@ -183,6 +190,30 @@ def test_shipped_latent_variable_model_has_the_stated_bound_and_nll(name, real_d
     assert subset_nll(model, test, k) == pytest.approx(entry["test_nll_subset"], abs=0.02)
     if entry["config"].get("beta", 1) == 1:  # a beta-weighted loss is no bound
         assert entry["test_nll"] < entry["test_loss"]  # log p(x) >= the bound, on average
+
+
+CURVE_KEYS = {"digit_classifier": ("train_loss", "valid_loss", "valid_accuracy", "seconds"),
+              "dcgan": ("d_loss", "g_loss", "d_real", "d_fake")}
+
+
+@pytest.mark.parametrize("name", sorted(n for n, e in shipped_manifest().items()
+                                        if e["model"] != "samples"))
+def test_shipped_checkpoint_has_its_learning_curves_and_a_lecture_plots_them(name):
+    """Every trained checkpoint records its learning curves (train and validation loss per epoch;
+    the DCGAN: its losses and D's outputs through training) in the manifest, and a lecture
+    plots them."""
+    entry = shipped_manifest()[name]
+    history = entry.get("history") or {}
+    keys = CURVE_KEYS.get(entry["model"], ("train_nll", "valid_nll", "valid_epoch", "seconds"))
+    assert all(history.get(k) for k in keys), f"{name}: no learning curves in the manifest"
+    if entry["model"] != "dcgan":
+        assert len(history["train_loss" if "train_loss" in history else "train_nll"]) == entry["epochs"]
+        epochs = history.get("valid_epoch", range(1, entry["epochs"] + 1))
+        assert list(epochs)[-1] == entry["epochs"]
+    calls = [re.findall(r"[\w.-]+\.pt", call) for nb in LECTURES for call in re.findall(
+        r"plot_checkpoint_curves\(\s*\[([^\]]*)\]", nb.with_suffix(".py").read_text())]
+    plotted = any(name in files for files in calls)
+    assert plotted, f"no lecture plots the learning curves of {name}"
 
 
 def test_shipped_classifier_dcgan_and_samples_have_the_stated_scores(real_data_dir):
