@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 import numpy as np
 import torch
 from torchvision.utils import make_grid
@@ -179,11 +180,14 @@ def plot_checkpoint_curves(files, manifest: dict, ncols: int = 5, size=(2.9, 2.3
                 best = list(valid_epochs).index(entry["best_epoch"])
                 ax.plot(entry["best_epoch"], valid[best], "k*", ms=8, label="kept")
             ax.set_xlabel("epoch")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))   # no epoch 2.5
             # the first tenth of a long run drops steeply: zoom on the rest
             lo, hi = min(min(train), min(valid)), max(valid[len(valid) // 10:])
             ax.set_ylim(lo - 0.05 * (hi - lo) - 0.01, hi + 0.15 * (hi - lo) + 0.01)
         kind = {"digit_classifier": "cross-entropy (nats)", "dcgan": "loss (nats)"}
         default = "loss: -bound (nats)" if entry["model"] in ("vae", "iwae") else "NLL (nats)"
+        if entry.get("config", {}).get("beta", 1) != 1:   # a beta-VAE: not a bound on the NLL
+            default = "loss with β·KL (nats)"
         ax.set_ylabel(kind.get(entry["model"], "squared error" if entry["model"] == "autoencoder"
                                 else default), fontsize=8)
         ax.set_title(f"{name}\n{len(history.get('seconds', [])) or entry.get('epochs')} "

@@ -701,6 +701,26 @@ assert abs(total.mean() - colour_entry["test_nll"]) < 5
 assert round(rule, 1) == 97.5
 
 # %% [markdown]
+# Its learning curves, from the manifest: the training NLL (dashed, the mean over each epoch)
+# and the validation NLL (solid, after each epoch). Four epochs are very few: the training
+# curve has not flattened. At the fourth epoch the validation NLL jumped up while the training
+# NLL went on falling, a sign of an unstable last stretch of updates rather than of slow
+# overfitting (that would show as a gradual rise); the file keeps the weights of epoch 3, the
+# lowest validation NLL.
+
+# %% tags=["claim-04-colour-curves"]
+plot_checkpoint_curves(["colour_pixelcnn.pt"], manifest, size=(4.2, 2.8))
+plt.show()
+h = colour_entry["history"]
+print("epoch  training NLL  validation NLL")
+for epoch, train_nll, valid_nll in zip(h["valid_epoch"], h["train_nll"], h["valid_nll"]):
+    print(f"{epoch:5d} {train_nll:13.2f} {valid_nll:15.2f}")
+assert colour_entry["best_epoch"] == 3 and colour_entry["epochs"] == 4
+assert all(a > b for a, b in zip(h["train_nll"], h["train_nll"][1:]))   # training still falling
+assert h["train_nll"][-2] - h["train_nll"][-1] > 30                      # and not flattened
+assert h["valid_nll"][3] > h["valid_nll"][2] + 50                        # the jump at epoch 4
+
+# %% [markdown]
 # Which channel pays for what? A digit's shape is information that one channel must reveal
 # first: in most images R already varies with the digit, and then G and B need only their own
 # two values, the background's and the digit's, each uniform over 4 levels: the data allow

@@ -63,7 +63,7 @@ from gm_helpers.vae_widgets import (beta_explorer, draw_beta, draw_interpolation
                                     interpolation_result, latent_map_explorer,
                                     latent_map_result, rate_distortion, traversal_explorer,
                                     traversal_result)
-from gm_helpers.viz import plot_learning_curves, show_images
+from gm_helpers.viz import plot_checkpoint_curves, plot_learning_curves, show_images
 
 seed_everything(0)
 device = get_device()
@@ -501,6 +501,38 @@ assert train_at[244] < train_at[200] < train_at[100]                          # 
 assert valid_at[100] - train_at[100] < valid_at[200] - train_at[200] < valid_at[244] - train_at[244]
 
 # %% [markdown]
+# The same record per epoch for all four networks this lecture uses up to here (the
+# autoencoder's loss is its squared reconstruction error, summed over the 784 pixels; the VAEs'
+# the $-$bound on the training and validation sets). The star marks the epoch whose weights
+# were kept, the one with the lowest validation loss.
+
+# %% tags=["claim-05-learning-curves"]
+curves = ["autoencoder.pt", "vae.pt", "iwae.pt", "vae_2d.pt"]
+plot_checkpoint_curves(curves, manifest, ncols=4)
+plt.show()
+for name in curves:
+    entry, h = manifest[name], manifest[name]["history"]
+    kept = h["valid_nll"][h["valid_epoch"].index(entry["best_epoch"])]
+    print(f"{name:>15}: kept epoch {entry['best_epoch']:3d} of {entry['epochs']:3d}; validation "
+          f"loss there {kept:6.2f}, at the end {h['valid_nll'][-1]:6.2f} (training "
+          f"{h['train_nll'][-1]:6.2f})")
+ae_h, v2_h = ae_entry["history"], vae2d_entry["history"]
+assert ae_entry["best_epoch"] == ae_entry["epochs"] == 50      # still improving at the end
+assert ae_h["valid_nll"][-1] < ae_h["valid_nll"][-10] and ae_h["valid_nll"][-1] - ae_h["train_nll"][-1] < 1.5
+assert vae2d_entry["best_epoch"] == 89                          # the 2-d VAE: kept epoch 89
+assert v2_h["valid_nll"][-1] - min(v2_h["valid_nll"]) > 1       # then validation rose
+assert v2_h["train_nll"][-1] < v2_h["train_nll"][88]            # while training went on falling
+for name in ("vae.pt", "iwae.pt"):
+    assert manifest[name]["best_epoch"] < manifest[name]["epochs"] - 15
+
+# %% [markdown]
+# The autoencoder was still improving when its 50 epochs ended, with a small gap between its
+# training and validation error; the 2-d VAE, like the 50-d VAE and the IWAE above, reached
+# its lowest validation loss before the end (epoch 89 of 100) and then rose by more than a nat
+# while its training loss went on falling: the kept weights are those of the best epoch, not
+# the last.
+
+# %% [markdown]
 # **Samples** come from the generative story: $z \sim \mathcal N(0, I)$, then the decoder. We
 # show the Bernoulli means $\sigma(g(z))$ (what the model "thinks") and actual binary samples
 # $x \sim p(x \mid z)$ (what the model generates; independent pixels given $z$ make them
@@ -749,6 +781,26 @@ distortions = [points[b]["distortion"] for b in sorted(points)]
 assert all(r1 > r2 for r1, r2 in zip(rates, rates[1:]))
 assert all(d1 < d2 for d1, d2 in zip(distortions, distortions[1:]))
 print("a larger beta: a lower rate and a higher distortion")
+
+# %% [markdown]
+# Their learning curves. Each run minimised its own objective, the $\beta$-weighted loss
+# $-\mathbb E_q[\log p(x|z)] + \beta\,\mathrm{KL}$, so the four panels have different scales and
+# are not to be compared with one another (the table above compares them on the same footing).
+# All four were stopped after 40 epochs; the kept epochs are at or near the end.
+
+# %% tags=["claim-05-beta-curves"]
+beta_files = ["vae_beta0.25.pt", "vae_beta1.pt", "vae_beta4.pt", "vae_beta16.pt"]
+plot_checkpoint_curves(beta_files, manifest, ncols=4)
+plt.show()
+for name in beta_files:
+    entry, h = manifest[name], manifest[name]["history"]
+    print(f"{name:>16}: kept epoch {entry['best_epoch']} of {entry['epochs']}; validation loss "
+          f"{min(h['valid_nll']):.2f}, training loss at the end {h['train_nll'][-1]:.2f}")
+    assert entry["epochs"] == 40 and entry["best_epoch"] >= 35
+    assert h["train_nll"][-1] < h["train_nll"][-10]                 # training still falling
+# the objective grows with beta (a larger weight on a non-negative KL)
+finals = [min(manifest[name]["history"]["valid_nll"]) for name in beta_files]
+assert all(a < b for a, b in zip(finals, finals[1:]))
 
 # %%
 from gm_helpers.vae_widgets import beta_result             # noqa: E402

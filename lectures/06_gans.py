@@ -60,7 +60,7 @@ from gm_helpers.gan_widgets import (dcgan_explorer, dcgan_result, draw_dcgan, dr
                                     draw_toy_state, toy_gan_explorer)
 from gm_helpers.train import (CHECKPOINT_DIR, get_device, load_shipped, seed_everything,
                               shipped_manifest)
-from gm_helpers.viz import show_images
+from gm_helpers.viz import plot_checkpoint_curves, show_images
 
 seed_everything(0)
 device = get_device()
@@ -542,11 +542,16 @@ plt.show()
 # %% [markdown]
 # The same 16 noise vectors after several epochs (grey levels are $G$'s sigmoid outputs,
 # before rounding to 0/1).
-# The training curves are the game's, not a likelihood: $D$'s outputs on data and on samples,
-# averaged over 100 iterations.
+# The training curves are the game's, not a likelihood: $D$'s and $G$'s losses, and $D$'s
+# outputs on data and on samples, each averaged over 100 iterations. Over the run $D$'s loss
+# rises towards $2 \ln 2 = 1.386$, its value when $D$ cannot tell samples from data, and $D$'s
+# outputs on the two approach each other, but $D$ keeps an edge to the end: its mean output
+# on data stays above its mean output on samples at every point logged.
 
-# %%
+# %% tags=["claim-06-dcgan-curves"]
 dcgan_history = dcgan_entry["history"]                  # means over 100 iterations
+plot_checkpoint_curves(["dcgan.pt"], manifest, size=(4.2, 2.8))
+plt.show()
 fig, ax = plt.subplots(figsize=(7, 3))
 iters = np.arange(len(dcgan_history["d_real"])) * 100
 ax.plot(iters, dcgan_history["d_real"], label="mean D(x), data")
@@ -556,6 +561,13 @@ ax.set_xlabel("iteration")
 ax.set_ylim(0, 1)
 ax.legend(fontsize=8)
 plt.show()
+d_real, d_fake, d_loss = (np.array(dcgan_history[k]) for k in ("d_real", "d_fake", "d_loss"))
+print(f"mean D(x) - mean D(G(z)): {d_real[0] - d_fake[0]:.2f} in the first 100 iterations, "
+      f"{d_real[-1] - d_fake[-1]:.2f} in the last; D's loss {d_loss[0]:.2f} -> {d_loss[-1]:.2f} "
+      f"(2 ln 2 = {2 * np.log(2):.3f})")
+assert (d_real > d_fake).all()                           # D keeps an edge throughout
+assert d_loss[-1] > 3 * d_loss[0] and d_loss.max() < 2 * np.log(2)
+assert d_real[-1] - d_fake[-1] < 0.4 * (d_real[0] - d_fake[0])
 
 # %% [markdown]
 # ### Which digits does it draw? The classifier's label histogram
@@ -566,7 +578,18 @@ plt.show()
 # 8,000 to train on, 2,000 held out to measure it. A generator that covers every mode of the
 # data draws each digit about 10 % of the time; mode collapse shows as missing or rare
 # classes. $G$'s sigmoid outputs are nearly binary already (printed below); we round them at
-# 1/2 to the data's 0s and 1s (`Generator.sample_binary`).
+# 1/2 to the data's 0s and 1s (`Generator.sample_binary`). First, the classifier's own
+# learning curves (cross-entropy per digit, on its 8,000 training and 2,000 held-out digits);
+# the file keeps the weights of the last epoch.
+
+# %% tags=["claim-06-classifier-curves"]
+plot_checkpoint_curves(["digit_classifier.pt"], manifest, size=(4.2, 2.8))
+plt.show()
+cls_history = classifier_entry["history"]
+print(f"held-out accuracy per epoch: {[round(a, 3) for a in cls_history['valid_accuracy']]}")
+assert cls_history["valid_accuracy"][-1] == classifier_entry["held_out_accuracy"] == 0.982
+assert max(cls_history["valid_accuracy"]) == cls_history["valid_accuracy"][-1]
+assert cls_history["valid_loss"][-1] < cls_history["valid_loss"][0] / 5
 
 # %% tags=["claim-06-dcgan-nearly-binary", "claim-06-dcgan-class-coverage"]
 grey = G_dcgan.sample(10_000, seed=0)                       # (10000, 1, 28, 28) in [0, 1]

@@ -210,8 +210,13 @@ def test_shipped_checkpoint_has_its_learning_curves_and_a_lecture_plots_them(nam
         assert len(history["train_loss" if "train_loss" in history else "train_nll"]) == entry["epochs"]
         epochs = history.get("valid_epoch", range(1, entry["epochs"] + 1))
         assert list(epochs)[-1] == entry["epochs"]
-    calls = [re.findall(r"[\w.-]+\.pt", call) for nb in LECTURES for call in re.findall(
-        r"plot_checkpoint_curves\(\s*\[([^\]]*)\]", nb.with_suffix(".py").read_text())]
+    calls = []   # the files of every plot_checkpoint_curves([...]) or plot_checkpoint_curves(name)
+    for nb in LECTURES:
+        source = nb.with_suffix(".py").read_text()
+        lists = dict(re.findall(r"^(\w+) = \[([^\]]*)\]", source, re.MULTILINE))  # name = [...]
+        for literal, name_ in re.findall(r"plot_checkpoint_curves\(\s*(?:\[([^\]]*)\]|(\w+))",
+                                         source):
+            calls.append(re.findall(r"[\w.-]+\.pt", literal or lists.get(name_, "")))
     plotted = any(name in files for files in calls)
     assert plotted, f"no lecture plots the learning curves of {name}"
 
