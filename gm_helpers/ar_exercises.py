@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from gm_helpers.counting import all_binary_states
-from gm_helpers.exercises import Feedback
+from gm_helpers.exercises import Feedback, call_student
 
 TV_TOLERANCE = 0.01  # a right sampler's 100,000 draws of 8 states sit about 0.002 from exact
 NUM_SAMPLES = 100_000
@@ -176,16 +176,16 @@ def check_ar_sampler(fn) -> Feedback:
     cases, got, records = _cases(), [], []
     for model, u in cases:
         conditional = RecordingConditional(model)
-        try:
-            out = fn(conditional, u.copy())
-        except NotImplementedError:
-            return Feedback(False, "not implemented yet: replace `raise NotImplementedError` "
-                                   "with your code")
-        except _Misuse as err:
-            return Feedback(False, str(err))
-        except Exception as err:
-            return Feedback(False, f"your function raised {type(err).__name__}: {err} "
-                                   f"(for u of shape {u.shape})")
+        def run(conditional=conditional, u=u):
+            try:
+                return fn(conditional, u.copy()), None
+            except _Misuse as err:   # the conditional was called the wrong way: say how
+                return None, Feedback(False, str(err))
+        result, failed = call_student(run, where=f"(for u of shape {u.shape})")
+        if failed is None:
+            out, failed = result
+        if failed is not None:
+            return failed
         problem = _format_problem(out, *u.shape)
         if problem:
             return Feedback(False, problem)

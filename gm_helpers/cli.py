@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import os
 import shlex
 import sys
@@ -21,10 +22,11 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from gm_helpers.checkpoint import (MODELS, OWN_LOOP, build_model, hardware, load_run,
-                                   record_in_manifest, run_path_for, save_checkpoint)
-from gm_helpers.train import (_rank_world, evaluate_loss, evaluate_nll, fit, get_device,
-                              seed_everything, subset_nll)
+from gm_helpers.checkpoint import (MODELS, OWN_LOOP, CheckpointError, build_model, hardware,
+                                   load_run, record_in_manifest, run_path_for, save_checkpoint)
+from gm_helpers.checks import arg_float, arg_int, check_output_path
+from gm_helpers.train import (TrainingDiverged, _rank_world, evaluate_loss, evaluate_nll, fit,
+                              get_device, seed_everything, subset_nll)
 
 
 def _parse_value(text: str):
@@ -44,24 +46,26 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", default=None, metavar="RUN_FILE",
                    help="continue a stopped run from its X.run.pt (may change only --epochs, "
                         "--max-minutes, --threads, --device, --no-progress)")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--batch-size", type=int, default=100, help="per process under torchrun")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=arg_int(1), default=10)
+    p.add_argument("--lr", type=arg_float(0, low_open=True), default=1e-3)
+    p.add_argument("--batch-size", type=arg_int(1), default=100, help="per process under torchrun")
+    p.add_argument("--seed", type=arg_int(0), default=0)
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: the fastest)")
     p.add_argument("--amp", action="store_true",
                    help="bfloat16 autocast on CPU or CUDA (evaluation stays fp32)")
-    p.add_argument("--threads", type=int, default=os.cpu_count(),
+    p.add_argument("--threads", type=arg_int(1), default=os.cpu_count(),
                    help="CPU threads per process (default: every core, %(default)s here)")
-    p.add_argument("--clip-grad", type=float, default=None)
-    p.add_argument("--weight-decay", type=float, default=0.0, help="L2 penalty (Adam's)")
-    p.add_argument("--lr-decay", type=float, default=1.0, help="lr *= this after each epoch")
-    p.add_argument("--limit", type=int, default=None, help="train on the first N images only")
-    p.add_argument("--max-minutes", type=float, default=None,
+    p.add_argument("--clip-grad", type=arg_float(0, low_open=True), default=None,
+                   help="clip the gradient's norm to this (> 0)")
+    p.add_argument("--weight-decay", type=arg_float(0), default=0.0, help="L2 penalty (Adam's)")
+    p.add_argument("--lr-decay", type=arg_float(0, 1, low_open=True), default=1.0,
+                   help="lr *= this after each epoch, in (0, 1]")
+    p.add_argument("--limit", type=arg_int(1), default=None, help="train on the first N images only")
+    p.add_argument("--max-minutes", type=arg_float(0, low_open=True), default=None,
                    help="stop after the epoch that ends past this wall time")
-    p.add_argument("--eval-every", type=int, default=1,
+    p.add_argument("--eval-every", type=arg_int(1), default=1,
                    help="validate every N epochs (and after the last)")
-    p.add_argument("--eval-samples", type=int, default=5000,
+    p.add_argument("--eval-samples", type=arg_int(1), default=5000,
                    help="latent-variable models: importance samples of the test NLL estimate")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                    help="model config, e.g. --set hidden=500 (values parsed as JSON)")
@@ -84,15 +88,14 @@ def _resolve_args(argv):
     """Parse ``argv``; for ``--resume``, the stored command line with the allowed overrides."""
     p = parser()
     args = p.parse_args(argv)
-    for flag, value in (("--threads", args.threads), ("--eval-every", args.eval_every),
-                        ("--eval-samples", args.eval_samples)):
-        if value < 1:
-            p.error(f"{flag} must be at least 1, got {value}")
     if args.resume is None:
         if args.model is None:
             p.error("name a model to train, or --resume a run file")
         return args, argv, None
-    saved = load_run(args.resume)
+    try:
+        saved = load_run(args.resume)
+    except CheckpointError as err:
+        p.error(f"--resume: {err}")
     rest, skip = [], False  # argv without "--resume PATH" / "--resume=PATH"
     for a in argv:
         if skip or a.startswith("--resume="):
@@ -105,6 +108,59 @@ def _resolve_args(argv):
     if args.model is not None or changed:
         p.error(f"--resume continues the stored command; only {sorted(RESUMABLE)} may change")
     return p.parse_args(saved["argv"] + rest), saved["argv"], saved
+
+
+def _parse_set(items) -> dict:
+    """``--set KEY=VALUE ...`` as a config dict (values parsed as JSON, else kept as strings)."""
+    config = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip() or not value.strip():
+            raise ValueError(f"--set expects KEY=VALUE, e.g. --set hidden=500; got {item!r}")
+        config[key.strip()] = _parse_value(value)
+    return config
+
+
+def _check_before_training(args) -> tuple[dict, Path]:
+    """Everything that can be checked before the data are loaded and a minute is spent: the
+    config builds a model (on the meta device: nothing allocated), the output can be written,
+    the manifest beside it is valid. Exits with status 2 and a message otherwise."""
+    def fail(message):
+        print(f"python -m gm_helpers.train: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+    try:
+        config = _parse_set(args.set)
+    except ValueError as err:
+        fail(err)
+    try:
+        with torch.device("meta"):
+            build_model(args.model, config)
+    except Exception as err:  # noqa: BLE001 - the model's own message, with the flag to fix
+        fail(f"--set: {args.model} does not accept the config {config}: "
+             f"{type(err).__name__}: {err}")
+    out = Path(args.out or f"checkpoints/{args.model}.pt")
+    try:
+        check_output_path(out)
+    except ValueError as err:
+        fail(err)
+    manifest = out.parent / "manifest.json"
+    if manifest.exists():
+        try:
+            entries = json.loads(manifest.read_text())
+            if not isinstance(entries, dict):
+                raise ValueError(f"it holds a {type(entries).__name__}, not an object")
+        except (ValueError, OSError) as err:
+            fail(f"{manifest} is not a valid manifest ({err}): fix or move it, or choose "
+                 f"another --out folder; nothing was trained")
+    return config, out
+
+
+def _uniform_nll(model, train) -> float | None:
+    """The uniform model's NLL, D ln(levels) nats: a run whose NLL (or bound) is above it has
+    diverged. None for a loss that is not a likelihood (the autoencoder's squared error)."""
+    if not hasattr(model, "log_prob"):
+        return None
+    return train[0].numel() * math.log(getattr(model, "levels", 2))
 
 
 def load_training_data(data: str = "binarized", data_dir=None, levels: int = 2):
@@ -137,7 +193,7 @@ def main(argv=None) -> dict:
     if device.type == "cuda" and distributed:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
         torch.cuda.set_device(device)
-    config = {k: _parse_value(v) for k, v in (kv.split("=", 1) for kv in args.set)}
+    config, out = _check_before_training(args)   # every argument and the output, before data
     model = build_model(args.model, config).to(device)
     if args.channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -149,7 +205,6 @@ def main(argv=None) -> dict:
     if args.compile:  # same weights and maths, fewer passes over memory
         name = "training_loss" if hasattr(model, "training_loss") else "log_prob"
         setattr(model, name, torch.compile(getattr(model, name)))
-    out = Path(args.out or f"checkpoints/{args.model}.pt")
     run_path = run_path_for(out)
     say = print if rank == 0 else (lambda *a, **k: None)
     resuming = f", resuming after epoch {resumed['epoch']}" if resumed else ""
@@ -166,10 +221,14 @@ def main(argv=None) -> dict:
                       max_seconds=args.max_minutes * 60 if args.max_minutes else None,
                       run_path=run_path, resume=resumed is not None,
                       run_info={"argv": command_argv, "resumes": resumes},
+                      diverged_above=_uniform_nll(model, train),
                       on_epoch_end=lambda e, h: say(
                           f"epoch {e + 1}: train {h['train_nll'][-1]:.3f}" + (
                               f" valid {h['valid_nll'][-1]:.3f}" if h["valid_nll"] else "")
                           + f" ({h['seconds'][-1]:.0f} s)", flush=True))
+    except TrainingDiverged as err:
+        say(f"error: {err}", file=sys.stderr)
+        raise SystemExit(3) from None
     except KeyboardInterrupt:
         say(f"stopped; the best weights so far are in {run_path}. Go on with:\n"
             f"  python -m gm_helpers.train --resume {run_path}", file=sys.stderr)

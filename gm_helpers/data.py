@@ -63,9 +63,20 @@ class DataCorruptError(ValueError):
     """A data file is present but truncated, corrupt or not the expected data."""
 
 
+class DataPermissionError(PermissionError):
+    """A data file or folder cannot be read or written for lack of permission (not corruption:
+    the fix is the permissions, not deleting the file)."""
+
+
 def data_dir(path: str | os.PathLike | None = None) -> Path:
-    """The data folder: ``path``, else ``$GM_DATA_DIR``, else the repository's ``data/``."""
+    """The data folder: ``path``, else ``$GM_DATA_DIR``, else the repository's ``data/``.
+
+    An empty ``path`` is an error, not the current folder (``""`` is almost always a variable
+    that was never set)."""
     if path is not None:
+        if not str(path).strip():
+            raise ValueError("data_dir is an empty string: give a folder, or None for the default "
+                             f"(${ENV_VAR}, else the repository's data/ folder)")
         return Path(path).expanduser()
     if os.environ.get(ENV_VAR):
         return Path(os.environ[ENV_VAR]).expanduser()
@@ -99,6 +110,31 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
+def _check_writable(folder: Path) -> None:
+    """Fail before a download if ``folder`` cannot be created or written to (a download of
+    several minutes must not end in a PermissionError on its temporary file)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise PermissionError(f"no write permission on {folder}")
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except PermissionError as err:
+        raise DataPermissionError(
+            f"cannot download into {folder}: it is not writable ({err}). Make it writable, or set "
+            f"{ENV_VAR} (or pass data_dir=...) to a writable folder, or put the files there by "
+            f"hand; nothing was downloaded.") from err
+
+
+def _read_bytes(path: Path) -> bytes:
+    """``path.read_bytes()``, with a permission problem named as one (never as corruption)."""
+    try:
+        return path.read_bytes()
+    except PermissionError as err:
+        raise DataPermissionError(f"cannot read {path}: permission denied. The file may be fine: "
+                                  f"make it readable (chmod a+r) rather than deleting it.") from err
+
+
 def _offline_error(path: Path, source: str, err: Exception) -> DataNotFoundError:
     return DataNotFoundError(
         f"{path.name} is not in {path.parent} and could not be downloaded from {source} "
@@ -115,6 +151,7 @@ def _parse_amat(text: bytes) -> np.ndarray:
 def download_binarized_mnist(root: Path, progress: bool = True) -> Path:
     """Download Larochelle's three .amat files, check them, store them packed in one .npz."""
     path = root / BINARIZED_FILE
+    _check_writable(root)
     packed = {}
     for split in SPLITS:
         url = BINARIZED_URL.format(split=split)
@@ -137,6 +174,7 @@ def download_binarized_mnist(root: Path, progress: bool = True) -> Path:
 def download_mnist_file(root: Path, name: str, progress: bool = True) -> Path:
     """Download one grayscale MNIST file, trying each mirror; keep it only if its md5 matches."""
     path = root / "mnist" / name
+    _check_writable(path.parent)
     errors = []
     for mirror in MNIST_MIRRORS:
         try:
@@ -164,8 +202,9 @@ def _check_split(x: np.ndarray, split: str, source: str | Path) -> None:
 
 
 def _load_split(path: Path, split: str) -> np.ndarray:
+    raw = _read_bytes(path)
     try:
-        with np.load(path) as npz:
+        with np.load(io.BytesIO(raw)) as npz:
             x = np.unpackbits(npz[split], axis=1)[:, :784]  # (N, 98) -> (N, 784)
     except Exception as err:  # zipfile.BadZipFile, EOFError, KeyError, zlib.error, ...
         raise DataCorruptError(
@@ -203,7 +242,7 @@ def _read_idx(path: Path, magic: int, download: bool, progress: bool) -> np.ndar
         if not download:
             raise DataNotFoundError(f"{path} is missing and download=False")
         download_mnist_file(path.parent.parent, path.name, progress)
-    raw = path.read_bytes()
+    raw = _read_bytes(path)
     if hashlib.md5(raw).hexdigest() != MNIST_FILES[path.name]:
         raise DataCorruptError(f"{path} fails its md5 check: it is corrupt or truncated. "
                                "Delete it and load again to re-download it.")

@@ -25,13 +25,14 @@ import json
 import os
 import shlex
 import time
-from pathlib import Path
 
 import torch
 import torch.nn as nn
 
 from gm_helpers import gan
-from gm_helpers.checkpoint import (atomic_save, cpu_state_dict, hardware, load_run,
+from gm_helpers.checks import (arg_float, arg_int, check_choice, check_num_samples,
+                               check_output_path, check_size)
+from gm_helpers.checkpoint import (CheckpointError, atomic_save, cpu_state_dict, hardware, load_run,
                                    record_in_manifest, rng_state, run_path_for, save_checkpoint,
                                    set_rng_state)
 
@@ -48,8 +49,8 @@ class Generator(nn.Module):
 
     def __init__(self, latent: int = 64, width: int = 64, output: str = "sigmoid"):
         super().__init__()
-        if output not in ("sigmoid", "bernoulli"):
-            raise ValueError(f"output must be 'sigmoid' or 'bernoulli', got {output!r}")
+        check_choice("output", output, ("sigmoid", "bernoulli"))
+        latent, width = check_size("latent", latent), check_size("width", width)
         self.latent, self.width, self.output = latent, width, output
         self.project = nn.Sequential(nn.Linear(latent, 2 * width * 7 * 7, bias=False),
                                      nn.BatchNorm1d(2 * width * 7 * 7), nn.ReLU())
@@ -68,9 +69,13 @@ class Generator(nn.Module):
     @torch.no_grad()
     def sample(self, num: int, seed: int | None = None, device=None) -> torch.Tensor:
         """``num`` images (num, 1, 28, 28) in [0, 1], from N(0, I) noise (seeded if asked)."""
-        device = device or next(self.parameters()).device
-        g = torch.Generator().manual_seed(seed) if seed is not None else None
-        z = torch.randn(num, self.latent, generator=g).to(device)
+        num = check_num_samples(num, "num")
+        weight = next(self.parameters())
+        device = device or weight.device
+        g = torch.Generator().manual_seed(check_size("seed", seed, 0)) if seed is not None else None
+        z = torch.randn(num, self.latent, generator=g).to(device=device, dtype=weight.dtype)
+        if num == 0:
+            return torch.zeros(0, 1, 28, 28, device=device, dtype=weight.dtype)
         was_training = self.training
         self.eval()
         x = torch.cat([self(chunk) for chunk in z.split(1000)])
@@ -93,6 +98,7 @@ class Discriminator(nn.Module):
 
     def __init__(self, width: int = 64):
         super().__init__()
+        width = check_size("width", width)
         self.net = nn.Sequential(
             nn.Conv2d(1, width, 4, 2, 1), nn.LeakyReLU(0.2),  # (B, w, 14, 14)
             nn.Conv2d(width, 2 * width, 4, 2, 1), nn.LeakyReLU(0.2),  # (B, 2w, 7, 7)
@@ -187,20 +193,20 @@ def parser() -> argparse.ArgumentParser:
         "10,000 samples with the course's digit classifier (label histogram, Frechet distance "
         "to the validation digits) and record it in the checkpoints' manifest."))
     p.add_argument("--resume", default=None, metavar="RUN_FILE")
-    p.add_argument("--epochs", type=int, default=12)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=2e-4)
-    p.add_argument("--k", type=int, default=1, help="discriminator steps per generator step")
+    p.add_argument("--epochs", type=arg_int(1), default=12)
+    p.add_argument("--batch-size", type=arg_int(1), default=64)
+    p.add_argument("--lr", type=arg_float(0, low_open=True), default=2e-4)
+    p.add_argument("--k", type=arg_int(1), default=1, help="discriminator steps per generator step")
     p.add_argument("--loss", default="non-saturating", choices=gan.GENERATOR_LOSSES)
-    p.add_argument("--latent", type=int, default=64)
-    p.add_argument("--width", type=int, default=64)
+    p.add_argument("--latent", type=arg_int(1), default=64)
+    p.add_argument("--width", type=arg_int(1), default=64)
     p.add_argument("--output", default="sigmoid", choices=("sigmoid", "bernoulli"))
-    p.add_argument("--noise", type=float, default=0.0, help="instance noise std on D's input")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--noise", type=arg_float(0), default=0.0, help="instance noise std on D's input")
+    p.add_argument("--seed", type=arg_int(0), default=0)
     p.add_argument("--device", default=None)
     p.add_argument("--amp", action="store_true", help="bfloat16 autocast for both networks")
-    p.add_argument("--threads", type=int, default=os.cpu_count())
-    p.add_argument("--max-minutes", type=float, default=None)
+    p.add_argument("--threads", type=arg_int(1), default=os.cpu_count())
+    p.add_argument("--max-minutes", type=arg_float(0, low_open=True), default=None)
     p.add_argument("--classifier", default=None,
                    help="classifier checkpoint for the scores (default: the shipped one)")
     p.add_argument("--data-dir", default=None)
@@ -218,13 +224,19 @@ def main(argv) -> dict:
     args = parser().parse_args(argv)
     command = argv
     if args.resume:  # the stored command, with this call's --epochs / --max-minutes / ...
-        command = load_run(args.resume)["argv"]
+        try:
+            command = load_run(args.resume)["argv"]
+        except CheckpointError as err:
+            parser().error(f"--resume: {err}")
         rest = [a for i, a in enumerate(argv) if a != "--resume" and argv[i - 1:i] != ["--resume"]]
         args = parser().parse_args(command + rest)
     seed_everything(args.seed)
     torch.set_num_threads(args.threads)
     device = torch.device(args.device) if args.device else get_device()
-    out = Path(args.out)
+    try:
+        out = check_output_path(args.out)   # before any data are loaded or minutes spent
+    except ValueError as err:
+        parser().error(str(err))
     G = Generator(args.latent, args.width, args.output)
     D = InstanceNoise(Discriminator(args.width), args.noise)
     train = load_binarized_mnist("train", args.data_dir)

@@ -31,6 +31,8 @@ import time
 import numpy as np
 import torch
 import torch.nn as nn
+
+from gm_helpers.checks import MAX_SAMPLES, arg_int, check_output_path, check_size
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
@@ -45,6 +47,7 @@ class DigitClassifier(nn.Module):
 
     def __init__(self, width: int = 32):
         super().__init__()
+        width = check_size("width", width)
         self.net = nn.Sequential(
             nn.Conv2d(1, width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (B, w, 14, 14)
             nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (B, 2w, 7, 7)
@@ -142,14 +145,18 @@ def main(argv) -> dict:
     """``python -m gm_helpers.train digit_classifier``: train, measure, ship."""
     from gm_helpers.data import binarized_test_labels, load_binarized_mnist
     p = argparse.ArgumentParser(prog="python -m gm_helpers.train digit_classifier")
-    p.add_argument("--epochs", type=int, default=15)
-    p.add_argument("--width", type=int, default=32)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--epochs", type=arg_int(1), default=15)
+    p.add_argument("--width", type=arg_int(1), default=32)
+    p.add_argument("--seed", type=arg_int(0), default=0)
+    p.add_argument("--threads", type=arg_int(1), default=os.cpu_count())
     p.add_argument("--data-dir", default=None)
     p.add_argument("--out", default=str(CHECKPOINT_DIR / "digit_classifier.pt"))
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
+    try:
+        check_output_path(args.out)   # before any data are loaded or minutes spent
+    except ValueError as err:
+        p.error(str(err))
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     start = time.time()
@@ -182,11 +189,15 @@ def samples_main(argv) -> dict:
     them, bit-packed, for lecture 06's sample-quality table."""
     p = argparse.ArgumentParser(prog="python -m gm_helpers.train samples")
     p.add_argument("--of", required=True, help="a shipped checkpoint, e.g. gated_pixelcnn.pt")
-    p.add_argument("--num", type=int, default=1000)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--num", type=arg_int(1, MAX_SAMPLES), default=1000)
+    p.add_argument("--seed", type=arg_int(0), default=0)
+    p.add_argument("--threads", type=arg_int(1), default=os.cpu_count())
     p.add_argument("--out", required=True)
     args = p.parse_args(argv)
+    try:
+        check_output_path(args.out)
+    except ValueError as err:
+        p.error(str(err))
     torch.set_num_threads(args.threads)
     start = time.time()
     model, _ = load_shipped(args.of)
@@ -197,9 +208,9 @@ def samples_main(argv) -> dict:
     entry = {"model": "samples", "of": args.of, "num": args.num, "seed": args.seed,
              "command": "python -m gm_helpers.train samples " + shlex.join(argv),
              "hardware": hardware(), "wall_time_s": round(time.time() - start, 1),
-             "torch": torch.__version__, "sha256": sha, "history": history}
+             "torch": torch.__version__, "sha256": sha}
     record_in_manifest(args.out, entry)
-    print(json.dumps({k: v for k, v in entry.items() if k != "history"}, indent=2))
+    print(json.dumps(entry, indent=2))
     return entry
 
 

@@ -8,6 +8,9 @@ It returns a ``Feedback``, which is truthy when the answer is right and prints a
 from __future__ import annotations
 
 import math
+import signal
+import threading
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -23,18 +26,81 @@ class Feedback:
         return ("✓ " if self.ok else "✗ ") + self.message
 
 
+# ----------------------------------------------------------------------------- the guarded call
+# Every checker runs the student's code through ``call_student``: whatever it does (raises,
+# calls sys.exit, runs for ever, returns a tensor that requires grad), the checker answers with
+# feedback, never a traceback or a hung kernel.
+TIME_LIMIT = 10.0  # seconds per call; the reference answers take milliseconds
+NOT_IMPLEMENTED = "not implemented yet: replace `raise NotImplementedError` with your code"
+
+
+class _TooSlow(BaseException):
+    """Raised into the student's code when its time is up (a BaseException, so that a bare
+    ``except Exception`` in the student's code cannot swallow it)."""
+
+
+@contextmanager
+def time_limit(seconds: float | None):
+    """Interrupt the block after ``seconds`` (POSIX, main thread: a SIGALRM timer; elsewhere,
+    e.g. on Windows, no limit). Python-level loops are interrupted; one long C call is not."""
+    usable = (seconds is not None and hasattr(signal, "setitimer")
+              and threading.current_thread() is threading.main_thread())
+    if not usable:
+        yield
+        return
+
+    def expire(signum, frame):
+        raise _TooSlow
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _detached(out):
+    """Tensors that require grad, detached (inside tuples and lists too), so comparing them
+    with NumPy cannot fail; everything else unchanged."""
+    if hasattr(out, "detach") and getattr(out, "requires_grad", False):
+        return out.detach()
+    if isinstance(out, (tuple, list)):
+        return type(out)(_detached(o) for o in out)
+    return out
+
+
+def call_student(fn, *args, where: str = "", limit: float | None = None, detach: bool = True,
+                 **kwargs):
+    """``fn(*args, **kwargs)`` guarded: returns ``(output, None)``, or ``(None, Feedback)`` that
+    says what went wrong (``where`` names the input, e.g. "on input 784, 2")."""
+    limit = TIME_LIMIT if limit is None else limit
+    suffix = f" {where}" if where else ""
+    try:
+        with time_limit(limit):
+            out = fn(*args, **kwargs)
+    except NotImplementedError:
+        return None, Feedback(False, NOT_IMPLEMENTED)
+    except _TooSlow:
+        return None, Feedback(False, f"your code took more than {limit:g} s{suffix}, so it was "
+                                     f"stopped: the answer takes milliseconds with the formula; "
+                                     f"do not enumerate the states or loop over huge ranges")
+    except SystemExit as exit_:
+        return None, Feedback(False, f"your code called sys.exit({exit_.code!r}) (or exit()){suffix}: "
+                                     f"return the answer instead of stopping the program")
+    except Exception as err:  # report the input, so the student can reproduce it
+        return None, Feedback(False, f"your code raised {type(err).__name__}: {err}{suffix}")
+    return (_detached(out) if detach else out), None
+
+
 def _run(fn, cases):
     """Call fn on each case; return (outputs, None) or (None, Feedback) if it failed."""
     outputs = []
     for args in cases:
-        try:
-            out = fn(*[np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args])
-        except NotImplementedError:
-            return None, Feedback(False, "not implemented yet: replace `raise "
-                                         "NotImplementedError` with your code")
-        except Exception as err:  # report the input, so the student can reproduce it
-            return None, Feedback(False, f"your function raised {type(err).__name__}: {err} "
-                                         f"on input {_short(args)}")
+        copies = [np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args]
+        out, failed = call_student(fn, *copies, where=f"on input {_short(args)}")
+        if failed is not None:
+            return None, failed
         outputs.append(out)
     return outputs, None
 
@@ -92,7 +158,9 @@ def check_posterior(fn) -> Feedback:
     """fn(prior, likelihood): p(y | x) from p(y) and p(x | y), arrays over the K classes."""
     cases = [(np.array([0.5, 0.5]), np.array([0.9, 0.2])),
              (np.array([0.99, 0.01]), np.array([0.05, 0.95])),
-             (np.array([0.2, 0.3, 0.5]), np.array([0.1, 0.4, 0.05]))]
+             (np.array([0.2, 0.3, 0.5]), np.array([0.1, 0.4, 0.05])),
+             (np.array([1.0]), np.array([0.3])),                   # one class: posterior 1
+             (np.array([0.1, 0.2, 0.3, 0.25, 0.15]), np.array([0.2, 0.001, 0.6, 0.1, 0.3]))]
     bayes = lambda prior, lik: prior * lik / (prior * lik).sum()
     return _check(fn, cases, bayes, {
         "not normalised: divide prior * likelihood by p(x) = sum_y p(y) p(x | y)":
@@ -108,7 +176,7 @@ def check_bernoulli_nll(fn) -> Feedback:
     """fn(x, theta): NLL in nats of a binary vector x under independent Bernoullis theta."""
     rng = np.random.default_rng(0)
     cases = [(np.array([1, 0, 1]), np.array([0.9, 0.2, 0.6]))]
-    for n in (5, 50):
+    for n in (1, 5, 50):
         cases.append(((rng.random(n) < 0.5).astype(float), rng.uniform(0.05, 0.95, n)))
     nll = lambda x, t: -np.sum(x * np.log(t) + (1 - x) * np.log(1 - t))
     return _check(fn, cases, nll, {
@@ -165,7 +233,8 @@ def check_markov_log_prob(fn) -> Feedback:
     """
     T1, T2 = np.array([[0.9, 0.1], [0.3, 0.7]]), np.array([[0.6, 0.4], [0.2, 0.8]])
     cases = [(np.array([1, 1, 0, 0, 1]), 0.3, T1), (np.array([0, 1, 1, 1]), 0.6, T2),
-             (np.array([1, 0, 1, 0, 0, 1]), 0.5, T1)]
+             (np.array([1, 0, 1, 0, 0, 1]), 0.5, T1),
+             (np.array([0]), 0.3, T2), (np.array([1, 0]), 0.8, T1)]   # edges: 1 and 2 steps
 
     def ref(x, p1, T, transpose=False, first=True, last=True):
         T = T.T if transpose else T
@@ -223,8 +292,12 @@ def check_made_mask(fn) -> Feedback:
 
 def check_log_mean_exp(fn) -> Feedback:
     """fn(logp): log of the mean of exp(logp) along axis 0, computed stably."""
+    rng = np.random.default_rng(3)
     cases = [(np.array([-1.0, -2.0, -3.0]),), (np.array([-90.0, -88.5, -89.2, -91.0]),),
-             (np.array([-1000.0, -1001.0]),), (np.array([[-3.0, -800.0], [-4.0, -801.0]]),)]
+             (np.array([-1000.0, -1001.0]),), (np.array([[-3.0, -800.0], [-4.0, -801.0]]),),
+             (np.array([-7.5]),),                                   # K = 1: itself
+             (rng.normal(-50, 20, (3, 2)),), (rng.normal(-50, 20, (2, 5)),),  # not square
+             (rng.normal(-300, 100, (4, 3, 2)),)]                   # batched: (K, B, D)
 
     def ref(logp):
         top = logp.max(0)
@@ -282,7 +355,8 @@ def check_skew(fn) -> Feedback:
     """fn(x): skew an (H, W) array to (H, H + W - 1), row i shifted right by i, zeros elsewhere."""
     rng = np.random.default_rng(2)
     cases = [(rng.integers(1, 9, (3, 3)).astype(float),), (rng.integers(1, 9, (2, 4)).astype(float),),
-             (rng.integers(1, 9, (4, 2)).astype(float),)]
+             (rng.integers(1, 9, (4, 2)).astype(float),), (np.array([[5.0]]),),
+             (rng.integers(1, 9, (1, 4)).astype(float),)]
 
     def skew(x, shift=lambda i: i, left=False):
         H, W = x.shape

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from gm_helpers.exact import dependencies, leaks, total_probability
-from gm_helpers.exercises import Feedback
+from gm_helpers.exercises import NOT_IMPLEMENTED, Feedback, call_student
 
 # (D, hidden sizes, order, seed). No layer is square, so a transposed mask cannot fit by chance.
 CONFIGS = [(6, (13,), [0, 1, 2, 3, 4, 5], 0),
@@ -153,30 +153,26 @@ def check_made(cls) -> Feedback:
     checked = 0
     for D, hidden, order, seed in CONFIGS:
         call = f"SmallMADE({D}, {hidden}, {order}, seed={seed})"
-        try:
-            model = cls(D, hidden, order, seed)
-        except NotImplementedError:
-            return Feedback(False, "not implemented yet: replace `raise NotImplementedError` "
-                                   "with your code")
-        except Exception as err:
-            return Feedback(False, f"{call} raised {type(err).__name__}: {err}")
+        model, failed = call_student(cls, D, hidden, order, seed, where=f"in {call}")
+        if failed is not None:
+            return failed
         if not hasattr(model, "m") or not hasattr(model, "masks"):
             return Feedback(False, "keep the skeleton's attributes: self.m (connectivity "
                                    "numbers, inputs first) and self.masks (one per layer)")
         m = [_as_long(v) for v in model.m]
         structural = _numbers_mistake(m, D, order, hidden) or _mask_mistake(list(model.masks), m)
         net = _randomised(model, seed)
-        try:
+        def run_forward():
             dep = dependencies(_randomised(model, seed, positive=True), D, seed=seed)
             with torch.no_grad():
-                total = total_probability(_log_prob(net), D)
-                logits = net(torch.rand(64, D, dtype=torch.float64))
-        except NotImplementedError:
-            return Feedback(False, "not implemented yet: forward still raises "
-                                   "NotImplementedError")
-        except Exception as err:
-            return Feedback(False, structural or f"{call}: forward raised {type(err).__name__}: "
-                                                 f"{err}")
+                return (dep, total_probability(_log_prob(net), D),
+                        net(torch.rand(64, D, dtype=torch.float64)))
+        out, failed = call_student(run_forward, where=f"in the forward pass of {call}")
+        if failed is not None:
+            if structural and failed.message != NOT_IMPLEMENTED:
+                return Feedback(False, structural)
+            return failed
+        dep, total, logits = out
         leaked = leaks(dep, order)
         evidence = ""
         if leaked:

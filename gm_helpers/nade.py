@@ -20,6 +20,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from gm_helpers.checks import (InvalidArgument, check_num_samples, check_size,
+                               check_sizes)
+
 
 def check_order(order, D: int) -> torch.Tensor:
     """``order`` as a LongTensor permutation of range(D).
@@ -28,14 +31,14 @@ def check_order(order, D: int) -> torch.Tensor:
     string, so a checkpoint's config stays readable). Or any permutation of range(D).
     """
     if order is None or order == "raster":
-        return torch.arange(D)
+        return torch.arange(D, device="cpu")
     if isinstance(order, str):
         if not order.startswith("random:") or not order[7:].isdigit():
             raise ValueError(f"order must be 'raster', 'random:SEED' or a permutation, got {order!r}")
-        return torch.randperm(D, generator=torch.Generator().manual_seed(int(order[7:])))
-    order = torch.as_tensor(order)
+        return torch.randperm(D, generator=torch.Generator().manual_seed(int(order[7:])), device="cpu")
+    order = torch.as_tensor(order, device="cpu")
     if order.dim() != 1 or order.dtype.is_floating_point or \
-            not torch.equal(order.sort().values, torch.arange(D)):
+            not torch.equal(order.sort().values, torch.arange(D, device="cpu")):
         raise ValueError(f"order must be a permutation of range({D}), got {order.tolist()[:12]}")
     return order.long()
 
@@ -67,7 +70,7 @@ class FVSBN(nn.Module):
 
     def __init__(self, D: int = 784, order=None):
         super().__init__()
-        self.D = D
+        self.D = D = check_size("D", D)
         order = check_order(order, D)
         rank = torch.empty(D, dtype=torch.long)
         rank[order] = torch.arange(D)  # rank[i] = step at which pixel i is visited
@@ -89,6 +92,7 @@ class FVSBN(nn.Module):
     @torch.no_grad()
     def sample(self, num_samples: int, device=None, generator=None) -> torch.Tensor:
         """Ancestral sampling in the model's order: D sequential steps (slow by nature)."""
+        num_samples = check_num_samples(num_samples)
         device = device or self.W.device
         W = (self.W * self.mask).to(device)  # (D, D)
         x = torch.zeros(num_samples, self.D, device=device, dtype=self.W.dtype)  # (S, D)
@@ -122,7 +126,7 @@ class NADE(nn.Module):
 
     def __init__(self, D: int = 784, H: int = 500, order=None):
         super().__init__()
-        self.D, self.H = D, H
+        self.D, self.H = D, H = check_size("D", D), check_size("H", H)
         self.register_buffer("order", check_order(order, D))
         self.W = nn.Parameter(torch.randn(H, D) * 0.01)  # input -> hidden, column t = x_t
         self.c = nn.Parameter(torch.zeros(H))
@@ -189,6 +193,8 @@ class NADE(nn.Module):
         Completion: the first ``num_given`` pixels in the order are copied from ``given``
         ``(S, D)`` (e.g. the upper half of digits, in raster order) and the rest are sampled.
         """
+        num_samples = check_num_samples(num_samples)
+        num_given = check_size("num_given", num_given, minimum=0, maximum=self.D)
         device = device or self.W.device
         x = torch.zeros(num_samples, self.D, device=device, dtype=self.W.dtype)  # (S, D)
         if num_given:
@@ -230,10 +236,13 @@ class MADE(nn.Module):
     def __init__(self, D: int = 784, hidden=(500,), num_masks: int = 1, order=None,
                  order_agnostic: bool = False, seed: int = 0):
         super().__init__()
-        if num_masks < 1:
-            raise ValueError(f"num_masks must be >= 1, got {num_masks}")
-        self.D, self.hidden, self.num_masks = D, list(hidden), num_masks
-        self.order_agnostic, self.seed = order_agnostic, seed
+        hidden = check_sizes("hidden", hidden, allow_empty=True)
+        # hidden units take connectivity numbers 1..D-1: with hidden layers, D must be >= 2
+        D = check_size("D", D, minimum=2 if hidden else 1)
+        self.D, self.hidden, self.num_masks = D, hidden, check_size("num_masks", num_masks)
+        if not isinstance(order_agnostic, bool):
+            raise InvalidArgument(f"order_agnostic must be True or False, got {order_agnostic!r}")
+        self.order_agnostic, self.seed = order_agnostic, check_size("seed", seed, minimum=0)
         self.register_buffer("base_order", check_order(order, D))
         sizes = [D, *self.hidden, D]
         self.layers = nn.ModuleList(nn.Linear(i, o) for i, o in zip(sizes[:-1], sizes[1:]))
@@ -243,21 +252,27 @@ class MADE(nn.Module):
     def connectivity(self, k: int, return_numbers: bool = False):
         """Ordering and masks of mask number k, drawn from a generator seeded with seed + k
         (and the connectivity numbers m of every layer, if ``return_numbers``)."""
+        k = self._mask_number(k)
         g = torch.Generator().manual_seed(self.seed + k)
-        order = torch.randperm(self.D, generator=g) if self.order_agnostic and k > 0 \
+        cpu = torch.device("cpu")   # on the CPU even when built on the meta device
+        order = torch.randperm(self.D, generator=g, device=cpu) if self.order_agnostic and k > 0 \
             else self.base_order.cpu()
-        m = [torch.empty(self.D, dtype=torch.long)]
-        m[0][order] = torch.arange(1, self.D + 1)  # m(input d) = its position, 1..D
+        m = [torch.empty(self.D, dtype=torch.long, device=cpu)]
+        m[0][order] = torch.arange(1, self.D + 1, device=cpu)  # m(input d) = its position, 1..D
         for size in self.hidden:
             low = int(m[-1].min()) if len(m) > 1 else 1
-            m.append(torch.randint(low, self.D, (size,), generator=g))  # in [low, D - 1]
+            m.append(torch.randint(low, self.D, (size,), generator=g, device=cpu))  # [low, D - 1]
         masks = [(m_out[:, None] >= m_in[None, :]) for m_in, m_out in zip(m[:-1], m[1:])]
         masks.append(m[0][:, None] > m[-1][None, :])  # output d sees units with m(k) < m(d)
         masks = [mask.float() for mask in masks]
         return (order, masks, m) if return_numbers else (order, masks)
 
+    def _mask_number(self, k) -> int:
+        """A mask number in 0..num_masks-1 (an error otherwise: never silently wrapped)."""
+        return check_size("mask", k, minimum=0, maximum=self.num_masks - 1)
+
     def set_mask(self, k: int) -> None:
-        self.mask_index = k % self.num_masks
+        self.mask_index = self._mask_number(k)
         order, masks = self.connectivity(self.mask_index)
         device = self.layers[0].weight.device
         self.order = order.to(device)
@@ -286,9 +301,11 @@ class MADE(nn.Module):
         x = flatten_binary(x, self.D).to(self.layers[0].weight.dtype)  # (B, D)
         if self.training and masks is None:
             if self.num_masks > 1:
-                self.set_mask(self.mask_index + 1)
+                self.set_mask((self.mask_index + 1) % self.num_masks)   # the next mask, cyclically
             return self._log_prob_current(x)
-        masks = range(self.num_masks) if masks is None else masks
+        masks = range(self.num_masks) if masks is None else [self._mask_number(k) for k in masks]
+        if len(masks) == 0:
+            raise InvalidArgument("masks must name at least one mask")
         logps = []
         for k in masks:
             self.set_mask(k)
@@ -303,9 +320,10 @@ class MADE(nn.Module):
     @torch.no_grad()
     def sample(self, num_samples: int, device=None, generator=None, mask: int = 0):
         """D passes through the network, one new pixel each (in mask ``mask``'s order)."""
+        num_samples = check_num_samples(num_samples)
         self.set_mask(mask)
-        device = device or self.layers[0].weight.device
-        x = torch.zeros(num_samples, self.D, device=device)
+        weight = self.layers[0].weight
+        x = torch.zeros(num_samples, self.D, device=device or weight.device, dtype=weight.dtype)
         for d in self.order.tolist():
             x[:, d] = torch.bernoulli(torch.sigmoid(self.logits(x)[:, d]), generator=generator)
         return x
@@ -326,7 +344,8 @@ class RNADE(nn.Module):
 
     def __init__(self, D: int, H: int = 64, K: int = 5, order=None):
         super().__init__()
-        self.D, self.H, self.K = D, H, K
+        self.D, self.H, self.K = D, H, K = (check_size("D", D), check_size("H", H),
+                                            check_size("K", K))
         self.register_buffer("order", check_order(order, D))
         self.W = nn.Parameter(torch.randn(H, D) * 0.1)
         self.c = nn.Parameter(torch.zeros(H))
@@ -357,6 +376,7 @@ class RNADE(nn.Module):
 
     @torch.no_grad()
     def sample(self, num_samples: int, device=None, generator=None) -> torch.Tensor:
+        num_samples = check_num_samples(num_samples)
         device = device or self.W.device
         x = torch.zeros(num_samples, self.D, device=device, dtype=self.W.dtype)
         a = self.c.expand(num_samples, self.H).clone()  # running activation (S, H)
@@ -364,7 +384,7 @@ class RNADE(nn.Module):
             out = torch.sigmoid(a) @ self.V[d] + self.b[d]  # (S, 3K)
             logit_pi, mu, log_sigma = out.split(self.K, dim=1)
             k = torch.multinomial(F.softmax(logit_pi, 1), 1, generator=generator)  # (S, 1)
-            noise = torch.randn(num_samples, 1, device=device, generator=generator)
+            noise = torch.randn(num_samples, 1, device=device, generator=generator, dtype=x.dtype)
             x[:, d] = (mu.gather(1, k) + log_sigma.clamp(-7, 5).gather(1, k).exp() * noise)[:, 0]
             a += x[:, d:d + 1] * self.W[:, d]
         return x

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from gm_helpers.exercises import Feedback
+from gm_helpers.exercises import Feedback, call_student
 from gm_helpers.pixelcnn import causal_mask
 
 RGB = "RGB"
@@ -151,15 +151,10 @@ def check_rgb_mask(fn) -> Feedback:
     channels form three contiguous groups R, G, B (``causal_mask(..., groups=3)``)."""
     got = []
     for k, t, c_in, c_out in MASK_CASES:
-        try:
-            mask = fn(k, t, c_in, c_out)
-        except NotImplementedError:
-            return Feedback(False, "not implemented yet: replace `raise NotImplementedError` "
-                                   "with your code")
-        except Exception as err:
-            return Feedback(False, f"your function raised {type(err).__name__}: {err} on "
-                                   f"kernel_size={k}, mask_type={t!r}, in_channels={c_in}, "
-                                   f"out_channels={c_out}")
+        mask, failed = call_student(fn, k, t, c_in, c_out, where=(
+            f"on kernel_size={k}, mask_type={t!r}, in_channels={c_in}, out_channels={c_out}"))
+        if failed is not None:
+            return failed
         mask = _as_mask(mask)
         if mask is None:
             return Feedback(False, "return a tensor or array of 0s and 1s")
@@ -176,7 +171,10 @@ def check_rgb_mask(fn) -> Feedback:
         got.append(mask)
     same = lambda mistake: all(torch.equal(m, rgb_mask_variant(*case, mistake).double())
                                for m, case in zip(got, MASK_CASES))
-    leaks, missing = autoregressive_report(_student_stack(fn))
+    stack, failed = call_student(_student_stack, fn, where="building a 5x5 A, 3x3 B, 1x1 B stack")
+    if failed is not None:
+        return failed
+    leaks, missing = autoregressive_report(stack)
     if same(None) and not leaks:
         return Feedback(True, "the RGB masks of causal_mask for k = 1, 3, 5 and non-square "
                               "channels; checked by gradients through a 5x5 A, 3x3 B, 1x1 B "
@@ -286,14 +284,10 @@ def check_gated_layer(fn) -> Feedback:
         model = _gated_model(k, hidden, size, layers)
         x = torch.bernoulli(torch.full((3, 1, size, size), 0.5, dtype=torch.float64),
                             generator=torch.Generator().manual_seed(2))
-        try:
-            got = _gated_logits(fn, model, x)
-        except NotImplementedError:
-            return Feedback(False, "not implemented yet: replace `raise NotImplementedError` "
-                                   "with your code")
-        except Exception as err:
-            return Feedback(False, f"your layer raised {type(err).__name__}: {err} (kernel_size="
-                                   f"{k}, hidden={hidden}, a {size}x{size} image)")
+        got, failed = call_student(_gated_logits, fn, model, x, where=(
+            f"(kernel_size={k}, hidden={hidden}, a {size}x{size} image)"))
+        if failed is not None:
+            return failed
         want = model.logits(x)
         if not torch.is_tensor(got) or got.shape != want.shape:
             return Feedback(False, f"the logits built from your layer have shape "

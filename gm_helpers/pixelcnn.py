@@ -19,6 +19,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from gm_helpers.checks import InvalidArgument, check_kernel, check_num_samples, check_size
+
 
 def causal_mask(kernel_size: int, mask_type: str, in_channels: int = 1, out_channels: int = 1,
                 groups: int = 1) -> torch.Tensor:
@@ -29,13 +31,15 @@ def causal_mask(kernel_size: int, mask_type: str, in_channels: int = 1, out_chan
     groups g' < g for type "A" and g' <= g for type "B". With one group, "A" excludes the centre
     and "B" includes it.
     """
-    if not isinstance(kernel_size, int) or kernel_size < 1 or kernel_size % 2 == 0:
-        raise ValueError(f"kernel_size must be an odd positive int, got {kernel_size!r}")
+    kernel_size = check_kernel("kernel_size", kernel_size)
     if mask_type not in ("A", "B"):
-        raise ValueError(f"mask_type must be 'A' (centre excluded) or 'B' (centre included), "
-                         f"got {mask_type!r}")
+        raise InvalidArgument(f"mask_type must be 'A' (centre excluded) or 'B' (centre "
+                              f"included), got {mask_type!r}")
+    groups = check_size("groups", groups)
+    in_channels, out_channels = check_size("in_channels", in_channels), check_size(
+        "out_channels", out_channels)
     if in_channels % groups or out_channels % groups:
-        raise ValueError(f"channels ({in_channels} in, {out_channels} out) must divide into "
+        raise InvalidArgument(f"channels ({in_channels} in, {out_channels} out) must divide into "
                          f"{groups} groups")
     k, c = kernel_size, kernel_size // 2
     mask = torch.zeros(out_channels, in_channels, k, k)
@@ -116,10 +120,17 @@ class _Autoregressive(nn.Module):
         0..r alone, an exact saving of about half the work. ``given``/``num_given_rows``: keep
         the first rows of ``given`` and complete the rest.
         """
-        device = device or next(self.parameters()).device
+        num_samples = check_num_samples(num_samples)
+        num_given_rows = check_size("num_given_rows", num_given_rows, minimum=0,
+                                    maximum=self.image_size)
+        weight = next(self.parameters())
+        device = device or weight.device
         S, C, N = num_samples, self.channels, self.image_size
-        x = torch.zeros(S, C, N, N, device=device)
+        x = torch.zeros(S, C, N, N, device=device, dtype=weight.dtype)
         if num_given_rows:
+            if given is None or len(given) != num_samples:
+                raise InvalidArgument(f"num_given_rows = {num_given_rows} needs given images, "
+                                      f"one per sample ({num_samples})")
             x[:, :, :num_given_rows] = self._check(given).to(device)[:, :, :num_given_rows]
         for r in range(num_given_rows, N):
             for c in range(N):
@@ -151,6 +162,10 @@ class PixelCNN(_Autoregressive):
     def __init__(self, channels: int = 1, hidden: int = 64, num_layers: int = 7,
                  levels: int = 2, image_size: int = 28):
         super().__init__()
+        channels, hidden = check_size("channels", channels), check_size("hidden", hidden)
+        num_layers = check_size("num_layers", num_layers, minimum=0)  # 0: first layer + head
+        levels = check_size("levels", levels, minimum=2)  # one level would be no variable at all
+        image_size = check_size("image_size", image_size)
         self.channels, self.hidden, self.levels, self.image_size = channels, hidden, levels, image_size
         g = channels  # one group per colour channel: R sees nothing of its pixel, G sees R, ...
         self.first = MaskedConv2d(channels, 2 * hidden * g, 7, "A", groups=g)
@@ -187,8 +202,12 @@ class GatedPixelCNN(_Autoregressive):
     def __init__(self, hidden: int = 32, num_layers: int = 7, kernel_size: int = 5,
                  num_classes: int = 0, image_size: int = 28):
         super().__init__()
-        if kernel_size % 2 == 0:
-            raise ValueError(f"kernel_size must be odd, got {kernel_size}")
+        hidden, kernel_size = check_size("hidden", hidden), check_kernel("kernel_size", kernel_size)
+        # at least one layer: the first layer is where the horizontal stack shifts right (type
+        # A); with none, the head would read the input pixel it predicts
+        num_layers = check_size("num_layers", num_layers, minimum=1)
+        num_classes = check_size("num_classes", num_classes, minimum=0)
+        image_size = check_size("image_size", image_size)
         self.channels, self.levels, self.image_size, self.hidden = 1, 2, image_size, hidden
         self.k, self.num_layers, self.num_classes = kernel_size, num_layers, num_classes
         k, p = kernel_size, kernel_size // 2

@@ -20,6 +20,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from gm_helpers.checks import check_num_samples, check_size
+
 
 # ----------------------------------------------------------------------------- skewing
 def skew(x: torch.Tensor) -> torch.Tensor:
@@ -181,10 +183,8 @@ class _PixelRNN(nn.Module):
 
     def __init__(self, hidden: int = 16, num_layers: int = 2, image_size: int = 28):
         super().__init__()
-        for name, value, low in (("hidden", hidden, 1), ("num_layers", num_layers, 0),
-                                 ("image_size", image_size, 1)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        hidden, image_size = check_size("hidden", hidden), check_size("image_size", image_size)
+        num_layers = check_size("num_layers", num_layers, minimum=0)  # 0: the 7x7 layer A + head
         self.hidden, self.num_layers, self.image_size = hidden, num_layers, image_size
         channels = 2 * hidden  # the paper: 2h features between layers, h inside each LSTM
         self.conv_in = _MaskedConv2d(1, channels, 7, mask_type="A")
@@ -220,8 +220,7 @@ class _PixelRNN(nn.Module):
     @torch.no_grad()
     def sample(self, num_samples: int, device=None, generator=None) -> torch.Tensor:
         """Ancestral sampling in raster order: H * W forward passes of the whole net (slow)."""
-        if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 0:
-            raise ValueError(f"num_samples must be an integer >= 0, got {num_samples!r}")
+        num_samples = check_num_samples(num_samples)
         weight = self.conv_in.weight
         N = self.image_size
         x = torch.zeros(num_samples, 1, N, N, device=device or weight.device, dtype=weight.dtype)

@@ -91,6 +91,10 @@ class PerExampleLoss(torch.nn.Module):
         return per_example_loss(self.model, x)
 
 
+class TrainingDiverged(FloatingPointError):
+    """The NLL went above the uniform model's: the run diverged (and nothing is saved)."""
+
+
 def train_epoch(model, data, optimizer, batch_size=100, device="cpu", amp=False,
                 clip_grad=None, progress=True, on_batch_end=None, step=0, desc="train"):
     """One pass over ``data`` (a tensor of examples); returns (mean training loss, next step).
@@ -135,7 +139,7 @@ def train_epoch(model, data, optimizer, batch_size=100, device="cpu", amp=False,
 def fit(model, train_data, num_epochs=1, lr=1e-3, batch_size=100, device="cpu",
         valid_data=None, optimizer=None, amp=False, clip_grad=None, progress=True,
         on_batch_end=None, on_epoch_end=None, keep_best=True, lr_decay=1.0, max_seconds=None,
-        eval_every=1, run_path=None, resume=False, run_info=None):
+        eval_every=1, run_path=None, resume=False, run_info=None, diverged_above=None):
     """Train by maximum likelihood; returns the history of train and valid NLLs (nats).
 
     (For a model with ``training_loss``, e.g. a VAE, the history holds that loss instead: the
@@ -149,6 +153,9 @@ def fit(model, train_data, num_epochs=1, lr=1e-3, batch_size=100, device="cpu",
     ``run_path``: after every epoch, write a run file there (weights, optimizer, RNG states,
     history, best weights; plus ``run_info``, e.g. the command line). ``resume=True``: first
     load it and go on from its epoch: the result is the same as one uninterrupted run.
+    ``diverged_above``: the uniform model's NLL, D ln 2 for binary pixels. Raise
+    ``TrainingDiverged`` (naming the epoch, before that epoch's run file is written) when the
+    run has diverged (see ``_diverged``): a "result" would be garbage.
     Under ``torchrun`` (an initialised process group) the model is wrapped in
     DistributedDataParallel; each process trains on its share of every batch and rank 0 writes.
     """
@@ -192,6 +199,14 @@ def fit(model, train_data, num_epochs=1, lr=1e-3, batch_size=100, device="cpu",
                 if keep_best and valid_nll < run["best_valid"]:
                     run["best_valid"], run["best_epoch"] = valid_nll, epoch + 1
                     run["best_state"] = cpu_state_dict(model)
+            if diverged_above is not None and _diverged(history, diverged_above):
+                worst = max([history["train_nll"][-1]] + history["valid_nll"][-1:])
+                raise TrainingDiverged(
+                    f"epoch {epoch + 1}: the NLL reached {worst:,.1f} nats, above the uniform "
+                    f"model's {diverged_above:,.1f}: the run diverged. Lower --lr or set "
+                    f"--clip-grad; the last good state is in the run file of epoch {run['epoch']}"
+                    if run_path else f"epoch {epoch + 1}: the NLL reached {worst:,.1f} nats, "
+                    f"above the uniform model's {diverged_above:,.1f}: the run diverged")
             run.update(epoch=epoch + 1, step=step)
             if run_path is not None and rank == 0:
                 save_run(run_path, model, optimizer, run)
@@ -208,6 +223,22 @@ def fit(model, train_data, num_epochs=1, lr=1e-3, batch_size=100, device="cpu",
         if run["best_state"] is not None:
             model.load_state_dict(run["best_state"])
     return history
+
+
+def _diverged(history: dict, uniform: float) -> bool:
+    """Has the run diverged? Its NLL (training mean and, if measured, validation) is either
+    above twice the uniform model's, which no random start comes near (the course's models
+    start within 10 % of it), or above the uniform model's and higher than an epoch before:
+    worse than a fair coin per pixel, and getting worse."""
+    train = history["train_nll"]
+    if train[-1] > 2 * uniform or (history["valid_nll"] and history["valid_epoch"][-1] == len(
+            train) and history["valid_nll"][-1] > 2 * uniform):
+        return True
+    rising = len(train) > 1 and train[-1] > uniform and train[-1] > train[-2]
+    valid = history["valid_nll"]
+    rising_valid = (len(valid) > 1 and history["valid_epoch"][-1] == len(train)
+                    and valid[-1] > uniform and valid[-1] > valid[-2])
+    return rising or rising_valid
 
 
 @torch.no_grad()

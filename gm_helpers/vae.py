@@ -23,12 +23,13 @@ Paper card: Importance Weighted Autoencoders (IWAE)
 from __future__ import annotations
 
 import math
-import numbers
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
+
+from gm_helpers.checks import check_float, check_size, check_sizes
 
 from gm_helpers.nade import flatten_binary
 
@@ -37,10 +38,8 @@ ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
 
 
 def _count(name, value, low=1) -> int:
-    """An integer >= low (NumPy integers welcome), else a ValueError that names it."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
+    """An integer >= low (NumPy integers welcome), else an error that names it."""
+    return check_size(name, value, minimum=low)
 
 
 def kl_diag_gaussians(mu_q, logvar_q, mu_p=None, logvar_p=None) -> torch.Tensor:
@@ -92,7 +91,7 @@ class Autoencoder(nn.Module):
     def __init__(self, D: int = 784, hidden=(200, 200), latent: int = 50, activation="tanh"):
         super().__init__()
         self.D, self.latent = _count("D", D), _count("latent", latent)
-        hidden = [_count("hidden size", h) for h in hidden]
+        hidden = check_sizes("hidden", hidden, allow_empty=True)
         self.encoder = mlp([D, *hidden, latent], activation)
         self.decoder = mlp([latent, *reversed(hidden), D], activation)
 
@@ -125,12 +124,11 @@ class VAE(nn.Module):
                  k: int = 1, beta: float = 1.0):
         super().__init__()
         self.D, self.latent, self.k = _count("D", D), _count("latent", latent), _count("k", k)
-        if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not beta > 0:
-            raise ValueError(f"beta must be a number > 0, got {beta!r}")
+        beta = check_float("beta", beta, minimum=0, open_low=True)
         if beta != 1 and self.k != 1:
             raise ValueError("beta weighs the ELBO's KL term: use it with k = 1")
         self.beta = float(beta)
-        hidden = [_count("hidden size", h) for h in hidden]
+        hidden = check_sizes("hidden", hidden, allow_empty=True)
         self.encoder = mlp([D, *hidden, 2 * latent], activation)  # -> [mu, logvar]
         self.decoder = mlp([latent, *reversed(hidden), D], activation)
 

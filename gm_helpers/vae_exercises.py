@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from gm_helpers.exercises import Feedback
+from gm_helpers.exercises import Feedback, call_student
 
 
 def _tensor_cases(shapes, seed=0):
@@ -26,15 +26,12 @@ def _agree(got, want) -> bool:
 def _judge(fn, cases, reference, mistakes: dict, success: str, shape_hint: str) -> Feedback:
     got = []
     for args in cases:
-        try:
-            got.append(fn(*[a.clone() for a in args]))
-        except NotImplementedError:
-            return Feedback(False, "not implemented yet: replace `raise NotImplementedError` "
-                                   "with your code")
-        except Exception as err:
-            shapes = ", ".join(str(tuple(a.shape)) for a in args)
-            return Feedback(False, f"your function raised {type(err).__name__}: {err} on inputs "
-                                   f"of shapes {shapes}")
+        shapes = ", ".join(str(tuple(a.shape)) for a in args)
+        out, failed = call_student(fn, *[a.clone() for a in args],
+                                   where=f"on inputs of shapes {shapes}")
+        if failed is not None:
+            return failed
+        got.append(out)
     want = [reference(*args) for args in cases]
     if all(_agree(g, w) for g, w in zip(got, want)):
         return Feedback(True, success)
@@ -70,8 +67,11 @@ def check_reparameterize(fn) -> Feedback:
     if not feedback:
         return feedback
     mu, lv = torch.zeros(2, 3, requires_grad=True), torch.zeros(2, 3, requires_grad=True)
-    z = fn(mu, lv, torch.ones(2, 3))
-    if not z.requires_grad:
+    z, failed = call_student(fn, mu, lv, torch.ones(2, 3), detach=False,
+                             where="on inputs that require grad")
+    if failed is not None:
+        return failed
+    if not getattr(z, "requires_grad", False):
         return Feedback(False, "the values are right but z carries no gradient: do not detach, "
                                "use .item() or torch.no_grad(); that is the point of the trick")
     return feedback

@@ -5,6 +5,7 @@ monkeypatched ``_download``: no test ever reaches the real sources.
 """
 import gzip
 import hashlib
+import os
 import shutil
 import urllib.error
 from pathlib import Path
@@ -344,3 +345,60 @@ def test_downsample_binary(binarized_test):
                         [1., 1., 0., 0.],
                         [0., 0., 0., 0.]]).view(1, 1, 4, 4)
     assert downsample_binary(img, 2).flatten().tolist() == [1.0, 0.0, 0.0, 0.0]
+
+
+# ----------------------------------------------------------------------------- hardening (issue 11, class 7)
+@pytest.mark.parametrize("empty", ["", "  "])
+def test_empty_data_dir_is_an_error_not_the_current_folder(empty):
+    with pytest.raises(ValueError, match="empty string"):
+        load_binarized_mnist("test", empty, download=False)
+    with pytest.raises(ValueError, match="empty string"):
+        data.load_mnist_test(empty, download=False)
+
+
+def test_an_unwritable_folder_fails_before_downloading(tmp_path, fake_binarized_source,
+                                                      monkeypatch):
+    """A data folder without write permission is reported before a single byte is fetched."""
+    asked = []
+    monkeypatch.setattr(data, "_download", lambda url, progress=True: asked.append(url))
+    real_access = os.access
+    root = tmp_path / "readonly"
+    root.mkdir()
+    monkeypatch.setattr(data.os, "access",
+                        lambda p, mode: False if root in (Path(p), *Path(p).parents) else real_access(p, mode))
+    for load in (lambda: load_binarized_mnist("test", root, progress=False),
+                 lambda: data.load_mnist_test(root, progress=False)):
+        with pytest.raises(data.DataPermissionError, match="not writable.*nothing was downloaded"):
+            load()
+    assert asked == [] and not any(root.rglob("*.part"))
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions")
+def test_a_really_read_only_folder_fails_before_downloading(tmp_path, fake_binarized_source):
+    root = tmp_path / "readonly"
+    root.mkdir()
+    root.chmod(0o555)
+    try:
+        with pytest.raises(data.DataPermissionError, match="not writable"):
+            load_binarized_mnist("test", root, progress=False)
+    finally:
+        root.chmod(0o755)
+
+
+def test_an_unreadable_file_is_a_permission_problem_not_corruption(tmp_path, real_data_dir,
+                                                                   monkeypatch):
+    """A file we may not read is never called corrupt (which would advise deleting it)."""
+    (tmp_path / "mnist").mkdir()
+    for name in ("binarized_mnist.npz", "mnist/t10k-images-idx3-ubyte.gz",
+                 "mnist/t10k-labels-idx1-ubyte.gz"):
+        (tmp_path / name).write_bytes((real_data_dir / name).read_bytes())
+
+    def denied(self):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    with pytest.raises(data.DataPermissionError, match="permission denied.*rather than deleting") as err:
+        load_binarized_mnist("test", tmp_path, download=False)
+    assert "corrupt" not in str(err.value)
+    with pytest.raises(data.DataPermissionError, match="chmod a\\+r"):
+        data.load_mnist_test(tmp_path, download=False)

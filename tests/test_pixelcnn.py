@@ -34,7 +34,7 @@ def test_colour_groups_at_the_centre():
     assert m.int().tolist() == [[1, 0, 0], [1, 1, 0], [1, 1, 1]]
 
 
-@pytest.mark.parametrize("bad, match", [(dict(kernel_size=4), "odd"), (dict(kernel_size=0), "odd"),
+@pytest.mark.parametrize("bad, match", [(dict(kernel_size=4), "odd"), (dict(kernel_size=0), "kernel_size must be an integer >= 1"),
                                         (dict(mask_type="C"), "'A'"),
                                         (dict(in_channels=4, groups=3), "groups")])
 def test_bad_mask_arguments(bad, match):

@@ -13,6 +13,7 @@ import torch
 from gm_helpers import train
 from gm_helpers.data import load_binarized_mnist
 from gm_helpers.nade import FVSBN
+from gm_helpers.checkpoint import CheckpointError
 from gm_helpers.train import (build_model, evaluate_nll, fit, get_device, load_checkpoint,
                               save_checkpoint, seed_everything)
 
@@ -199,7 +200,7 @@ def test_load_checkpoint_refuses_pickled_code(tmp_path):
     torch.save({"model": "fvsbn", "config": {"D": 4}, "state_dict": model.state_dict(),
                 "metrics": {"note": Booby()}}, path)
     UNPICKLED.clear()
-    with pytest.raises(pickle.UnpicklingError):
+    with pytest.raises(CheckpointError, match="could run code.*Do not retry with weights_only=False"):
         load_checkpoint(path)
     assert UNPICKLED == []
     torch.load(path, weights_only=False)  # the file really does carry code (the test has teeth)
@@ -307,7 +308,7 @@ def test_cli_resume_and_its_manifest_entry(tmp_path, real_data_dir, capsys):
     assert entry["resumed"] == [f"python -m gm_helpers.train --resume {run_file} --epochs 3"]
 
 
-def test_cli_resume_refuses_a_changed_recipe(tmp_path, real_data_dir):
+def test_cli_resume_refuses_a_changed_recipe(tmp_path, real_data_dir, capsys):
     train.main(["made", "--set", "hidden=[8]", "--limit", "100", "--epochs", "1", "--threads",
                 "1", "--no-progress", "--out", str(tmp_path / "m.pt")])
     with pytest.raises(SystemExit):  # the learning rate belongs to the stored command
@@ -317,8 +318,9 @@ def test_cli_resume_refuses_a_changed_recipe(tmp_path, real_data_dir):
     for bad in (["--threads", "0"], ["--eval-every", "0"]):
         with pytest.raises(SystemExit):
             train.main(["made", *bad])
-    with pytest.raises(ValueError, match="not a run file"):
-        train.main(["--resume", str(tmp_path / "m.pt")])  # the checkpoint, not the run file
+    with pytest.raises(SystemExit):   # the checkpoint, not the run file: a usage error
+        train.main(["--resume", str(tmp_path / "m.pt")])
+    assert "not a run file" in capsys.readouterr().err
 
 
 def test_interrupt_keeps_the_best_weights_and_the_run_file(tmp_path):
