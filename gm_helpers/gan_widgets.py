@@ -16,7 +16,7 @@ import torch
 from gm_helpers import gan, gan_toy
 from gm_helpers.dcgan import interpolate
 from gm_helpers.viz import show_images
-from gm_helpers.widgets import Explorer
+from gm_helpers.widgets import Explorer, controls_box
 
 
 # ----------------------------------------------------------------------------- 2-d snapshots
@@ -102,6 +102,8 @@ class ToyGANExplorer(Explorer):
             "seed": W.IntText(seed, description="seed"),
             "num_steps": W.IntSlider(num_steps, min=200, max=10000, step=200, description="iterations"),
         }
+        for control in self.settings.values():   # read when *train* is pressed, no redraw
+            control.add_class("gm-setting")
         self.button = W.Button(description="train", button_style="primary")
         self.button.on_click(lambda _: self.train())
         self.run_result = initial_run  # a run already made (gan_toy.run), shown until *train*
@@ -111,9 +113,8 @@ class ToyGANExplorer(Explorer):
                              max=len(self.run_result["snapshots"]) - 1, description="snapshot")
         super().__init__({"index": slider}, lambda index: {"run": self.run_result, "index": index},
                          lambda r: draw_toy_state(r["run"], r["index"]))
-        self.ui = W.VBox([W.HBox(list(self.settings.values())[:4]),
-                          W.HBox(list(self.settings.values())[4:] + [self.button]),
-                          slider, self.output])
+        self.ui = W.VBox([controls_box([*self.settings.values(), self.button]),
+                          controls_box([slider]), self.output])
 
     def train(self, redraw: bool = True) -> dict:
         values = {name: control.value for name, control in self.settings.items()}

@@ -19,14 +19,41 @@ from gm_helpers.nade import MADE
 from gm_helpers.viz import plot_made_graph, plot_param_counts, show_images
 
 
-class Explorer:
-    """Controls wired to ``compute(**values) -> result`` and ``draw(result) -> figure``."""
+STATIC_TEXT = ("[interactive explorer: run the notebook to move its controls; the figure above "
+               "is a static view of what it draws]")
 
-    def __init__(self, controls: dict, compute, draw):
+
+def controls_box(controls) -> W.Box:
+    """The controls in rows that wrap to fit a 900-px notebook column: every slider and menu a
+    fixed, usable width (never squeezed to a 0-px track), toggle buttons kept on one line."""
+    for control in controls:
+        if isinstance(control, W.ToggleButtons):
+            control.style.button_width = "44px"
+            control.style.description_width = "60px"
+        elif isinstance(control, (W.IntSlider, W.FloatSlider, W.FloatLogSlider, W.Dropdown,
+                                  W.IntText, W.BoundedIntText)):
+            control.layout.width = "320px"
+            control.style.description_width = "90px"
+    return W.Box(list(controls), layout=W.Layout(display="flex", flex_flow="row wrap",
+                                                 align_items="center", max_width="900px",
+                                                 grid_gap="2px 12px"))
+
+
+class Explorer:
+    """Controls wired to ``compute(**values) -> result`` and ``draw(result) -> figure``.
+
+    ``ranges``: control name -> ``f(values) -> (min, max)``, for a slider whose range follows
+    the other controls (e.g. the output to highlight among D inputs); applied before every
+    update, so the value is never silently out of range.
+    """
+
+    def __init__(self, controls: dict, compute, draw, ranges: dict | None = None):
         self.controls, self.compute, self.draw = controls, compute, draw
+        self.ranges = ranges or {}
         self.output = W.Output()
-        self.ui = W.VBox([W.HBox(list(controls.values())), self.output])
+        self.ui = W.VBox([controls_box(controls.values()), self.output])
         self.result = self.figure = None
+        self._busy = False
         for control in controls.values():
             control.observe(self.update, names="value")
         self.update()
@@ -34,7 +61,23 @@ class Explorer:
     def values(self) -> dict:
         return {name: control.value for name, control in self.controls.items()}
 
+    def _apply_ranges(self) -> None:
+        for name, bounds in self.ranges.items():
+            low, high = bounds(self.values())
+            control = self.controls[name]
+            if low > control.max:            # move the range in an order traitlets accepts
+                control.max, control.min = high, low
+            else:
+                control.min, control.max = low, high
+
     def update(self, change=None) -> None:
+        if self._busy:   # a range change that moved a value: one update, not two
+            return
+        self._busy = True
+        try:
+            self._apply_ranges()
+        finally:
+            self._busy = False
         self.result = self.compute(**self.values())
         with self.output:
             self.output.clear_output(wait=True)
@@ -42,9 +85,16 @@ class Explorer:
                 plt.close(self.figure)
             self.figure = self.draw(self.result)
             display(self.figure)
+            # shown once, as a PNG in the output; closed, so that the inline backend does not
+            # show it again under the widget (a stale copy) or send it after each change
+            plt.close(self.figure)
 
-    def _ipython_display_(self):
-        display(self.ui)
+    def _repr_mimebundle_(self, **kwargs):
+        """The widget for a live kernel; for a saved notebook (GitHub, nbviewer), a sentence
+        instead of the widget's Python repr (``VBox(children=(...``)."""
+        bundle = self.ui._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = STATIC_TEXT
+        return bundle
 
 
 # ----------------------------------------------------------------------------- lecture 01
@@ -59,14 +109,33 @@ def param_count_summary(n: int, m: int, k: int) -> dict:
 
 
 def draw_param_counts(result: dict):
+    """Left: every assumption on one log axis, up to the full joint's 10^hundreds. Right: the
+    assumptions that stay small (independent, Markov, AR(k)), which the left panel squeezes
+    into one line at the bottom, on their own axis."""
     n, m, k = result["n"], result["m"], result["k"]
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, (ax, ax_small) = plt.subplots(1, 2, figsize=(10, 3.8),
+                                       gridspec_kw={"width_ratios": [1.3, 1]})
     n_values = sorted({1, 2, n, *range(0, max(n, 10) + 1, max(1, max(n, 10) // 50))} - {0})
     plot_param_counts(n_values, m=m, ks=(k,) if k > 1 else (), ax=ax)
     ax.axvline(n, color="k", lw=0.8, ls=":")
     text = "\n".join(f"{name:>12}: {_fmt(c)}" for name, c in result["counts"].items())
     ax.text(0.02, 0.97, text, transform=ax.transAxes, va="top", family="monospace", fontsize=8,
             bbox=dict(facecolor="white", alpha=0.8, lw=0))
+    ax.set_title(f"all assumptions, m = {m} (log scale)", fontsize=10)
+    small = {"independent": ("independent", 1), "Markov": ("markov", 1)}
+    if k > 1:
+        small[f"AR({k})"] = ("ar", k)
+    for colour, (label, (assumption, order)) in zip(("C1", "C2", "C3"), small.items()):
+        ns = [v for v in n_values if assumption != "ar" or order < v]   # the left panel's colours
+        ax_small.plot(ns, [num_params(assumption, v, k=order, m=m) for v in ns], label=label,
+                      color=colour)
+    ax_small.set_yscale("log")
+    ax_small.axvline(n, color="k", lw=0.8, ls=":")
+    ax_small.set_xlabel("n (number of variables)")
+    ax_small.set_title("the tractable ones, on their own axis", fontsize=10)
+    ax_small.legend(fontsize=8)
+    ax_small.grid(alpha=0.3)
+    fig.tight_layout()
     return fig
 
 
@@ -151,7 +220,9 @@ def ar_patch_explorer(train_images, test_images, num_train: int = 5_000,
                                    num_train=num_train, num_test=num_test, cache=cache,
                                    valid_images=valid_images)
 
-    return Explorer(controls, compute, draw_patch_result)
+    # AR(k) on n = size^2 variables: k from 0 (independent) to n - 1 (the chain rule)
+    return Explorer(controls, compute, draw_patch_result,
+                    ranges={"k": lambda v: (0, v["size"] ** 2 - 1)})
 
 
 # ----------------------------------------------------------------------------- lecture 03
@@ -194,8 +265,9 @@ def made_explorer(D: int = 5, num_layers: int = 1, hidden_size: int = 6, seed: i
                 "hidden_size": W.IntSlider(hidden_size, min=1, max=12, description="units"),
                 "seed": W.IntSlider(seed, min=0, max=20, description="seed"),
                 "ordering": W.Dropdown(options=["natural", "random"], description="ordering"),
-                "output": W.IntSlider(D - 1, min=0, max=9, description="highlight d")}
-    return Explorer(controls, made_connectivity, draw_made)
+                "output": W.IntSlider(D - 1, min=0, max=D - 1, description="highlight d")}
+    return Explorer(controls, made_connectivity, draw_made,
+                    ranges={"output": lambda v: (0, v["D"] - 1)})   # one of the D outputs
 
 
 # ----------------------------------------------------------------------------- lecture 04

@@ -240,3 +240,69 @@ def test_plot_learning_curves_from_manifest_entries():
     dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
     assert len(dashed) == 1 and list(dashed[0].get_ydata()) == [120.0, 100.0, 90.0]
     assert list(dashed[0].get_xdata()) == [1.0, 2.0, 3.0]  # every epoch, at its minute
+
+
+# ----------------------------------------------------------------------------- issue 12: layout,
+# ranges, and what a saved notebook shows
+def test_an_explorer_leaves_no_open_figure_behind():
+    """The figure is shown once, inside the widget's output, then closed: the inline backend
+    has nothing left to show again under the widget (the stale copy) or after a change."""
+    from gm_helpers.widgets import made_explorer
+    plt.close("all")
+    explorer = made_explorer()
+    assert plt.get_fignums() == []
+    explorer.controls["seed"].value = 3
+    assert plt.get_fignums() == [] and isinstance(explorer.figure, Figure)
+    assert explorer.figure.axes   # still drawable and inspectable after closing
+
+
+def test_a_saved_explorer_shows_a_sentence_not_its_python_repr():
+    from gm_helpers.widgets import STATIC_TEXT, made_explorer
+    bundle = made_explorer()._repr_mimebundle_()
+    assert bundle["text/plain"] == STATIC_TEXT
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+def test_highlight_slider_follows_the_number_of_inputs():
+    from gm_helpers.widgets import made_explorer
+    explorer = made_explorer(D=8)
+    output = explorer.controls["output"]
+    assert (output.min, output.max, output.value) == (0, 7, 7)
+    explorer.controls["D"].value = 4          # the slider shrinks; its value moves inside
+    assert (output.max, output.value) == (3, 3) and explorer.result["output"] == 3
+    explorer.controls["D"].value = 10
+    assert output.max == 9
+    output.value = 9
+    assert explorer.result["output"] == 9 and explorer.result["D"] == 10
+
+
+def test_ar_order_slider_follows_the_patch_size(patch_explorer):
+    k = patch_explorer.controls["k"]
+    patch_explorer.controls["size"].value = 2
+    assert k.max == 3 and k.value <= 3 and patch_explorer.result["k"] == k.value
+    patch_explorer.controls["size"].value = 4
+    assert k.max == 15
+
+
+def test_controls_wrap_in_rows_and_keep_a_usable_width():
+    import ipywidgets as W
+
+    from gm_helpers.widgets import controls_box, made_explorer, mask_explorer
+    box = made_explorer().ui.children[0]
+    assert box.layout.flex_flow == "row wrap" and box.layout.max_width == "900px"
+    assert all(c.layout.width == "320px" for c in box.children if isinstance(c, W.IntSlider))
+    toggles = [c for c in mask_explorer().ui.children[0].children if isinstance(c, W.ToggleButtons)]
+    assert toggles and all(t.style.button_width == "44px" for t in toggles)
+    assert isinstance(controls_box([W.IntSlider()]), W.Box)
+
+
+def test_param_count_figure_separates_the_small_counts():
+    """At n = 784 and m = 5 the full joint reaches 10^547: the other three curves get an axis of
+    their own, where they are distinct."""
+    from gm_helpers.widgets import draw_param_counts, param_count_summary
+    fig = draw_param_counts(param_count_summary(784, 5, 4))
+    small = fig.axes[1]
+    ends = sorted(line.get_ydata()[-1] for line in small.get_lines() if len(line.get_ydata()) > 2)
+    assert len(ends) == 3 and ends[0] * 4 < ends[1] and ends[1] * 4 < ends[2]
+    low, high = small.get_ylim()
+    assert high < 1e8      # not squeezed by the full joint's scale

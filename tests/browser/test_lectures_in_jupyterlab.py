@@ -1,0 +1,242 @@
+"""Every lecture, run in JupyterLab in Chromium as a student would, and every control of every
+explorer moved.
+
+For each lecture: open it at 1280 x 800 with the file browser open, run all cells, then fail on
+an error output, a browser console error, a message in JupyterLab's Log Console, a stale copy of
+an explorer's figure beside the live widget, widget repr text (``VBox(children=...``), a control
+narrower than a usable width or clipped out of the notebook column. Then, for every control of
+every explorer: change it, check that the figure it drives changed (the PNG before and after),
+and measure the latency. The latencies go to ``$GM_BROWSER_REPORT`` (default:
+``browser_report.json`` in pytest's temporary folder) and are printed.
+
+    pytest -m browser tests/browser          # this suite only
+    pytest -m "not browser"                  # everything else
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[2]
+LECTURES = sorted(p.name for p in (REPO / "lectures").glob("0*.ipynb"))
+WIDTH, HEIGHT = 1280, 800
+MIN_SLIDER_TRACK = 100      # px: a slider track narrower than this cannot be dragged well
+RUN_TIMEOUT = 600           # s for a whole lecture (the slowest runs in about 100 s)
+CHANGE_TIMEOUT = 60         # s for a figure to change after a control moved
+TRAIN_TIMEOUT = 240         # s for a *train* button: it runs a training
+REPORT: dict = {}
+
+
+def _explorer_cells(name: str) -> int:
+    source = (REPO / "lectures" / name).with_suffix(".py").read_text()
+    return len(re.findall(r"^\w+_explorer\(", source, re.MULTILINE))
+
+
+def _report_path(tmp_path_factory) -> Path:
+    env = os.environ.get("GM_BROWSER_REPORT")
+    return Path(env) if env else tmp_path_factory.getbasetemp() / "browser_report.json"
+
+
+NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook"   # the lecture on show
+
+
+def _open(page, url, token, name):
+    # a workspace of its own, reset: only this lecture open, whatever the server remembers
+    page.goto(f"{url}/lab/workspaces/{Path(name).stem}/tree/{name}?token={token}&reset")
+    page.wait_for_selector(f"{NOTEBOOK} .jp-Cell", timeout=90_000)
+    if not page.locator(".jp-FileBrowser").first.is_visible():   # the file browser: open
+        page.locator('.jp-SideBar [data-id="filebrowser"]').first.click()
+    page.locator(".jp-FileBrowser").first.wait_for(state="visible", timeout=10_000)
+
+
+def _shut_down_kernels(url, token):
+    """Free the lecture's kernel (a student closing the notebook), through the REST API."""
+    import urllib.request
+    sessions = json.load(urllib.request.urlopen(f"{url}/api/sessions?token={token}"))
+    for session in sessions:
+        request = urllib.request.Request(f"{url}/api/sessions/{session['id']}?token={token}",
+                                         method="DELETE")
+        urllib.request.urlopen(request)
+
+
+def _run_all(page):
+    page.locator(NOTEBOOK).first.click(position={"x": 5, "y": 5})
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+    # every code cell gets a number; "[*]" while queued or running
+    page.wait_for_function(
+        """() => {
+            const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+            const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+                .map(p => p.textContent.trim());
+            return prompts.length > 0 && prompts.every(p => /^\\[\\d+\\]:$/.test(p));
+        }""", timeout=RUN_TIMEOUT * 1000, polling=1000)
+
+
+def _log_entries(page) -> int:
+    title = page.evaluate(
+        "() => document.querySelector('.jp-LogConsoleStatusItem [title]')?.title || ''")
+    match = re.match(r"(\d+) log entr", title)
+    return int(match.group(1)) if match else 0
+
+
+def _figure(explorer):
+    """The src of the PNG inside the explorer's output widget (None while it redraws)."""
+    images = explorer.locator(".widget-output img")
+    return images.first.get_attribute("src") if images.count() else None
+
+
+def _wait_change(page, explorer, before, started, timeout=CHANGE_TIMEOUT):
+    deadline = started + timeout
+    while time.perf_counter() < deadline:
+        now = _figure(explorer)
+        if now is not None and now != before:
+            return time.perf_counter() - started
+        page.wait_for_timeout(25)
+    return None
+
+
+def _controls(explorer):
+    """(kind, label, locator) of every interactive control of an explorer."""
+    found = []
+    for kind, selector in (("slider", ".widget-slider"), ("dropdown", ".widget-dropdown"),
+                           ("toggles", ".widget-toggle-buttons"), ("text", ".widget-text"),
+                           ("button", "button.widget-button")):
+        items = explorer.locator(selector)
+        for i in range(items.count()):
+            item = items.nth(i)
+            label = item.locator(".widget-label").first
+            text = label.inner_text().strip() if label.count() else item.inner_text().strip()
+            found.append((kind, text or f"{kind} {i}", item))
+    return found
+
+
+def _move(page, kind, control):
+    if kind == "slider":
+        handle = control.locator(".noUi-handle").first
+        handle.focus()
+        # one step down (smaller is cheaper: fewer layers, fewer iterations), or up from the min
+        at_min = handle.get_attribute("aria-valuenow") == handle.get_attribute("aria-valuemin")
+        page.keyboard.press("ArrowRight" if at_min else "ArrowLeft")
+    elif kind == "dropdown":
+        select = control.locator("select")
+        options = select.locator("option").all_inner_texts()
+        current = select.evaluate("s => s.options[s.selectedIndex].text")
+        select.select_option(label=next(o for o in options if o != current))
+    elif kind == "toggles":
+        control.locator("button:not(.mod-active)").first.click()
+    elif kind == "text":
+        field = control.locator("input")
+        field.fill(str(int(field.input_value() or 0) + 1))
+        field.press("Enter")
+    elif kind == "button":
+        control.click()
+
+
+def _layout_problems(page, explorer, notebook_right) -> list[str]:
+    problems = []
+    for kind, label, control in _controls(explorer):
+        box = control.bounding_box()
+        if box is None:
+            problems.append(f"{label!r} ({kind}) is not visible")
+            continue
+        if box["x"] < 0 or box["x"] + box["width"] > min(WIDTH, notebook_right) + 1:
+            problems.append(f"{label!r} ({kind}) is clipped: x {box['x']:.0f} to "
+                            f"{box['x'] + box['width']:.0f}, the column ends at {notebook_right:.0f}")
+        if kind == "slider":
+            track = control.locator(".slider-container, .noUi-target").first.bounding_box()
+            if track is None or track["width"] < MIN_SLIDER_TRACK:
+                problems.append(f"slider {label!r} has a track of "
+                                f"{0 if track is None else track['width']:.0f} px")
+        if kind == "toggles":
+            tops = {round(b.bounding_box()["y"]) for b in control.locator("button").all()}
+            if len(tops) > 1:
+                problems.append(f"the toggle buttons of {label!r} wrap onto {len(tops)} lines")
+    return problems
+
+
+@pytest.mark.parametrize("name", LECTURES)
+def test_lecture_runs_and_every_control_redraws(lab, browser, name, tmp_path_factory):
+    url, token, _ = lab
+    context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
+    page = context.new_page()
+    console = []
+    page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: console.append(f"page error: {e}"))
+    try:
+        _check_lecture(page, url, token, name, console, tmp_path_factory)
+    finally:
+        context.close()
+        _shut_down_kernels(url, token)
+
+
+def _check_lecture(page, url, token, name, console, tmp_path_factory):
+    started = time.perf_counter()
+    _open(page, url, token, name)
+    _run_all(page)
+    run_seconds = time.perf_counter() - started
+    problems = []
+    notebook = page.locator(NOTEBOOK).first
+    errors = notebook.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
+    for i in range(errors.count()):
+        text = errors.nth(i).inner_text()
+        if "Traceback" in text or re.search(r"^\w+Error\b", text, re.MULTILINE):
+            problems.append(f"an error output: {text[:300]}")
+    if notebook.get_by_text(re.compile(r"^VBox\(children=")).count():
+        problems.append("widget repr text (VBox(children=...) in an output")
+    explorers = notebook.locator(".jp-OutputArea-output .widget-vbox:has(.widget-output)")
+    expected = _explorer_cells(name)
+    if explorers.count() != expected:
+        problems.append(f"{explorers.count()} explorers rendered, the lecture has {expected}")
+    notebook_right = notebook.bounding_box()
+    notebook_right = notebook_right["x"] + notebook_right["width"]
+    latencies = []
+    for e in range(explorers.count()):
+        explorer = explorers.nth(e)
+        explorer.scroll_into_view_if_needed()
+        cell = notebook.locator(".jp-CodeCell").filter(has=explorer).first
+        stale = cell.locator(".jp-OutputArea-output img:not(.widget-output img)").count()
+        if stale:
+            problems.append(f"explorer {e}: {stale} stale figure(s) under the live widget")
+        problems += [f"explorer {e}: {p}" for p in _layout_problems(page, explorer, notebook_right)]
+        for kind, label, control in _controls(explorer):
+            if "gm-setting" in (control.get_attribute("class") or ""):
+                _move(page, kind, control)  # a setting read when *train* is pressed: no redraw
+                latencies.append({"explorer": e, "control": label, "kind": f"{kind}, setting",
+                                  "latency_s": None})
+                continue
+            before = _figure(explorer)
+            t0 = time.perf_counter()
+            _move(page, kind, control)
+            # a button starts a computation (the toy GAN trains for seconds): a longer wait
+            latency = _wait_change(page, explorer, before, t0,
+                                   TRAIN_TIMEOUT if kind == "button" else CHANGE_TIMEOUT)
+            if latency is None:
+                problems.append(f"explorer {e}: moving {label!r} ({kind}) did not change the "
+                                f"figure within {CHANGE_TIMEOUT} s")
+            latencies.append({"explorer": e, "control": label, "kind": kind,
+                              "latency_s": None if latency is None else round(latency, 3)})
+            page.wait_for_timeout(300)    # let a redraw's trailing messages arrive
+    page.wait_for_timeout(1000)
+    entries = _log_entries(page)
+    if entries:
+        problems.append(f"{entries} message(s) in JupyterLab's Log Console")
+    problems += [f"browser console error: {c[:300]}" for c in console]
+    REPORT[name] = {"run_all_s": round(run_seconds, 1), "controls": latencies}
+    path = _report_path(tmp_path_factory)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(REPORT, indent=2))
+    if explorers.count():      # what the student saw last: kept beside the report
+        explorers.last.scroll_into_view_if_needed()
+        page.screenshot(path=str(path.with_name(f"{Path(name).stem}.png")))
+    for row in latencies:
+        print(f"{name} explorer {row['explorer']} {row['control']!r} ({row['kind']}): "
+              f"{row['latency_s']} s")
+    assert not problems, "\n".join(problems)
