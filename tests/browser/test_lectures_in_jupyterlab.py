@@ -11,20 +11,122 @@ and measure the latency. The latencies go to ``$GM_BROWSER_REPORT`` (default:
 
     pytest -m browser tests/browser          # this suite only
     pytest -m "not browser"                  # everything else
+
+Fixtures: JupyterLab on a free port over a temporary copy of the lectures (its settings,
+workspaces and runtime files in temporary folders too, autosave off: nothing is written into
+the repository), and Chromium from the system (Debian's ``chromium``; set ``CHROMIUM`` to its
+path if it is not on PATH), driven by Playwright; never Playwright's own browser download.
+Without either, every test here is skipped with a message that says how to install them.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.browser
-
 REPO = Path(__file__).resolve().parents[2]
+INSTALL = ("install them with: apt-get install -y chromium (as root) and pip install playwright, "
+           "or run .ci/run, which does both")
+
+
+def chromium_path() -> str | None:
+    for candidate in (os.environ.get("CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
+        if candidate and shutil.which(candidate):
+            return shutil.which(candidate)
+    return None
+
+
+def _missing() -> list[str]:
+    """What this machine lacks for the browser suite (empty: it can run)."""
+    missing = []
+    if chromium_path() is None:
+        missing.append("no Chromium on this machine")
+    if importlib.util.find_spec("playwright") is None:
+        missing.append("the playwright package is not installed")
+    return missing
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(bool(_missing()), reason=f"browser suite skipped: "
+                                 f"{' and '.join(_missing())}; {INSTALL}")]
+
+
+@pytest.fixture(scope="session")
+def lab():
+    """A JupyterLab server over a temporary copy of the lectures: (base URL, token, root)."""
+    work = Path(tempfile.mkdtemp(prefix="gm-browser-"))
+    root = work / "lectures"
+    shutil.copytree(REPO / "lectures", root, ignore=shutil.ignore_patterns("*.py", "*.cfg"))
+    settings = work / "settings"
+    override = settings / "@jupyterlab" / "docmanager-extension"
+    override.mkdir(parents=True)
+    (override / "plugin.jupyterlab-settings").write_text(json.dumps({"autosave": False}))
+    news = settings / "@jupyterlab" / "apputils-extension"
+    news.mkdir(parents=True)       # no "would you like news?" toast over the notebook
+    (news / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    notebook = settings / "@jupyterlab" / "notebook-extension"
+    notebook.mkdir(parents=True)   # every cell in the page, not only those scrolled into view
+    (notebook / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
+    port, token = _free_port(), "gm-browser-test"
+    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(settings),
+           "JUPYTERLAB_WORKSPACES_DIR": str(work / "workspaces"),
+           "JUPYTER_RUNTIME_DIR": str(work / "runtime"), "JUPYTER_CONFIG_DIR": str(work / "config"),
+           "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    log = open(work / "lab.log", "w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+         f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}", "--allow-root",
+         "--ServerApp.open_browser=False", "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
+            break
+        except OSError:
+            if server.poll() is not None or time.time() > deadline:
+                log.close()
+                raise RuntimeError(f"JupyterLab did not start: {(work / 'lab.log').read_text()[-2000:]}")
+            time.sleep(0.5)
+    yield url, token, root
+    server.terminate()
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+    log.close()
+    shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=chromium_path(),
+                                     args=["--no-sandbox", "--disable-dev-shm-usage"])
+        yield chromium
+        chromium.close()
+
+
 LECTURES = sorted(p.name for p in (REPO / "lectures").glob("0*.ipynb"))
 WIDTH, HEIGHT = 1280, 800
 MIN_SLIDER_TRACK = 100      # px: a slider track narrower than this cannot be dragged well
