@@ -1,6 +1,5 @@
 """gm_helpers.latent: the derivation's lines agree, the grid integrals are exact, the walks
 through latent space have the right shapes and ends."""
-import math
 
 import numpy as np
 import pytest
