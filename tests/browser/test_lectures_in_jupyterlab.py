@@ -1,7 +1,9 @@
 """Every lecture, run in JupyterLab in Chromium as a student would, and every control of every
 explorer moved.
 
-For each lecture: open it at 1280 x 800 with the file browser open, run all cells, then fail on
+For each lecture: open it at 1280 x 800 with the file browser open, wait until its kernel is
+started and idle (JupyterLab clears, and never runs, cells that *Run All Cells* reaches while the
+notebook has no kernel yet), run all cells, then fail on
 an error output, a browser console error, a message in JupyterLab's Log Console, a stale copy of
 an explorer's figure beside the live widget, widget repr text (``VBox(children=...``), a control
 narrower than a usable width or clipped out of the notebook column. Then, for every control of
@@ -130,7 +132,8 @@ def browser():
 LECTURES = sorted(p.name for p in (REPO / "lectures").glob("0*.ipynb"))
 WIDTH, HEIGHT = 1280, 800
 MIN_SLIDER_TRACK = 100      # px: a slider track narrower than this cannot be dragged well
-RUN_TIMEOUT = 600           # s for a whole lecture (the slowest runs in about 100 s)
+KERNEL_TIMEOUT = 180        # s for the lecture's kernel to start (under load in CI)
+RUN_TIMEOUT = 400           # s for a whole lecture (the slowest runs in about 100 s alone)
 CHANGE_TIMEOUT = 60         # s for a figure to change after a control moved
 TRAIN_TIMEOUT = 240         # s for a *train* button: it runs a training
 REPORT: dict = {}
@@ -146,7 +149,8 @@ def _report_path(tmp_path_factory) -> Path:
     return Path(env) if env else tmp_path_factory.getbasetemp() / "browser_report.json"
 
 
-NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook"   # the lecture on show
+NOTEBOOK_PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"            # the lecture on show
+NOTEBOOK = f"{NOTEBOOK_PANEL} .jp-Notebook"
 
 
 def _open(page, url, token, name):
@@ -156,6 +160,15 @@ def _open(page, url, token, name):
     if not page.locator(".jp-FileBrowser").first.is_visible():   # the file browser: open
         page.locator('.jp-SideBar [data-id="filebrowser"]').first.click()
     page.locator(".jp-FileBrowser").first.wait_for(state="visible", timeout=10_000)
+    # as a student waits for "Python 3 (ipykernel) | Idle": cells run before the session has a
+    # kernel are cleared by JupyterLab, never run (seen in CI, where the kernel took long to start)
+    page.wait_for_function(
+        f"""() => {{
+            const name = document.querySelector('{NOTEBOOK_PANEL} .jp-Toolbar-kernelName');
+            const state = document.querySelector('{NOTEBOOK_PANEL} .jp-Notebook-ExecutionIndicator');
+            return name && !/^\\s*(No Kernel)?\\s*$/.test(name.textContent)
+                && state && state.getAttribute('data-status') === 'idle';
+        }}""", timeout=KERNEL_TIMEOUT * 1000, polling=200)
 
 
 def _shut_down_kernels(url, token):
@@ -168,18 +181,44 @@ def _shut_down_kernels(url, token):
         urllib.request.urlopen(request)
 
 
-def _run_all(page):
+PROMPTS = """() => [...document.querySelectorAll(
+    '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')]
+    .map(p => p.textContent.trim())"""
+
+
+def _run_all(page, url, token, root: Path, diagnostics: Path):
     page.locator(NOTEBOOK).first.click(position={"x": 5, "y": 5})
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
     # every code cell gets a number; "[*]" while queued or running
-    page.wait_for_function(
-        """() => {
-            const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
-            const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
-                .map(p => p.textContent.trim());
-            return prompts.length > 0 && prompts.every(p => /^\\[\\d+\\]:$/.test(p));
-        }""", timeout=RUN_TIMEOUT * 1000, polling=1000)
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    try:
+        page.wait_for_function(
+            f"""() => {{ const prompts = ({PROMPTS})();
+                return prompts.length > 0 && prompts.every(p => /^\\[\\d+\\]:$/.test(p)); }}""",
+            timeout=RUN_TIMEOUT * 1000, polling=1000)
+    except PlaywrightTimeout:
+        raise AssertionError(_stall_report(page, url, token, root, diagnostics)) from None
+
+
+def _stall_report(page, url, token, root: Path, diagnostics: Path) -> str:
+    """What a run that did not finish left behind: which cells never got a number, what the
+    server says the kernel is doing, the server's log, and a screenshot."""
+    prompts = page.evaluate(PROMPTS)
+    waiting = [f"code cell {i} {p}" for i, p in enumerate(prompts) if not re.match(r"^\[\d+\]:$", p)]
+    try:
+        kernels = json.load(urllib.request.urlopen(f"{url}/api/kernels?token={token}", timeout=5))
+        states = [f"{k['id'][:8]} {k['execution_state']} (last activity {k['last_activity']})"
+                  for k in kernels]
+    except OSError as e:
+        states = [f"the server did not answer: {e}"]
+    diagnostics.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(diagnostics), full_page=True)
+    log = (root.parent / "lab.log").read_text(errors="replace").splitlines()[-15:]
+    return (f"Run All Cells did not finish within {RUN_TIMEOUT} s: {len(waiting)} of "
+            f"{len(prompts)} code cells without a number ({', '.join(waiting[:5])}); "
+            f"kernels: {'; '.join(states) or 'none'}; screenshot: {diagnostics}; "
+            "the end of JupyterLab's log:\n" + "\n".join(log))
 
 
 def _log_entries(page) -> int:
@@ -266,24 +305,26 @@ def _layout_problems(page, explorer, notebook_right) -> list[str]:
 
 @pytest.mark.parametrize("name", LECTURES)
 def test_lecture_runs_and_every_control_redraws(lab, browser, name, tmp_path_factory):
-    url, token, _ = lab
+    url, token, root = lab
     context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
     page = context.new_page()
     console = []
     page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: console.append(f"page error: {e}"))
     try:
-        _check_lecture(page, url, token, name, console, tmp_path_factory)
+        _check_lecture(page, url, token, root, name, console, tmp_path_factory)
     finally:
         context.close()
         _shut_down_kernels(url, token)
 
 
-def _check_lecture(page, url, token, name, console, tmp_path_factory):
+def _check_lecture(page, url, token, root, name, console, tmp_path_factory):
     started = time.perf_counter()
     _open(page, url, token, name)
-    _run_all(page)
-    run_seconds = time.perf_counter() - started
+    opened = time.perf_counter()
+    _run_all(page, url, token, root,
+             _report_path(tmp_path_factory).with_name(f"{Path(name).stem}_stalled.png"))
+    open_seconds, run_seconds = opened - started, time.perf_counter() - opened
     problems = []
     notebook = page.locator(NOTEBOOK).first
     errors = notebook.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
@@ -331,7 +372,8 @@ def _check_lecture(page, url, token, name, console, tmp_path_factory):
     if entries:
         problems.append(f"{entries} message(s) in JupyterLab's Log Console")
     problems += [f"browser console error: {c[:300]}" for c in console]
-    REPORT[name] = {"run_all_s": round(run_seconds, 1), "controls": latencies}
+    REPORT[name] = {"open_to_idle_kernel_s": round(open_seconds, 1),
+                    "run_all_s": round(run_seconds, 1), "controls": latencies}
     path = _report_path(tmp_path_factory)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(REPORT, indent=2))
