@@ -62,7 +62,7 @@ def test_combine_masks_mixture_is_the_package_ensemble():
 
 
 @pytest.mark.parametrize("D", [1, 7, 30])
-def test_nade_plain_cumsum_equals_the_chunked_and_naive_logits(D):
+def test_nade_plain_cumsum_equals_the_streamed_and_naive_logits(D):
     order = torch.randperm(D, generator=torch.Generator().manual_seed(D)).tolist()
     model = randomised(NADE(D, H=5, order=order)).double()
     x = torch.bernoulli(torch.full((3, D), 0.5, dtype=torch.float64))

@@ -79,13 +79,21 @@ def test_nade_fast_forward_equals_the_naive_loop():
 
 
 @pytest.mark.parametrize("D", [1, 2, 3, 10, 17, 50])
-def test_nade_chunked_running_sum_for_any_D(D):
-    """The chunked running sum (chunks of ceil(sqrt(D)), the last one zero-padded) equals the
-    naive loop whether or not D is a multiple of the chunk length."""
+def test_nade_streamed_running_sum_for_any_D(D):
+    """The streamed running sum (chunks of ceil(sqrt(D)), the last one zero-padded, the sum
+    carried across chunks) equals the naive loop whether or not D is a multiple of the chunk
+    length, and so do its gradients, which training follows."""
     order = torch.randperm(D, generator=torch.Generator().manual_seed(D)).tolist()
     model = randomised(NADE(D, H=6, order=order)).double()
     x = torch.bernoulli(torch.full((4, D), 0.5, dtype=torch.float64))
     torch.testing.assert_close(model.logits(x), model.logits_naive(x))
+    grads = []
+    for logits_fn in (model.logits, model.logits_naive):
+        model.zero_grad()
+        (logits_fn(x) * torch.linspace(-1, 1, D, dtype=x.dtype)).sum().backward()
+        grads.append([p.grad.clone() for p in (model.W, model.c, model.V, model.b)])
+    for fast, naive in zip(*grads):
+        torch.testing.assert_close(fast, naive)
 
 
 @pytest.mark.parametrize("name", ["nade", "made-1hl", "made-order-agnostic"])
