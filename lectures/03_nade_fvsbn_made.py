@@ -171,8 +171,8 @@ assert torch.allclose(a[1:][blank], a[:-1][blank], atol=1e-5)
 # The checkpoint was trained by maximum likelihood with the course's training loop (Adam, the
 # best validation epoch kept). Here is its test NLL, measured now on all 10,000 test digits,
 # in nats per image and in **bits per dimension**, $\text{NLL} / (D \ln 2)$, the unit
-# of the PixelRNN/PixelCNN papers (lecture 4). (In batches of 25: NADE has a hidden vector per
-# pixel, 1.6 MB per image if they were all kept, as they are for the backward pass in training.)
+# of the PixelRNN/PixelCNN papers (lecture 4). (In batches of 25, so that the block of 28 steps
+# that `NADE.logits` holds at a time, $25 \times 28 \times 500$ numbers, stays in the cache.)
 
 # %% tags=["claim-03-nade-test-nll"]
 print("trained with:", nade_entry["command"])
