@@ -355,7 +355,9 @@ made_explorer()
 # traffic: its $28 \times 28$ triangular products inside each chunk are $28DH$ multiply-adds
 # instead of the running sum's $DH$, and still it is the fastest NADE here.) Timed here, one
 # forward and backward pass on a batch of 25 digits, each version five times in turn, the best
-# time kept (the timings depend on the machine and its load, and so does the ratio):
+# time kept, on one thread: the work of one core, which other programs running on the machine
+# disturb less than two threads that must wait for each other after every small operation
+# (the timings still depend on the machine and its load, and so do the ratios):
 
 # %% tags=["claim-03-made-cheaper-than-nade"]
 # NBVAL_IGNORE_OUTPUT
@@ -377,14 +379,19 @@ nade_fresh, made_fresh = NADE(D, H), MADE(D, hidden=(H,))        # untrained: sa
 
 
 def step_seconds(versions: dict, repeats=5) -> dict:
-    """Best of ``repeats`` wall times of one forward + backward pass of the Bernoulli NLL, the
-    versions taking turns so that a change in the machine's load hits them all alike."""
+    """Best of ``repeats`` wall times of one forward + backward pass of the Bernoulli NLL on one
+    thread, the versions taking turns so that a change in the machine's load hits them alike."""
     times = {name: [] for name in versions}
-    for _ in range(repeats):
-        for name, logits_fn in versions.items():
-            start = time.perf_counter()
-            (-bernoulli_log_prob(logits_fn(x_batch), x_batch).sum()).backward()
-            times[name].append(time.perf_counter() - start)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for _ in range(repeats):
+            for name, logits_fn in versions.items():
+                start = time.perf_counter()
+                (-bernoulli_log_prob(logits_fn(x_batch), x_batch).sum()).backward()
+                times[name].append(time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(threads)
     return {name: min(t) for name, t in times.items()}
 
 
@@ -392,7 +399,7 @@ seconds = step_seconds({"NADE, plain cumsum (logits_cumsum)": nade_fresh.logits_
                         "NADE, streamed (logits)": nade_fresh.logits,
                         "MADE, 1 hidden layer of 500": made_fresh.logits})
 for name, s in seconds.items():
-    print(f"{name:>38}: {1000 * s:7.1f} ms per step of 25 digits")
+    print(f"{name:>38}: {1000 * s:7.1f} ms per step of 25 digits, one thread")
 ratio = seconds["NADE, streamed (logits)"] / seconds["MADE, 1 hidden layer of 500"]
 gain = seconds["NADE, plain cumsum (logits_cumsum)"] / seconds["NADE, streamed (logits)"]
 print(f"NADE (streamed) / MADE: {ratio:.0f}x;  plain cumsum / streamed: {gain:.1f}x")
