@@ -142,7 +142,8 @@ class NADE(nn.Module):
             a_t = acc_k + sum_{s<t, s in k} x_s W[:, s],   acc_{k+1} = acc_k + sum_{s in k} x_s W[:, s]
         Same numbers as the plain cumsum over a (B, D, H) tensor (``logits_cumsum``), but only
         a (B, C, H) block of pre-activations exists at a time, small enough to stay in the CPU's
-        cache: this work is limited by memory traffic, so that is 4-7x faster (lecture 3 times it).
+        cache. This work is limited by memory traffic, so that is faster (here about 3x in
+        training, 5x in evaluation) despite 15x the multiply-adds (lecture 3 times it).
         """
         B, D, H = x.shape[0], self.D, self.H
         C = math.isqrt(D - 1) + 1  # chunk length; K chunks, the last one padded with zeros

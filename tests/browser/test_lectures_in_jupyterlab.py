@@ -173,7 +173,6 @@ def _open(page, url, token, name):
 
 def _shut_down_kernels(url, token):
     """Free the lecture's kernel (a student closing the notebook), through the REST API."""
-    import urllib.request
     sessions = json.load(urllib.request.urlopen(f"{url}/api/sessions?token={token}"))
     for session in sessions:
         request = urllib.request.Request(f"{url}/api/sessions/{session['id']}?token={token}",
@@ -181,8 +180,7 @@ def _shut_down_kernels(url, token):
         urllib.request.urlopen(request)
 
 
-PROMPTS = """() => [...document.querySelectorAll(
-    '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')]
+PROMPTS = f"""() => [...document.querySelectorAll('{NOTEBOOK_PANEL} .jp-CodeCell .jp-InputPrompt')]
     .map(p => p.textContent.trim())"""
 
 
