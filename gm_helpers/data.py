@@ -339,3 +339,14 @@ def two_rings(num: int, noise: float = 0.08, seed: int = 0) -> torch.Tensor:
     angle = 2 * torch.pi * torch.rand(num, generator=g)
     x = torch.stack([radius * angle.cos(), radius * angle.sin()], 1)  # (num, 2)
     return x + noise * torch.randn(num, 2, generator=g)
+
+
+def pack_bits(x: torch.Tensor) -> torch.Tensor:
+    """Binary images (N, 1, 28, 28) -> uint8 (N, 98), 8 pixels a byte (as the data file)."""
+    return torch.from_numpy(np.packbits(x.view(len(x), -1).byte().numpy(), axis=1))
+
+
+def unpack_bits(packed: torch.Tensor) -> torch.Tensor:
+    bits = np.unpackbits(packed.numpy(), axis=1)[:, :784]
+    return torch.from_numpy(bits.astype(np.float32)).view(-1, 1, 28, 28)
+

@@ -4,12 +4,12 @@ from __future__ import annotations
 import math
 
 import matplotlib.pyplot as plt
-from matplotlib.ticker import MaxNLocator
 import numpy as np
 import torch
+from matplotlib.ticker import MaxNLocator
 from torchvision.utils import make_grid
 
-from gm_helpers.counting import num_params
+from gm_helpers.models.tabular import num_params
 
 
 def show_images(x, nrow: int = 10, title: str | None = None, ax=None, size: float = 0.6):

@@ -46,18 +46,32 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from gm_helpers.bayes import conditional_from_classifier, posterior_from_generative
-from gm_helpers.checkpoint import shipped_manifest
-from gm_helpers.counting import (FullJointTable, IndependentBernoulli, MarkovChain,
-                                 all_binary_states, num_params, num_params_categorical)
-from gm_helpers.data import (binarized_test_labels, binary_patches, load_binarized_mnist,
-                             load_mnist_test)
-from gm_helpers.digits import load_shipped_samples, logits
-from gm_helpers.exercises import check_bernoulli_nll, check_full_joint_params, check_posterior
-from gm_helpers.ppca import PPCA, fit_ppca
-from gm_helpers.train import get_device, load_shipped, seed_everything
+from gm_helpers.analysis.bayes import conditional_from_classifier, posterior_from_generative
+from gm_helpers.analysis.sample_quality import logits
+from gm_helpers.data import (
+    binarized_test_labels,
+    binary_patches,
+    load_binarized_mnist,
+    load_mnist_test,
+)
+from gm_helpers.exercises.probability import (
+    check_bernoulli_nll,
+    check_full_joint_params,
+    check_posterior,
+)
+from gm_helpers.models.ppca import fit_ppca
+from gm_helpers.models.tabular import (
+    FullJointTable,
+    IndependentBernoulli,
+    MarkovChain,
+    all_binary_states,
+    num_params,
+    num_params_categorical,
+)
+from gm_helpers.training.checkpoint import load_shipped, load_shipped_samples, shipped_manifest
+from gm_helpers.training.loop import get_device, seed_everything
 from gm_helpers.viz import plot_param_counts, show_images
-from gm_helpers.widgets import param_count_explorer
+from gm_helpers.widgets.counting import param_count_explorer
 
 seed_everything(0)
 device = get_device()  # nothing in this lecture needs a GPU; later lectures train on `device`
@@ -151,7 +165,7 @@ del gray, on, bin_of  # this notebook stays small enough for Binder
 # $p_\theta = \hat p$, no model at all can get an NLL below $H(\hat p)$ on these data.
 #
 # We can check all of this on data small enough to enumerate: 3×3 patches of training digits,
-# $2^9 = 512$ possible patches. The models are tables from `gm_helpers.counting` (Lecture 2
+# $2^9 = 512$ possible patches. The models are tables from `gm_helpers.models.tabular` (Lecture 2
 # builds them properly): independent pixels, a Markov chain over the 9 pixels, the full table
 # of all 512 probabilities, and the uniform distribution. "ML" means fitted by maximum
 # likelihood, which for tables is counting: each probability is a count ratio.
@@ -352,7 +366,7 @@ assert 0.825 <= accuracy < 0.835
 #
 # The same class-conditional models are **conditional generative** models: ask each for samples
 # of its own digit. To judge the samples with more than our eyes we use the course's digit
-# classifier (a small CNN, `gm_helpers.digits`, trained on 8,000 labelled test digits; 98.2 %
+# classifier (a small CNN, `gm_helpers.models.classifier`, trained on 8,000 labelled test digits; 98.2 %
 # accuracy on the 2,000 it never saw) on 100 samples per class, and count how often it names
 # the class each sample was drawn for.
 
@@ -543,7 +557,7 @@ assert round(symmetry, 2) == 0.91 and raise_nll < nll(x_test).std() / 3
 # $$\mathbb E[z \mid x] = M^{-1} W^\top (x - \mu), \qquad M = W^\top W + \sigma^2 I_q,$$
 #
 # which here equals the PCA projection $U_q^\top (x - \mu)$ with coordinate $j$ scaled by
-# $(\lambda_j - \sigma^2)^{1/2} / \lambda_j$. `gm_helpers/ppca.py` implements this;
+# $(\lambda_j - \sigma^2)^{1/2} / \lambda_j$. `gm_helpers/models/ppca.py` implements this;
 # `tests/test_ppca.py` checks $\sigma^2$, that the closed form beats every perturbed $W$,
 # $\sigma^2$ and $\mu$, and $\mathbb E[z \mid x]$ against brute-force Gaussian conditioning.
 # We fit $q = 20$ on the first 10,000 training images **without labels**.

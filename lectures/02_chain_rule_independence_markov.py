@@ -36,26 +36,43 @@
 # laptop CPU (it loads a trained checkpoint rather than training for minutes).
 
 # %%
+import inspect
 import time
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from gm_helpers.ar_exercises import check_ar_sampler, reference_ar_sample
-from gm_helpers.checkpoint import shipped_manifest
-from gm_helpers.counting import (ALPHAS, FullJointTable, TabularAR, all_binary_states,
-                                 choose_alpha, compare_tabular_models, image_ordering,
-                                 num_params)
+from gm_helpers.analysis.counting import ALPHAS, choose_alpha, compare_tabular_models
+from gm_helpers.analysis.independence import (
+    conditional_mutual_information,
+    conditional_table,
+    shuffle_within,
+)
 from gm_helpers.data import binary_patches, load_binarized_mnist
-from gm_helpers.exercises import (check_ar_params, check_conditional_from_joint,
-                                  check_markov_log_prob)
-from gm_helpers.independence import (conditional_mutual_information, conditional_table,
-                                     shuffle_within)
-from gm_helpers.nade import FVSBN
-from gm_helpers.train import evaluate_nll, fit, get_device, load_shipped, seed_everything
+from gm_helpers.exercises.autoregressive import (
+    check_ar_params,
+    check_ar_sampler,
+    check_conditional_from_joint,
+    check_markov_log_prob,
+    reference_ar_sample,
+)
+from gm_helpers.models.fvsbn import FVSBN
+from gm_helpers.models.tabular import (
+    FullJointTable,
+    TabularAR,
+    all_binary_states,
+    image_ordering,
+    num_params,
+)
+from gm_helpers.training.checkpoint import load_shipped, shipped_manifest
+from gm_helpers.training.loop import evaluate_nll, fit, get_device, seed_everything
 from gm_helpers.viz import plot_checkpoint_curves, plot_params_vs_nll, show_images
-from gm_helpers.widgets import ar_patch_experiment, ar_patch_explorer, draw_patch_result
+from gm_helpers.widgets.autoregressive import (
+    ar_patch_experiment,
+    ar_patch_explorer,
+    draw_patch_result,
+)
 
 seed_everything(0)
 device = get_device()
@@ -185,7 +202,7 @@ assert sum(len(t) for t in chain.theta) == full.num_params() == 2 ** 16 - 1
 # $$I(x; y \mid z) = \sum_{x, y, z} p(x, y, z)\, \log_2 \frac{p(x, y, z)\, p(z)}{p(x, z)\, p(y, z)},$$
 #
 # which is zero exactly when $p(x \mid y, z) = p(x \mid z)$ everywhere, estimated here from
-# counts over the 50,000 digits (`gm_helpers/independence.py`). As a yardstick for "zero up to
+# counts over the 50,000 digits (`gm_helpers/analysis/independence.py`). As a yardstick for "zero up to
 # sampling noise", we also shuffle $y$ among the digits that share the same $z$: that keeps
 # every count of $(x, z)$ and of $(y, z)$ and destroys any link between $x$ and $y$ given $z$.
 
@@ -242,7 +259,7 @@ assert (round(left[0], 3), round(left[1], 4), round(above[0], 3), round(above[1]
 # validation patches ($10^{-4}$ to $10$ in half-decade steps), never on the test patches, and
 # report the test NLL at each model's chosen $\alpha$. Every AR($k$), $k = 0, \dots, 15$, and
 # the full table: 17 models, 187 fits of a few milliseconds each (`choose_alpha` in
-# `gm_helpers/counting.py`). Each model is a proper distribution at every $\alpha$; the cell
+# `gm_helpers/analysis/counting.py`). Each model is a proper distribution at every $\alpha$; the cell
 # checks that each chosen one sums to 1 over all 65,536 states.
 
 # %% tags=["claim-02-alpha-chosen-on-validation", "claim-02-every-model-normalised", "claim-02-ar-param-count"]
@@ -495,28 +512,38 @@ assert order_nll["snake"][1] == min(by_k[2]) and all(
 # It keeps the exact chain rule (no independence assumption at all) but restricts each
 # conditional to a logistic regression, a strong assumption of a different kind, and uses
 # $\sum_d d = D(D+1)/2$ parameters: 307,720 for MNIST, against $2^{784} - 1$. The whole model
-# is one masked matrix product (from `gm_helpers/nade.py`):
+# is one masked matrix product (from `gm_helpers/models/fvsbn.py`):
 #
 # ```python
 # # mask[d, j] = 1 iff pixel j comes before pixel d: strictly lower triangular in the order
 # def logits(self, x):
 #     return x @ (self.W * self.mask).T + self.b          # (B, D)
 # def log_prob(self, x):
-#     return -F.binary_cross_entropy_with_logits(self.logits(x), x, reduction="none").sum(1)
+#     return bernoulli_log_prob(self.logits(x), x)         # sum_d log p(x_d | x_<d), (B,)
 # ```
 #
 # Training maximises the likelihood of all 784 conditionals at once, in parallel: one forward
-# pass per image. Here is a short live run (two epochs on 10,000 images), just to watch the
-# loop work; the training loop is `gm_helpers.train.fit`.
+# pass per image. This is the first model of the course that learns by gradient descent, so
+# here is the loop that trains it, and every later model too: `fit`, printed from the package.
+# Per minibatch: the loss is the mean negative log-likelihood in nats, `backward` computes its
+# gradient with respect to every parameter, and the optimizer (Adam) takes one step; after each
+# epoch, the same loss on held-out data. Nothing else: run files, time budgets and the other
+# machinery of long runs wrap around this loop elsewhere (`gm_helpers/training/runs.py`).
+
+# %%
+print(inspect.getsource(fit))
+
+# %% [markdown]
+# A short live run (two epochs on 10,000 images), just to watch the loop work:
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-live = FVSBN(D=784)
+live = FVSBN(D=784).to(device)
 live.init_biases(x_train)                    # start from the independent model's logits
 print("parameters:", f"{live.num_params():,}", "=", 784 * 785 // 2)
 start = time.time()
-history = fit(live, x_train[:10_000], num_epochs=2, lr=3e-3, batch_size=100, device=device,
-              valid_data=x_valid)
+history = fit(live, x_train[:10_000], x_valid, num_epochs=2, batch_size=100,
+              optimizer=torch.optim.Adam(live.parameters(), lr=3e-3))
 print(f"2 epochs in {time.time() - start:.1f} s; valid NLL per epoch:",
       [round(v, 1) for v in history["valid_nll"]])
 

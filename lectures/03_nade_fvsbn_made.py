@@ -44,15 +44,23 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from gm_helpers.analysis.exact import combination_totals, combine_masks, mask_logits
 from gm_helpers.data import load_binarized_mnist, two_rings
-from gm_helpers.exact import bernoulli_log_prob, combination_totals, combine_masks, mask_logits
-from gm_helpers.exercises import check_log_mean_exp, check_made_mask, check_nade_params
-from gm_helpers.made_exercises import check_made
-from gm_helpers.nade import FVSBN, MADE, NADE, RNADE
-from gm_helpers.train import (bits_per_dim, evaluate_nll, fit, get_device, load_shipped,
-                              seed_everything, shipped_manifest)
+from gm_helpers.exercises.made import (
+    check_log_mean_exp,
+    check_made,
+    check_made_mask,
+    check_nade_params,
+)
+from gm_helpers.models.fvsbn import FVSBN
+from gm_helpers.models.layers import bernoulli_log_prob
+from gm_helpers.models.made import MADE
+from gm_helpers.models.nade import NADE
+from gm_helpers.models.rnade import RNADE
+from gm_helpers.training.checkpoint import load_shipped, shipped_manifest
+from gm_helpers.training.loop import bits_per_dim, evaluate_nll, fit, get_device, seed_everything
 from gm_helpers.viz import plot_checkpoint_curves, show_images
-from gm_helpers.widgets import draw_made, made_connectivity, made_explorer
+from gm_helpers.widgets.made import draw_made, made_connectivity, made_explorer
 
 seed_everything(0)
 device = get_device()
@@ -412,7 +420,7 @@ assert ratio > 2 and gain > 1.5
 # several times faster than it (the cell asserts 1.5): it never writes the big tensor out in
 # full, the mark of memory-bound work. The training times in section 6 show the gap per epoch
 # (the shipped NADE was trained before `NADE.logits` was streamed, with an implementation 2.5
-# to 2.8 times slower: `python -m gm_helpers.bench nade`, compiled and not).
+# to 2.8 times slower: `python -m gm_helpers.training.bench nade`, compiled and not).
 #
 # ### The ordering matters, again
 # Lecture 2 measured orderings on tables. MADE's masks make the ordering matter in a new way.
@@ -433,8 +441,8 @@ valid_curves = {}
 for ordering in ("raster", "random:0"):
     torch.manual_seed(0)
     model = MADE(784, hidden=(500,), order=ordering)
-    history = fit(model, x_train_small, num_epochs=3, lr=1e-3, batch_size=100,
-                  valid_data=x_valid[:2000], progress=False)
+    history = fit(model, x_train_small, x_valid[:2000], num_epochs=3, batch_size=100,
+                  progress=False)
     valid_curves[ordering] = history["valid_nll"]
     print(f"{ordering:>9} order: validation NLL per epoch",
           [round(v, 1) for v in history["valid_nll"]],
@@ -480,7 +488,8 @@ totals, patch_nll = {}, {}
 for name, agnostic in (("one ordering", False), ("8 orderings", True)):
     torch.manual_seed(0)
     tiny = MADE(9, hidden=(64, 64), num_masks=8, order_agnostic=agnostic, seed=0)
-    fit(tiny, patch_train, num_epochs=8, lr=3e-3, batch_size=100, progress=False)
+    fit(tiny, patch_train, num_epochs=8, batch_size=100,
+        optimizer=torch.optim.Adam(tiny.parameters(), lr=3e-3), progress=False)
     tiny.eval()
     totals[name] = combination_totals(tiny)
     with torch.no_grad():
@@ -675,8 +684,10 @@ rnade, rnade_nll = {}, {}
 for K in (1, 10):
     torch.manual_seed(0)
     rnade[K] = RNADE(2, H=64, K=K)
-    fit(rnade[K], rings_train, num_epochs=100, lr=2e-2, batch_size=100, lr_decay=0.97,
-        progress=False)
+    optimizer = torch.optim.Adam(rnade[K].parameters(), lr=2e-2)
+    decay = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.97)  # lr *= 0.97 an epoch
+    fit(rnade[K], rings_train, num_epochs=100, batch_size=100, optimizer=optimizer,
+        on_epoch_end=lambda epoch, history: decay.step(), progress=False)
     rnade_nll[K] = evaluate_nll(rnade[K], rings_test)
     print(f"K = {K:2d}: test NLL {rnade_nll[K]:.3f} nats per point "
           f"({rnade_nll[K] - entropy:.2f} above the entropy)")

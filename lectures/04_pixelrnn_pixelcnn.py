@@ -46,19 +46,28 @@ import numpy as np
 import torch
 from torchvision.utils import make_grid
 
-from gm_helpers import pixelcnn, pixelrnn
-from gm_helpers.checkpoint import shipped_manifest
 from gm_helpers.data import colour_digits, load_binarized_mnist
-from gm_helpers.digits import load_shipped_samples
-from gm_helpers.exercises import check_rows_above, check_skew, check_type_a_mask
-from gm_helpers.pixel_exercises import check_gated_layer, check_rgb_mask
-from gm_helpers.pixelcnn import PixelCNN, causal_mask
-from gm_helpers.pixelrnn import num_diagonal_steps, skew, unskew
-from gm_helpers.train import (bits_per_dim, evaluate_nll, get_device, load_shipped,
-                              seed_everything)
+from gm_helpers.exercises.pixel import (
+    check_gated_layer,
+    check_rgb_mask,
+    check_rows_above,
+    check_skew,
+    check_type_a_mask,
+)
+from gm_helpers.models import pixelcnn, pixelrnn
+from gm_helpers.models.layers import MaskedConv2d, causal_mask
+from gm_helpers.models.pixelcnn import PixelCNN
+from gm_helpers.models.pixelrnn import num_diagonal_steps, skew, unskew
+from gm_helpers.training.checkpoint import load_shipped, load_shipped_samples, shipped_manifest
+from gm_helpers.training.loop import bits_per_dim, evaluate_nll, get_device, seed_everything
 from gm_helpers.viz import plot_checkpoint_curves, show_images
-from gm_helpers.widgets import (draw_mask, mask_explorer, mask_table, receptive_field,
-                                receptive_field_explorer)
+from gm_helpers.widgets.pixel import (
+    draw_mask,
+    mask_explorer,
+    mask_table,
+    receptive_field,
+    receptive_field_explorer,
+)
 
 seed_everything(0)
 device = get_device()
@@ -88,12 +97,12 @@ def excerpt(obj, start: str, stop: str | None = None) -> None:
 #
 # $$y = (W \odot M) * x + b, \qquad W, M \in \mathbb R^{C_\text{out} \times C_\text{in} \times k \times k}.$$
 #
-# Here is the package's mask and its convolution (`gm_helpers/pixelcnn.py`):
+# Here is the package's mask and its convolution (`gm_helpers/models/layers.py`):
 
 # %%
 excerpt(causal_mask, "k, c = kernel_size")
 print()
-excerpt(pixelcnn.MaskedConv2d, "def forward")
+excerpt(MaskedConv2d, "def forward")
 
 # %% [markdown]
 # The 5×5 mask A, as the lecture notes draw it, and the count of visible weights: mask A keeps

@@ -43,27 +43,46 @@
 # **Time:** about 60 minutes to read; the notebook runs in under two minutes on a laptop CPU.
 
 # %%
-import copy
 import math
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from gm_helpers.analysis.estimators import (
+    estimate,
+    reparameterised_terms,
+    score_function_terms,
+    variance_per_sample,
+)
+from gm_helpers.analysis.latent import (
+    elbo_derivation,
+    encode_mean,
+    exact_log_prob,
+    few_label_experiment,
+    kl_per_dimension,
+    posterior_on_fitted_grid,
+)
 from gm_helpers.data import binarized_test_labels, load_binarized_mnist
-from gm_helpers.estimators import (estimate, reparameterised_terms, score_function_terms,
-                                   variance_per_sample)
-from gm_helpers.latent import (elbo_derivation, encode_mean, exact_log_prob, few_label_experiment,
-                               kl_per_dimension, posterior_on_fitted_grid)
-from gm_helpers.train import get_device, load_shipped, seed_everything, shipped_manifest
-from gm_helpers.vae import VAE, kl_diag_gaussians
-from gm_helpers.vae_exercises import check_elbo, check_gaussian_kl, check_reparameterize
-from gm_helpers.vae_widgets import (beta_explorer, draw_beta, draw_interpolation,
-                                    draw_latent_map, draw_traversal, interpolation_explorer,
-                                    interpolation_result, latent_map_explorer,
-                                    latent_map_result, rate_distortion, traversal_explorer,
-                                    traversal_result)
+from gm_helpers.exercises.vae import check_elbo, check_gaussian_kl, check_reparameterize
+from gm_helpers.models.vae import VAE, kl_diag_gaussians
+from gm_helpers.training.checkpoint import load_shipped, shipped_manifest
+from gm_helpers.training.loop import get_device, seed_everything
 from gm_helpers.viz import plot_checkpoint_curves, plot_learning_curves, show_images
+from gm_helpers.widgets.vae import (
+    beta_explorer,
+    draw_beta,
+    draw_interpolation,
+    draw_latent_map,
+    draw_traversal,
+    interpolation_explorer,
+    interpolation_result,
+    latent_map_explorer,
+    latent_map_result,
+    rate_distortion,
+    traversal_explorer,
+    traversal_result,
+)
 
 seed_everything(0)
 device = get_device()
@@ -313,7 +332,7 @@ assert (below < 0).any()                                   # the other error, fr
 #
 # The ELBO's reconstruction term is $\mathbb E_{q_\phi(z|x)}[f(z)]$ with $f(z) = \log p(x|z)$,
 # and we need its gradient with respect to $\phi$, the parameters of the distribution we
-# sample from. Two unbiased estimators (`gm_helpers.estimators`):
+# sample from. Two unbiased estimators (`gm_helpers.analysis.estimators`):
 #
 # * **score function** (REINFORCE): $\nabla_\phi \mathbb E_q[f] = \mathbb E_q[f(z)\,
 #   \nabla_\phi \log q_\phi(z)]$: it never differentiates $f$, only the density;
@@ -429,7 +448,8 @@ assert torch.allclose(closed, library) and torch.allclose(closed, monte_carlo, r
 del z
 
 # %% [markdown]
-# The training loop is the course's one `fit` loop (`gm_helpers.train`): it minimises whatever
+# The training loop is the course's one `fit` loop (`gm_helpers.training.loop`, printed in
+# lecture 02): it minimises whatever
 # `model.training_loss(x)` returns per example, here $-\mathrm{ELBO}$. The loop below is its
 # core, written out for a fresh VAE and a live budget of 300 steps, so that we can log the two
 # terms separately. The reconstruction term climbs from about $-543$ nats ($784 \log 2$: every
@@ -803,7 +823,7 @@ finals = [min(manifest[name]["history"]["valid_nll"]) for name in beta_files]
 assert all(a < b for a, b in zip(finals, finals[1:]))
 
 # %%
-from gm_helpers.vae_widgets import beta_result             # noqa: E402
+from gm_helpers.widgets.vae import beta_result  # noqa: E402
 
 fig = draw_beta(beta_result(betas, points, x_rd, 1.0))
 plt.show()

@@ -52,15 +52,48 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from gm_helpers import digits, gan, gan_toy
+from gm_helpers.analysis.mixtures import (
+    js_divergence,
+    mode_shares,
+    optimal_discriminator,
+    value_at_optimum,
+)
+from gm_helpers.analysis.sample_quality import (
+    class_fractions,
+    feature_statistics,
+    frechet_distance,
+    logits,
+)
 from gm_helpers.data import load_binarized_mnist
-from gm_helpers.gan_exercises import (check_discriminator_loss, check_generator_loss,
-                                      check_optimal_discriminator)
-from gm_helpers.gan_widgets import (dcgan_explorer, dcgan_result, draw_dcgan, draw_run,
-                                    draw_toy_state, toy_gan_explorer)
-from gm_helpers.train import (CHECKPOINT_DIR, get_device, load_shipped, seed_everything,
-                              shipped_manifest)
+from gm_helpers.exercises.gan import (
+    check_discriminator_loss,
+    check_generator_loss,
+    check_optimal_discriminator,
+)
+from gm_helpers.models.gan import (
+    discriminator_loss,
+    generator_loss,
+    mlp_discriminator,
+    mlp_generator,
+)
+from gm_helpers.training.checkpoint import (
+    CHECKPOINT_DIR,
+    load_shipped,
+    load_shipped_samples,
+    shipped_manifest,
+)
+from gm_helpers.training.gan import train_discriminator, train_gan
+from gm_helpers.training.gan_toy import run, summarise
+from gm_helpers.training.loop import get_device, seed_everything
 from gm_helpers.viz import plot_checkpoint_curves, show_images
+from gm_helpers.widgets.gan import (
+    dcgan_explorer,
+    dcgan_result,
+    draw_dcgan,
+    draw_run,
+    draw_toy_state,
+    toy_gan_explorer,
+)
 
 seed_everything(0)
 device = get_device()
@@ -110,7 +143,7 @@ print("the DCGAN draws 4 digits in one pass:", tuple(G_dcgan.sample(4, seed=0).s
 #   + \mathbb E_{z \sim p(z)}[\log(1 - D(G(z)))] .$$
 #
 # $D$ ascends $V$: it is the log-likelihood of a binary classifier that labels data 1 and
-# samples 0 (so $-V$ is its binary cross-entropy, `gan.discriminator_loss`). $G$ descends $V$: it
+# samples 0 (so $-V$ is its binary cross-entropy, `discriminator_loss`). $G$ descends $V$: it
 # wants $D(G(z))$ near 1. The package computes everything from $D$'s **logit** $l$,
 # $D = \sigma(l)$, because $\log D = -\mathrm{softplus}(-l)$ and
 # $\log(1 - D) = -\mathrm{softplus}(l)$ are numerically stable where computing
@@ -119,10 +152,10 @@ print("the DCGAN draws 4 digits in one pass:", tuple(G_dcgan.sample(4, seed=0).s
 # **Algorithm 1** (Goodfellow et al. 2014): for each training iteration, **$k$ steps** of $D$,
 # each on a fresh minibatch of $m$ data points and $m$ samples, ascending $V$; then **one step**
 # of $G$ on $m$ fresh samples. The paper used $k = 1$, "the least expensive option". Here is
-# the loop as `gm_helpers.gan.train_gan` runs it:
+# the loop as `gm_helpers.training.gan.train_gan` runs it:
 
 # %%
-source = inspect.getsource(gan.train_gan)
+source = inspect.getsource(train_gan)
 print(source[source.index("    for step in tqdm"):source.index("    return history")])
 
 # %% [markdown]
@@ -130,13 +163,13 @@ print(source[source.index("    for step in tqdm"):source.index("    return histo
 # two optimizers record every step they take (`Optimizer.register_step_post_hook`).
 
 # %% tags=["claim-06-algorithm-1"]
-G_tiny, D_tiny = gan.mlp_generator(hidden=8, depth=1), gan.mlp_discriminator(hidden=8, depth=1)
+G_tiny, D_tiny = mlp_generator(hidden=8, depth=1), mlp_discriminator(hidden=8, depth=1)
 opt_g = torch.optim.Adam(G_tiny.parameters(), lr=1e-3, betas=(0.5, 0.999))
 opt_d = torch.optim.Adam(D_tiny.parameters(), lr=1e-3, betas=(0.5, 0.999))
 steps = []
 opt_d.register_step_post_hook(lambda *_: steps.append("D"))
 opt_g.register_step_post_hook(lambda *_: steps.append("G"))
-gan.train_gan(G_tiny, D_tiny, torch.randn(500, 2), num_steps=4, k=3, batch_size=32,
+train_gan(G_tiny, D_tiny, torch.randn(500, 2), num_steps=4, k=3, batch_size=32,
               optimizers=(opt_g, opt_d), progress=False)
 print(" ".join("".join(steps[i:i + 4]) for i in range(0, len(steps), 4)))
 assert steps == ["D", "D", "D", "G"] * 4
@@ -152,7 +185,7 @@ assert steps == ["D", "D", "D", "G"] * 4
 #
 # We check it in 1-d, where both densities are known: $p_\mathrm{data} = \mathcal N(0, 1)$ and
 # a *fixed* generator $G(z) = 2 + 0.5 z$, so $p_g = \mathcal N(2, 0.5^2)$. We train only $D$
-# (an MLP, `gan.train_discriminator`: the inner max of the game, 2,000 Adam steps) and lay it
+# (an MLP, `train_discriminator`: the inner max of the game, 2,000 Adam steps) and lay it
 # over the formula.
 
 # %% tags=["claim-06-optimal-discriminator"]
@@ -164,8 +197,8 @@ with torch.no_grad():
     G_fixed.weight.fill_(0.5)
     G_fixed.bias.fill_(2.0)
 G_fixed.requires_grad_(False)                           # p_g = N(2, 0.5^2), not trained
-D_1d = gan.mlp_discriminator(inp=1, hidden=64, depth=2)
-d_losses = gan.train_discriminator(G_fixed, D_1d, lambda n: torch.randn(n, 1), 2000)
+D_1d = mlp_discriminator(inp=1, hidden=64, depth=2)
+d_losses = train_discriminator(G_fixed, D_1d, lambda n: torch.randn(n, 1), 2000)
 
 
 def normal_pdf(x, mu, sigma):
@@ -174,7 +207,7 @@ def normal_pdf(x, mu, sigma):
 
 x_line = torch.linspace(-3, 4, 701, dtype=torch.float64)   # (701,)
 p_data, p_g = normal_pdf(x_line, 0, 1), normal_pdf(x_line, 2, 0.5)
-d_star = gan.optimal_discriminator(p_data, p_g)
+d_star = optimal_discriminator(p_data, p_g)
 with torch.no_grad():
     d_trained = torch.sigmoid(D_1d(x_line.float()[:, None])).squeeze(1).double()
 bulk = (p_data + p_g) > 0.05                            # where the data or the samples are
@@ -191,7 +224,7 @@ print(f"|D - D*| where p_data + p_g > 0.05: max {gap.max():.4f}, mean {gap.mean(
 assert gap.max() < 0.05
 cross = torch.where(bulk, (p_data - p_g).abs(), math.inf).argmin()   # where the densities cross
 assert abs(d_star[cross] - 0.5) < 0.02                  # the grid point nearest the crossing
-assert torch.allclose(gan.optimal_discriminator(p_data, p_data), torch.full_like(p_data, 0.5))
+assert torch.allclose(optimal_discriminator(p_data, p_data), torch.full_like(p_data, 0.5))
 
 # %% [markdown]
 # The trained $D$ sits on the formula where there is data or samples to learn from; far out,
@@ -212,7 +245,7 @@ assert torch.allclose(gan.optimal_discriminator(p_data, p_data), torch.full_like
 # against the best $D$, $G$ minimises the Jensen–Shannon divergence, whose minimum 0 is at
 # $p_g = p_\mathrm{data}$, where $V = -2\log 2 = -\log 4$.
 #
-# Checked by quadrature on a grid of 240,001 points: `gan.value_at_optimum` integrates the
+# Checked by quadrature on a grid of 240,001 points: `value_at_optimum` integrates the
 # left side; the JSD is computed independently, from entropies,
 # $\mathrm{JSD} = H(m) - \tfrac12 H(p_\mathrm{data}) - \tfrac12 H(p_g)$.
 
@@ -229,7 +262,7 @@ p0 = normal_pdf(x_grid, 0, 1)
 print(f"{'p_g':>14} {'V(D*, G)':>10} {'2 JSD - 2 log 2':>16} {'JSD':>8} {'difference':>11}")
 for mu, sigma in ((0, 1), (0.5, 1), (1, 1), (2, 0.5), (3, 2), (6, 1)):
     pg = normal_pdf(x_grid, mu, sigma)
-    v = gan.value_at_optimum(p0, pg, dx).item()
+    v = value_at_optimum(p0, pg, dx).item()
     jsd = (entropy((p0 + pg) / 2) - entropy(p0) / 2 - entropy(pg) / 2).item()
     print(f"  N({mu}, {sigma}^2) {v:10.6f} {2 * jsd - 2 * math.log(2):16.6f} {jsd:8.5f} "
           f"{abs(v - (2 * jsd - 2 * math.log(2))):11.1e}")
@@ -252,7 +285,7 @@ for mu, sigma in ((0, 1), (0.5, 1), (1, 1), (2, 0.5), (3, 2), (6, 1)):
 shifts = torch.linspace(0, 8, 41)
 fig, ax = plt.subplots(figsize=(7, 3))
 for sigma in (1.0, 0.3, 0.05):
-    jsds = [gan.js_divergence(normal_pdf(x_grid, 0, sigma), normal_pdf(x_grid, s.item(), sigma),
+    jsds = [js_divergence(normal_pdf(x_grid, 0, sigma), normal_pdf(x_grid, s.item(), sigma),
                               dx).item() for s in shifts]
     ax.plot(shifts, jsds, label=f"both N(·, {sigma}²)")
 
@@ -262,18 +295,18 @@ def box(a, b):
     return ((x_grid > a) & (x_grid < b)).double() / (b - a)
 
 
-box_jsd = [gan.js_divergence(box(-1, 0), box(-1 + s.item(), s.item()), dx).item() for s in shifts]
+box_jsd = [js_divergence(box(-1, 0), box(-1 + s.item(), s.item()), dx).item() for s in shifts]
 ax.plot(shifts, box_jsd, "k--", label="both uniform, width 1")
 ax.axhline(math.log(2), color="gray", lw=0.6, ls=":")
 ax.set_xlabel("distance between $p_{data}$ and $p_g$")
 ax.set_ylabel("JSD (nats)")
 ax.legend(fontsize=8)
 plt.show()
-far = [gan.js_divergence(box(-1, 0), box(-1 + s, s), dx).item() for s in (1.5, 3.0, 6.0)]
+far = [js_divergence(box(-1, 0), box(-1 + s, s), dx).item() for s in (1.5, 3.0, 6.0)]
 print("uniform boxes 1.5, 3 and 6 apart: JSD =", [round(j, 6) for j in far],
       f"(log 2 = {math.log(2):.6f})")
 assert all(abs(j - math.log(2)) < 1e-3 for j in far)
-narrow = [gan.js_divergence(normal_pdf(x_grid, 0, 0.05), normal_pdf(x_grid, s, 0.05), dx).item()
+narrow = [js_divergence(normal_pdf(x_grid, 0, 0.05), normal_pdf(x_grid, s, 0.05), dx).item()
           for s in (2.0, 2.01)]
 print(f"narrow Gaussians 2 apart: d JSD / d distance = {(narrow[1] - narrow[0]) / 0.01:.1e}")
 assert abs(narrow[1] - narrow[0]) / 0.01 < 1e-6
@@ -302,13 +335,13 @@ assert abs(narrow[1] - narrow[0]) / 0.01 < 1e-6
 # this objective as "$1 - \log D(G(z))$" and its gradient through "$-\log(\mathrm{logit}(z))$";
 # the forms above are the correct ones: $\log(1 - D(G(z)))$ and $-\log \sigma(l(G(z)))$.)
 # Below, the two losses and their gradients computed by autograd through
-# `gan.generator_loss`, against the closed forms:
+# `generator_loss`, against the closed forms:
 
 # %% tags=["claim-06-generator-gradients", "claim-06-stable-logits"]
 logit = torch.linspace(-8, 8, 401, dtype=torch.float64, requires_grad=True)   # (401,) logits of D
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.2))
 for kind, closed_form in (("minimax", lambda d: -d), ("non-saturating", lambda d: -(1 - d))):
-    values = torch.stack([gan.generator_loss(l[None], kind) for l in logit])
+    values = torch.stack([generator_loss(l[None], kind) for l in logit])
     (grad,) = torch.autograd.grad(values.sum(), logit)
     d = torch.sigmoid(logit.detach())
     assert torch.allclose(grad, closed_form(d))
@@ -325,7 +358,7 @@ fig.tight_layout()
 plt.show()
 far = torch.tensor([-200.0])                            # D certain that a sample is fake
 assert torch.log(torch.sigmoid(far)).isinf().all()      # log of the rounded sigmoid: log 0
-assert gan.generator_loss(far, "non-saturating").item() == 200.0   # softplus(200): exact
+assert generator_loss(far, "non-saturating").item() == 200.0   # softplus(200): exact
 
 # %% [markdown]
 # ### A run where the minimax loss stalls and the non-saturating loss trains
@@ -341,9 +374,9 @@ assert gan.generator_loss(far, "non-saturating").item() == 200.0   # softplus(20
 stall = {}
 for kind in ("minimax", "non-saturating"):
     torch.manual_seed(0)
-    G1, D1 = gan.mlp_generator(1, 32, 2, out=1), gan.mlp_discriminator(1, 32, 2)
+    G1, D1 = mlp_generator(1, 32, 2, out=1), mlp_discriminator(1, 32, 2)
     optimizers = (torch.optim.SGD(G1.parameters(), lr=0.05), torch.optim.SGD(D1.parameters(), lr=0.05))
-    history = gan.train_gan(G1, D1, lambda n: 4 + 0.5 * torch.randn(n, 1), 1000, k=5,
+    history = train_gan(G1, D1, lambda n: 4 + 0.5 * torch.randn(n, 1), 1000, k=5,
                             loss=kind, batch_size=128, latent=1, optimizers=optimizers,
                             progress=False, seed=0)
     with torch.no_grad():
@@ -377,7 +410,7 @@ assert np.mean(mm[0]["d_fake"][100:200]) < 0.01         # D wins: D(G(z)) near 0
 # The benchmark of VEEGAN and PacGAN: a **ring** of 8 Gaussians (radius 1, std 0.01) and a
 # **grid** of 25 (spacing 2, std 0.05). A generated point is *high quality* if it lies within
 # 3 standard deviations of its nearest mean; a mode is *captured* if it is the nearest mean of
-# at least one high-quality point, out of 2,500 generated (`gan.mode_coverage`). Even perfect
+# at least one high-quality point, out of 2,500 generated (`mode_coverage`). Even perfect
 # samples score only $1 - e^{-9/2} = 98.9\,\%$: a 2-d Gaussian puts 1.1 % of its mass beyond
 # 3 standard deviations (the tests check both numbers).
 #
@@ -391,7 +424,7 @@ assert np.mean(mm[0]["d_fake"][100:200]) < 0.01         # D wins: D(G(z)) near 0
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-ring_run = gan_toy.run("ring", num_steps=2000, snapshots=10, seed=0)
+ring_run = run("ring", num_steps=2000, snapshots=10, seed=0)
 print(f"2,000 iterations in {ring_run['seconds']:.0f} s")
 fig = draw_run(ring_run, ncols=6)
 plt.show()
@@ -401,7 +434,7 @@ plt.show()
 # (training: the numbers vary with the CPU's rounding; the asserts hold on any CPU)
 m = ring_run["metrics"]
 print(f"after 2,000 iterations: {m['modes']}/8 modes captured, {m['high_quality']:.1%} high quality")
-shares = gan.mode_shares(ring_run["samples"], ring_run["means"])
+shares = mode_shares(ring_run["samples"], ring_run["means"])
 print("share of samples nearest each mode:", shares.numpy().round(3))
 assert shares.min() > 0.05 and m["high_quality"] < 0.5
 
@@ -424,7 +457,7 @@ assert shares.min() > 0.05 and m["high_quality"] < 0.5
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-collapse = {name: gan_toy.run(name, lr_g=1e-3, lr_d=1e-4, num_steps=1500, snapshots=5, seed=0)
+collapse = {name: run(name, lr_g=1e-3, lr_d=1e-4, num_steps=1500, snapshots=5, seed=0)
             for name in ("ring", "grid")}
 for name, result in collapse.items():
     fig = draw_run(result, ncols=6)
@@ -435,7 +468,7 @@ for name, result in collapse.items():
 # NBVAL_IGNORE_OUTPUT
 # (training: the numbers vary with the CPU's rounding; the asserts hold on any CPU)
 for name, result in collapse.items():
-    shares = [gan.mode_shares(s["points"], result["means"]) for s in result["snapshots"][1:]]
+    shares = [mode_shares(s["points"], result["means"]) for s in result["snapshots"][1:]]
     print(f"{name}: modes holding >= 2 % of the samples at each snapshot: "
           f"{[int((s >= 0.02).sum()) for s in shares]} of {len(result['means'])}; "
           f"largest share {[round(s.max().item(), 2) for s in shares]}; "
@@ -446,7 +479,7 @@ for name, result in collapse.items():
 # %% [markdown]
 # ### The mode-coverage table, over seeds
 #
-# One run is an anecdote; GAN training is noisy from seed to seed. `gan_toy.mode_table` trains
+# One run is an anecdote; GAN training is noisy from seed to seed. `gan_toy.mode_table` (in `gm_helpers.training`) trains
 # five seeds for each dataset and each method: the recipe of the first run above, for 20,000
 # iterations, with both learning rates annealed to zero by a cosine over the run (so the last
 # iterations refine rather than wander). Its results ship with the command that made them in
@@ -454,7 +487,7 @@ for name, result in collapse.items():
 # re-runs any row.
 #
 # The remedy we chose is a **gradient penalty on the data**, $R_1$ (Mescheder, Geiger and
-# Nowozin 2018, `gan.d_step(..., r1=0.1)`): $D$'s loss gets
+# Nowozin 2018, `d_step(..., r1=0.1)`): $D$'s loss gets
 # $\frac{\gamma}{2}\,\mathbb E_{p_\mathrm{data}} \|\nabla_x l(x)\|^2$ with $\gamma = 0.1$.
 # Why this one: the high-quality criterion counts samples that sit *between* modes or wobble
 # around them, and that is what a game that oscillates around its equilibrium produces. The
@@ -469,7 +502,7 @@ for name, result in collapse.items():
 sweep = json.loads((CHECKPOINT_DIR / "gan_toy_modes.json").read_text())
 print("made by:", sweep["command"], f"({sweep['wall_time_s'] / 60:.0f} min, {sweep['hardware']})")
 print("settings of every run:", sweep["settings"])
-summary = gan_toy.summarise(sweep["rows"])
+summary = summarise(sweep["rows"])
 published = {"ring": [("GAN (VEEGAN Table 1)", "1 / 99.3 %"), ("Unrolled GAN (VEEGAN)", "7.6 / 35.6 %"),
                       ("VEEGAN", "8 / 52.9 %"), ("GAN (PacGAN Table 1)", "6.3 / 98.2 %"),
                       ("PacGAN4", "7.8 / 95.9 %")],
@@ -510,7 +543,7 @@ assert all(0.97 <= s["hq_mean"] < 0.985 for s in (r1_ring, r1_grid))       # abo
 # %% [markdown]
 # ## 7. A DCGAN on binarized MNIST
 #
-# The same game with convolutional networks (Radford et al. 2016; `gm_helpers.dcgan`): $G$
+# The same game with convolutional networks (Radford et al. 2016; `gm_helpers.models.dcgan`): $G$
 # maps $z \in \mathbb R^{64}$ through a linear layer to $128 \times 7 \times 7$, then two
 # stride-2 transposed convolutions to $28 \times 28$, with batch normalisation and ReLU, and a
 # sigmoid at the end; $D$ mirrors it with two stride-2 convolutions and LeakyReLU. Adam with
@@ -572,7 +605,7 @@ assert d_real[-1] - d_fake[-1] < 0.4 * (d_real[0] - d_fake[0])
 # %% [markdown]
 # ### Which digits does it draw? The classifier's label histogram
 #
-# With no likelihood, we judge samples by a classifier's eyes (`gm_helpers.digits`). The
+# With no likelihood, we judge samples by a classifier's eyes (`gm_helpers.analysis.sample_quality`, with the classifier of `gm_helpers.models.classifier`). The
 # classifier is a small CNN, shipped with the course (`python -m gm_helpers.train
 # digit_classifier`), trained on the one labelled binarized split, the 10,000 test digits:
 # 8,000 to train on, 2,000 held out to measure it. A generator that covers every mode of the
@@ -598,8 +631,8 @@ print(f"pixels of G's samples strictly between 0.1 and 0.9: {grey_fraction:.2%}"
 assert grey_fraction < 0.05                                 # nearly binary already
 samples_dcgan = G_dcgan.sample_binary(10_000, seed=0)       # (10000, 1, 28, 28) of 0s and 1s
 del grey
-fractions = digits.class_fractions(classifier, samples_dcgan)
-fractions_real = digits.class_fractions(classifier, x_valid)
+fractions = class_fractions(classifier, samples_dcgan)
+fractions_real = class_fractions(classifier, x_valid)
 fig, ax = plt.subplots(figsize=(7, 3))
 ax.bar(np.arange(10) - 0.2, fractions_real, 0.4, label="10,000 validation digits")
 ax.bar(np.arange(10) + 0.2, fractions, 0.4, label="10,000 DCGAN samples")
@@ -649,14 +682,14 @@ x_train = load_binarized_mnist("train")[:10_000].clone()     # the real-vs-real 
 torch.manual_seed(0)
 with torch.no_grad():
     samples_vae = vae.sample(10_000).view(-1, 1, 28, 28)    # (10000, 1, 28, 28) Bernoulli draws
-samples_pixelcnn = digits.load_shipped_samples("gated_pixelcnn_samples.pt")   # (1000, 1, 28, 28)
+samples_pixelcnn = load_shipped_samples("gated_pixelcnn_samples.pt")   # (1000, 1, 28, 28)
 candidates = {"real (training digits)": x_train, "DCGAN": samples_dcgan,
               "VAE (ELBO-trained)": samples_vae, "Gated PixelCNN": samples_pixelcnn}
 nll = {"real (training digits)": "—", "DCGAN": "none (implicit)",
        "VAE (ELBO-trained)": f"{manifest['vae.pt']['test_nll']:.2f} (IS)",
        "Gated PixelCNN": f"{manifest['gated_pixelcnn.pt']['test_nll']:.2f} (exact)"}
-reference = gan.feature_statistics(digits.logits(classifier, x_valid))   # mean (10,), cov (10, 10)
-fd = {name: {n: gan.frechet_distance(*gan.feature_statistics(digits.logits(classifier, x[:n])), *reference)
+reference = feature_statistics(logits(classifier, x_valid))   # mean (10,), cov (10, 10)
+fd = {name: {n: frechet_distance(*feature_statistics(logits(classifier, x[:n])), *reference)
              for n in (1000, 10_000) if len(x) >= n}
       for name, x in candidates.items()}
 print(f"{'samples':24} {'FD, 1,000':>10} {'FD, 10,000':>11} {'test NLL (nats)':>18}")
@@ -800,7 +833,7 @@ assert row_lstm["config"] == {"hidden": 16, "num_layers": 2} and row_lstm["epoch
 # $-\big(\frac1B\sum \log D(x) + \frac1B\sum \log(1 - D(G(z)))\big)$.
 
 # %%
-import torch.nn.functional as F                     # logsigmoid(l) = log sigmoid(l), stable
+import torch.nn.functional as F  # logsigmoid(l) = log sigmoid(l), stable
 
 
 def discriminator_loss(real_logits, fake_logits):
@@ -835,7 +868,7 @@ check_optimal_discriminator(optimal_discriminator)
 # logits on $G$'s samples. Return the scalar $G$ minimises, $-\frac1B \sum \log D(G(z))$.
 
 # %%
-import torch.nn.functional as F                     # logsigmoid(l) = log sigmoid(l), stable
+import torch.nn.functional as F  # logsigmoid(l) = log sigmoid(l), stable
 
 
 def generator_loss(fake_logits):

@@ -4,10 +4,20 @@ import itertools
 import numpy as np
 import pytest
 
-from gm_helpers import ar_exercises as ax
-from gm_helpers.ar_exercises import (RecordingConditional, TableAR, check_ar_sampler,
-                                     reference_ar_sample)
-from gm_helpers.counting import all_binary_states
+from gm_helpers.exercises import autoregressive as ax
+from gm_helpers.exercises.autoregressive import (
+    MISTAKES,
+    TV_TOLERANCE,
+    RecordingConditional,
+    TableAR,
+    _cases,
+    _frequencies,
+    _Misuse,
+    _tv_from_independence,
+    check_ar_sampler,
+    reference_ar_sample,
+)
+from gm_helpers.models.tabular import all_binary_states
 
 
 # ----------------------------------------------------------------------------- the test model
@@ -27,21 +37,21 @@ def test_table_ar_joint_is_a_distribution_and_matches_the_chain_rule(D):
 
 def test_reference_sampler_has_the_exact_distribution():
     """100,000 reference samples of the checker's D = 3 model: TV from the exact joint < 0.01."""
-    model, u = ax._cases()[-1]
+    model, u = _cases()[-1]
     x = reference_ar_sample(model.p, u)
     assert x.shape == u.shape and set(np.unique(x).tolist()) <= {0, 1}
-    tv = 0.5 * np.abs(ax._frequencies(x) - model.joint()).sum()
-    assert tv < ax.TV_TOLERANCE / 2
+    tv = 0.5 * np.abs(_frequencies(x) - model.joint()).sum()
+    assert tv < TV_TOLERANCE / 2
 
 
 def test_checker_model_is_far_from_independent_and_every_mistake_is_far_from_exact():
     """So that a mistake can never slip through the distribution check by luck."""
-    model, u = ax._cases()[-1]
-    assert ax._tv_from_independence(reference_ar_sample(model.p, u)) > 5 * ax.TV_TOLERANCE
-    for variants in ax.MISTAKES.values():
+    model, u = _cases()[-1]
+    assert _tv_from_independence(reference_ar_sample(model.p, u)) > 5 * TV_TOLERANCE
+    for variants in MISTAKES.values():
         for variant in variants:
-            tv = 0.5 * np.abs(ax._frequencies(variant(model, u)) - model.joint()).sum()
-            assert tv > 3 * ax.TV_TOLERANCE
+            tv = 0.5 * np.abs(_frequencies(variant(model, u)) - model.joint()).sum()
+            assert tv > 3 * TV_TOLERANCE
 
 
 def test_recording_conditional_refuses_poisoned_prefixes():
@@ -49,11 +59,11 @@ def test_recording_conditional_refuses_poisoned_prefixes():
     assert conditional(np.zeros((4, 0))).shape == (4,)
     assert conditional(np.array([[0, 1], [1, 1]])).shape == (2,)
     assert [d for d, _ in conditional.calls] == [0, 2]
-    with pytest.raises(ax._Misuse, match="3 columns.*x\\[:, :d\\]"):
+    with pytest.raises(_Misuse, match="3 columns.*x\\[:, :d\\]"):
         conditional(np.zeros((4, 3)))  # the whole x: x_2 itself is in it
-    with pytest.raises(ax._Misuse, match="0.7"):
+    with pytest.raises(_Misuse, match="0.7"):
         conditional(np.array([[0.7]]))
-    with pytest.raises(ax._Misuse, match="2-D"):
+    with pytest.raises(_Misuse, match="2-D"):
         conditional(np.zeros(4))
 
 

@@ -5,8 +5,12 @@ import math
 import pytest
 import torch
 
-from gm_helpers.bayes import (conditional_from_classifier, effective_sample_size,
-                              importance_resample, posterior_from_generative)
+from gm_helpers.analysis.bayes import (
+    conditional_from_classifier,
+    effective_sample_size,
+    importance_resample,
+    posterior_from_generative,
+)
 
 
 def tiny_world(num_x=6, num_y=3, seed=0):

@@ -1,11 +1,12 @@
 """gm_helpers.bench runs and reports what it says; it asserts no speed (timings are noisy)."""
 import pytest
 
-from gm_helpers import bench
+from gm_helpers.training import bench
+from gm_helpers.training.bench import main, train_flops
 
 
 def test_bench_prints_a_row_per_model(capsys):
-    rows = bench.main(["fvsbn", "--seconds", "0.05", "--no-compile", "--threads", "1"])
+    rows = main(["fvsbn", "--seconds", "0.05", "--no-compile", "--threads", "1"])
     out = capsys.readouterr().out
     assert [r["model"] for r in rows] == ["fvsbn"]
     assert set(rows[0]["train"]) == {(False, False), (True, False)}
@@ -16,22 +17,22 @@ def test_bench_prints_a_row_per_model(capsys):
 
 def test_train_flops_counts_the_matmuls():
     made = bench.build_model("made", {"D": 10, "hidden": [7, 5]})
-    assert bench.train_flops(made) == 3 * 2 * (10 * 7 + 7 * 5 + 5 * 10)
+    assert train_flops(made) == 3 * 2 * (10 * 7 + 7 * 5 + 5 * 10)
     vae = bench.build_model("vae", {"D": 10, "hidden": [7], "latent": 3})
-    assert bench.train_flops(vae) == 3 * 2 * (10 * 7 + 7 * 6 + 3 * 7 + 7 * 10)
+    assert train_flops(vae) == 3 * 2 * (10 * 7 + 7 * 6 + 3 * 7 + 7 * 10)
     iwae = bench.build_model("iwae", {"D": 10, "hidden": [7], "latent": 3, "k": 4})
-    assert bench.train_flops(iwae) == 3 * 2 * (10 * 7 + 7 * 6 + 4 * (3 * 7 + 7 * 10))
-    assert bench.train_flops(bench.build_model("pixelcnn", {"hidden": 2, "num_layers": 1})) is None
-    assert bench.train_flops(bench.build_model("nade", {"D": 5, "H": 3})) is None
+    assert train_flops(iwae) == 3 * 2 * (10 * 7 + 7 * 6 + 4 * (3 * 7 + 7 * 10))
+    assert train_flops(bench.build_model("pixelcnn", {"hidden": 2, "num_layers": 1})) is None
+    assert train_flops(bench.build_model("nade", {"D": 5, "H": 3})) is None
 
 
 def test_bench_rejects_an_unknown_model():
     with pytest.raises(SystemExit):
-        bench.main(["vae9", "--seconds", "0.01"])
+        main(["vae9", "--seconds", "0.01"])
 
 
 def test_bench_times_what_training_minimises():
     """A VAE's log_prob is a no-grad estimate: the bench must time its training loss."""
-    rows = bench.main(["vae", "--seconds", "0.05", "--no-compile", "--threads", "1",
+    rows = main(["vae", "--seconds", "0.05", "--no-compile", "--threads", "1",
                        "--no-sampling"])
     assert rows[0]["model"].startswith("vae") and all(v > 0 for v in rows[0]["train"].values())

@@ -11,12 +11,17 @@ import time
 import pytest
 import torch
 
-from gm_helpers import checkpoint
-from gm_helpers.checkpoint import (CheckpointError, atomic_save, load_checkpoint, load_run,
-                                   save_checkpoint, sha256_file)
-from gm_helpers.exact import total_probability
-from gm_helpers.nade import FVSBN
-from gm_helpers.pixelcnn import PixelCNN
+from gm_helpers.analysis.exact import total_probability
+from gm_helpers.models.fvsbn import FVSBN
+from gm_helpers.models.pixelcnn import PixelCNN
+from gm_helpers.training.checkpoint import (
+    CheckpointError,
+    atomic_save,
+    load_checkpoint,
+    save_checkpoint,
+    sha256_file,
+)
+from gm_helpers.training.runs import load_run, save_run
 
 
 def _fvsbn(tmp_path, D=16, name="f.pt"):
@@ -74,7 +79,7 @@ def test_a_bare_state_dict_says_what_it_is(tmp_path):
 def test_a_run_file_is_not_a_checkpoint(tmp_path):
     model = FVSBN(4)
     optimizer = torch.optim.Adam(model.parameters())
-    checkpoint.save_run(tmp_path / "x.run.pt", model, optimizer, {"epoch": 1, "history": {}})
+    save_run(tmp_path / "x.run.pt", model, optimizer, {"epoch": 1, "history": {}})
     with pytest.raises(CheckpointError, match="is a run file.*--resume"):
         load_checkpoint(tmp_path / "x.run.pt")
 
@@ -183,6 +188,6 @@ def test_a_run_file_with_nan_weights_cannot_be_resumed(tmp_path):
     optimizer = torch.optim.Adam(model.parameters())
     with torch.no_grad():
         model.W[0, 0] = float("inf")
-    checkpoint.save_run(tmp_path / "x.run.pt", model, optimizer, {"epoch": 1, "history": {}})
+    save_run(tmp_path / "x.run.pt", model, optimizer, {"epoch": 1, "history": {}})
     with pytest.raises(CheckpointError, match="W has NaN or infinite"):
         load_run(tmp_path / "x.run.pt")

@@ -1,22 +1,18 @@
 """The claims ledger (claims/*.toml) against the lectures and the tests: every claim has a check,
 every check exists and asserts something, every tagged cell belongs to a claim, and the README's
-table is current. The format: tools/claims_table.py."""
+table is current. The format: gm_helpers/course/claims.py."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 
 import pytest
-
 from conftest import REPO
 
-_spec = importlib.util.spec_from_file_location("claims_table", REPO / "tools" / "claims_table.py")
-claims_table = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(claims_table)
+from gm_helpers.course import claims
 
 LECTURES = sorted((REPO / "lectures").glob("[0-9][0-9]_*.ipynb"))
-BOOKS = claims_table.ledgers()
+BOOKS = claims.ledgers()
 
 
 def test_every_lecture_has_a_ledger():
@@ -26,7 +22,7 @@ def test_every_lecture_has_a_ledger():
 
 @pytest.mark.parametrize("stem", sorted(BOOKS))
 def test_every_claim_is_checked_by_a_check_that_exists(stem):
-    assert claims_table.problems(stem, BOOKS[stem]) == []
+    assert claims.problems(stem, BOOKS[stem]) == []
 
 
 def test_claim_ids_are_unique():
@@ -38,12 +34,12 @@ def test_claim_ids_are_unique():
 def test_tags_agree_between_the_notebook_and_its_script(notebook):
     """The py:percent script carries the same claim tags (jupytext keeps them in sync)."""
     script = notebook.with_suffix(".py").read_text()
-    assert set(re.findall(r'"(claim-[a-z0-9-]+)"', script)) == set(claims_table.claim_tags(notebook))
+    assert set(re.findall(r'"(claim-[a-z0-9-]+)"', script)) == set(claims.claim_tags(notebook))
 
 
 def test_readme_claims_table_is_current():
-    assert claims_table.table() in (REPO / "README.md").read_text(), \
-        "README's claims table is stale: paste the output of python tools/claims_table.py"
+    assert claims.table() in (REPO / "README.md").read_text(), \
+        "README's claims table is stale: paste the output of python -m gm_helpers.course claims-table"
 
 
 # --- the validator itself: each kind of broken ledger is caught, by name
@@ -67,7 +63,7 @@ def test_a_sound_ledger_passes(tmp_path):
     book = _book({"id": "09-a", "text": "x is 1", "checks": ["cell:claim-09-a"]},
                  {"id": "09-b", "text": "b", "checks": ["test:tests/test_y.py::test_a",
                                                         "test:tests/test_y.py::TestB::test_c"]})
-    assert claims_table.problems("09_x", book, repo) == []
+    assert claims.problems("09_x", book, repo) == []
 
 
 @pytest.mark.parametrize("cells, claim, message", [
@@ -88,5 +84,5 @@ def test_a_sound_ledger_passes(tmp_path):
 ])
 def test_a_broken_ledger_is_caught(tmp_path, cells, claim, message):
     repo = _fake_repo(tmp_path, cells)
-    found = claims_table.problems("09_x", _book(claim), repo)
+    found = claims.problems("09_x", _book(claim), repo)
     assert any(message in p for p in found), found

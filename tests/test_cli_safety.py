@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from gm_helpers import cli, train
+from gm_helpers.training import cli, runs
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ BAD = [  # (arguments after the model name, what the message must say)
 @pytest.mark.parametrize("args, message", BAD, ids=[" ".join(a) for a, _ in BAD])
 def test_a_bad_argument_exits_before_loading_data(tmp_path, no_data, capsys, args, message):
     with pytest.raises(SystemExit) as exit_:
-        train.main(["nade", *args, "--no-progress", "--out", str(tmp_path / "m.pt")])
+        cli.main(["nade", *args, "--no-progress", "--out", str(tmp_path / "m.pt")])
     assert exit_.value.code == 2
     assert message in capsys.readouterr().err
     assert not list(tmp_path.iterdir())   # nothing written
@@ -66,7 +66,7 @@ def test_a_bad_argument_exits_before_loading_data(tmp_path, no_data, capsys, arg
 ])
 def test_an_unusable_output_fails_before_loading_data(tmp_path, no_data, capsys, out, message):
     with pytest.raises(SystemExit) as exit_:
-        train.main(["fvsbn", "--no-progress", "--out", out.format(tmp=tmp_path)])
+        cli.main(["fvsbn", "--no-progress", "--out", out.format(tmp=tmp_path)])
     assert exit_.value.code == 2 and message in capsys.readouterr().err
 
 
@@ -74,7 +74,7 @@ def test_an_unusable_output_fails_before_loading_data(tmp_path, no_data, capsys,
 def test_an_invalid_manifest_fails_before_loading_data(tmp_path, no_data, capsys, text):
     (tmp_path / "manifest.json").write_text(text)
     with pytest.raises(SystemExit) as exit_:
-        train.main(["fvsbn", "--no-progress", "--out", str(tmp_path / "f.pt")])
+        cli.main(["fvsbn", "--no-progress", "--out", str(tmp_path / "f.pt")])
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and "is not a valid manifest" in err and "nothing was trained" in err
     assert (tmp_path / "manifest.json").read_text() == text      # left as it was
@@ -83,7 +83,7 @@ def test_an_invalid_manifest_fails_before_loading_data(tmp_path, no_data, capsys
 def test_resume_of_a_file_that_is_not_a_run_file(tmp_path, no_data, capsys):
     (tmp_path / "x.run.pt").write_bytes(b"")
     with pytest.raises(SystemExit) as exit_:
-        train.main(["--resume", str(tmp_path / "x.run.pt")])
+        cli.main(["--resume", str(tmp_path / "x.run.pt")])
     assert exit_.value.code == 2 and "--resume" in capsys.readouterr().err
 
 
@@ -92,7 +92,7 @@ def test_a_divergent_run_is_an_error_naming_the_epoch_and_is_not_saved(tmp_path,
     """--lr 100: the NLL explodes far above the uniform model's 784 ln 2 = 543.4 nats."""
     out = tmp_path / "f.pt"
     with pytest.raises(SystemExit) as exit_:
-        train.main(["fvsbn", "--lr", "100", "--epochs", "2", "--limit", "500", "--threads", "1",
+        cli.main(["fvsbn", "--lr", "100", "--epochs", "2", "--limit", "500", "--threads", "1",
                     "--no-progress", "--data-dir", str(real_data_dir), "--out", str(out)])
     err = capsys.readouterr().err
     assert exit_.value.code == 3
@@ -103,7 +103,7 @@ def test_a_divergent_run_is_an_error_naming_the_epoch_and_is_not_saved(tmp_path,
 
 def test_the_manifest_is_written_atomically_and_keeps_other_entries(tmp_path, real_data_dir):
     (tmp_path / "manifest.json").write_text(json.dumps({"other.pt": {"sha256": "x"}}))
-    train.main(["fvsbn", "--set", "D=784", "--epochs", "1", "--limit", "200", "--threads", "1",
+    cli.main(["fvsbn", "--set", "D=784", "--epochs", "1", "--limit", "200", "--threads", "1",
                 "--no-progress", "--data-dir", str(real_data_dir), "--out", str(tmp_path / "f.pt")])
     entries = json.loads((tmp_path / "manifest.json").read_text())
     assert sorted(entries) == ["f.pt", "other.pt"]
@@ -122,4 +122,4 @@ def test_the_manifest_is_written_atomically_and_keeps_other_entries(tmp_path, re
 ])
 def test_what_counts_as_divergence(train_nll, valid_nll, valid_epoch, diverged):
     history = {"train_nll": train_nll, "valid_nll": valid_nll, "valid_epoch": valid_epoch}
-    assert train._diverged(history, 543.4) is diverged
+    assert runs.diverged(history, 543.4) is diverged

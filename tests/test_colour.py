@@ -4,10 +4,10 @@ import math
 
 import pytest
 import torch
+from conftest import randomised
 
 from gm_helpers.data import colour_digits
-from gm_helpers.pixelcnn import PixelCNN
-from conftest import randomised
+from gm_helpers.models.pixelcnn import PixelCNN
 
 
 def _digits(n=50, size=8, seed=0):
@@ -107,15 +107,15 @@ def test_joint_normalisation_on_2x2_binary_colour_images():
 
 
 def test_uniform_colour_model_costs_two_bits_per_dimension():
-    from gm_helpers.train import bits_per_dim
+    from gm_helpers.training.loop import bits_per_dim
     assert bits_per_dim(784 * 3 * math.log(4), 784 * 3) == pytest.approx(2.0)
 
 
 @pytest.mark.parametrize("k", [1, 3, 5])
 def test_mask_widget_draws_the_channel_connections_from_causal_mask(k):
     """The widget's kernels and centre table are causal_mask's, so A and B differ per channel."""
-    from gm_helpers.pixelcnn import causal_mask
-    from gm_helpers.widgets import draw_mask, mask_table
+    from gm_helpers.models.layers import causal_mask
+    from gm_helpers.widgets.pixel import draw_mask, mask_table
     for mask_type in "AB":
         mask = causal_mask(k, mask_type, 3, 3, groups=3)
         for out, channel in enumerate("RGB"):

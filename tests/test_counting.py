@@ -4,10 +4,17 @@ import itertools
 import numpy as np
 import pytest
 
-from gm_helpers.counting import (ALPHAS, FullJointTable, IndependentBernoulli, MarkovChain,
-                                 TabularAR, all_binary_states, choose_alpha,
-                                 compare_tabular_models, image_ordering, num_params,
-                                 num_params_categorical)
+from gm_helpers.analysis.counting import ALPHAS, choose_alpha, compare_tabular_models
+from gm_helpers.models.tabular import (
+    FullJointTable,
+    IndependentBernoulli,
+    MarkovChain,
+    TabularAR,
+    all_binary_states,
+    image_ordering,
+    num_params,
+    num_params_categorical,
+)
 
 
 def random_binary(num, n, seed=0, p=None):

@@ -15,9 +15,15 @@ import pytest
 import torch
 
 from gm_helpers import data
-from gm_helpers.data import (DataCorruptError, DataNotFoundError, binarized_test_labels,
-                             binary_patches, downsample_binary, load_binarized_mnist,
-                             load_mnist_test)
+from gm_helpers.data import (
+    DataCorruptError,
+    DataNotFoundError,
+    binarized_test_labels,
+    binary_patches,
+    downsample_binary,
+    load_binarized_mnist,
+    load_mnist_test,
+)
 
 # From ../shared/data/README.md, typed in here so that the tests check the module's constants.
 README_SIZES = {"train": 50_000, "valid": 10_000, "test": 10_000}

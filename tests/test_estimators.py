@@ -2,8 +2,12 @@
 variance. Checked against closed-form gradients of Gaussian expectations."""
 import torch
 
-from gm_helpers.estimators import (estimate, reparameterised_terms, score_function_terms,
-                                   variance_per_sample)
+from gm_helpers.analysis.estimators import (
+    estimate,
+    reparameterised_terms,
+    score_function_terms,
+    variance_per_sample,
+)
 
 MU = torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64)
 LOGVAR = torch.tensor([0.0, -1.0, 0.7], dtype=torch.float64)

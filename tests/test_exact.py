@@ -3,11 +3,19 @@ MADE's masks (lecture 3: which of them is a normalised distribution, checked ove
 states); and NADE's plain running sum, the version lecture 3 shows and times."""
 import pytest
 import torch
-
-from gm_helpers.exact import (binary_states, combination_totals, combine_masks, dependencies,
-                              leaks, total_probability)
-from gm_helpers.nade import FVSBN, MADE, NADE
 from conftest import randomised
+
+from gm_helpers.analysis.exact import (
+    binary_states,
+    combination_totals,
+    combine_masks,
+    dependencies,
+    leaks,
+    total_probability,
+)
+from gm_helpers.models.fvsbn import FVSBN
+from gm_helpers.models.made import MADE
+from gm_helpers.models.nade import NADE
 
 
 @pytest.mark.parametrize("build, D", [(lambda: FVSBN(6, order=[2, 0, 5, 1, 4, 3]), 6),

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from gm_helpers.counting import all_binary_states
-from gm_helpers.nade import FVSBN
+from gm_helpers.models.fvsbn import FVSBN
+from gm_helpers.models.tabular import all_binary_states
 
 D = 10
 ORDERS = {"raster": None}

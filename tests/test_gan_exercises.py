@@ -3,8 +3,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gm_helpers.gan_exercises import (check_discriminator_loss, check_generator_loss,
-                                      check_optimal_discriminator)
+from gm_helpers.exercises.gan import (
+    check_discriminator_loss,
+    check_generator_loss,
+    check_optimal_discriminator,
+)
 
 
 def good_d_loss(real_logits, fake_logits):

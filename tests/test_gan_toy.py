@@ -4,13 +4,15 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from gm_helpers import gan, gan_toy
-from gm_helpers.gan_widgets import dcgan_explorer, draw_run, toy_gan_explorer
-from gm_helpers.dcgan import Generator
+from gm_helpers.models.dcgan import Generator
+from gm_helpers.models.gan import PackedDiscriminator, mlp_discriminator, mlp_generator, networks
+from gm_helpers.training.gan import d_step
+from gm_helpers.training.gan_toy import run, summarise
+from gm_helpers.widgets.gan import dcgan_explorer, draw_run, toy_gan_explorer
 
 
 def test_packed_discriminator_judges_packs():
-    D = gan_toy.PackedDiscriminator(pack=4, hidden=8, depth=1)
+    D = PackedDiscriminator(pack=4, hidden=8, depth=1)
     x = torch.randn(12, 2)
     assert D(x).shape == (3, 1)
     # a pack is 4 consecutive points, concatenated: (B*4, 2) -> (B, 8)
@@ -19,17 +21,17 @@ def test_packed_discriminator_judges_packs():
     with pytest.raises(ValueError, match="packs of 4"):
         D(torch.randn(10, 2))
     with pytest.raises(ValueError, match="remedy"):
-        gan_toy.networks("unrolled")
+        networks("unrolled")
 
 
 def test_r1_penalty_adds_half_gamma_times_the_squared_gradient_on_data():
-    G, D = gan.mlp_generator(hidden=8, depth=1), gan.mlp_discriminator(hidden=8, depth=1)
+    G, D = mlp_generator(hidden=8, depth=1), mlp_discriminator(hidden=8, depth=1)
     x = torch.randn(16, 2)
     losses = []
     for r1 in (0.0, 5.0):
         torch.manual_seed(0)
         optimizer = torch.optim.SGD(D.parameters(), lr=0.0)  # measure, do not move
-        losses.append(gan.d_step(G, D, x, optimizer, latent=2, r1=r1)["d_loss"])
+        losses.append(d_step(G, D, x, optimizer, latent=2, r1=r1)["d_loss"])
     x_req = x.clone().requires_grad_(True)
     (grad,) = torch.autograd.grad(D(x_req).sum(), x_req)
     # fp32 losses near 0.7: their difference is good to ~1e-7, so the penalty is made large
@@ -37,7 +39,7 @@ def test_r1_penalty_adds_half_gamma_times_the_squared_gradient_on_data():
 
 
 def test_a_run_keeps_snapshots_and_anneals_to_zero():
-    result = gan_toy.run("ring", num_steps=40, snapshots=4, batch_size=32, hidden=16, depth=1,
+    result = run("ring", num_steps=40, snapshots=4, batch_size=32, hidden=16, depth=1,
                          anneal=True, remedy="r1")
     assert [s["step"] for s in result["snapshots"]] == [0, 10, 20, 30, 40]
     shot = result["snapshots"][-1]
@@ -47,13 +49,13 @@ def test_a_run_keeps_snapshots_and_anneals_to_zero():
     assert result["samples"].shape == (2500, 2) and len(result["history"]["g_grad"]) == 40
     assert set(result["metrics"]) >= {"modes", "high_quality"}
     assert result["final_lr"] == pytest.approx([0, 0], abs=1e-12)  # cosine: lr_T = 0
-    plain = gan_toy.run("ring", num_steps=5, snapshots=1, batch_size=32, hidden=16, depth=1)
+    plain = run("ring", num_steps=5, snapshots=1, batch_size=32, hidden=16, depth=1)
     assert plain["final_lr"] == [1e-3, 1e-3]
 
 
 def test_gradient_field_points_where_the_generator_loss_falls():
     """-grad_x L_G: moving a point a little along the arrow lowers G's loss at that point."""
-    result = gan_toy.run("grid", num_steps=30, snapshots=1, batch_size=32, hidden=16, depth=1)
+    result = run("grid", num_steps=30, snapshots=1, batch_size=32, hidden=16, depth=1)
     D, shot = result["D"], result["snapshots"][-1]
     x, push = shot["arrows"], shot["field"]
     with torch.no_grad():
@@ -66,7 +68,7 @@ def test_gradient_field_points_where_the_generator_loss_falls():
 def test_summarise_means_and_stds_over_seeds():
     rows = [{"dataset": "ring", "remedy": "none", "seed": s, "modes": m, "high_quality": q}
             for s, m, q in ((0, 8, 0.9), (1, 6, 0.5))]
-    s = gan_toy.summarise(rows)["ring", "none"]
+    s = summarise(rows)["ring", "none"]
     assert s == pytest.approx({"seeds": 2, "num_modes": 8, "modes_mean": 7.0, "modes_std": 1.0,
                                "hq_mean": 0.7, "hq_std": 0.2})
 

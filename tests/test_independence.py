@@ -4,8 +4,12 @@ import math
 import numpy as np
 import pytest
 
-from gm_helpers.independence import (conditional_mutual_information, conditional_table,
-                                     joint_counts, shuffle_within)
+from gm_helpers.analysis.independence import (
+    conditional_mutual_information,
+    conditional_table,
+    joint_counts,
+    shuffle_within,
+)
 
 cmi = conditional_mutual_information
 

@@ -4,13 +4,21 @@ through latent space have the right shapes and ends."""
 import numpy as np
 import pytest
 import torch
-
-from gm_helpers.latent import (elbo_derivation, encode_mean, exact_log_prob, fitted_grids,
-                               interpolate, kl_per_dimension, latent_grid,
-                               posterior_on_fitted_grid, posterior_on_grid, traverse)
-from gm_helpers.vae import VAE
-
 from conftest import randomised
+
+from gm_helpers.analysis.latent import (
+    elbo_derivation,
+    encode_mean,
+    exact_log_prob,
+    fitted_grids,
+    interpolate,
+    kl_per_dimension,
+    latent_grid,
+    posterior_on_fitted_grid,
+    posterior_on_grid,
+    traverse,
+)
+from gm_helpers.models.vae import VAE
 
 
 def small_vae(latent, seed=0):
@@ -138,7 +146,8 @@ def test_few_label_experiment_runs_and_a_good_encoder_helps():
     """Two classes that differ only in which half of the image is on, hidden in noise: an
     'encoder' that already reads the two halves gives a near-perfect classifier from 10 labels."""
     import copy
-    from gm_helpers.latent import CodeClassifier, few_label_experiment
+
+    from gm_helpers.analysis.latent import CodeClassifier, few_label_experiment
     g = torch.Generator().manual_seed(0)
     y = torch.randint(0, 2, (600,), generator=g)
     x = (torch.rand(600, 40, generator=g) < 0.3).float()

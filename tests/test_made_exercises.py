@@ -4,8 +4,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from gm_helpers.made_exercises import check_made, reachable, reference_masks
-from gm_helpers.nade import MADE
+from gm_helpers.exercises.made import check_made, reachable, reference_masks
+from gm_helpers.models.made import MADE
 
 
 def small_made(mistake=None):
@@ -79,14 +79,14 @@ def test_check_made_reports_the_leak_it_found_by_gradients():
 
 def test_check_made_passes_the_right_answer_for_many_seeds():
     """No false alarm from a ReLU that happens to be off: the dependency test uses many points."""
-    import gm_helpers.made_exercises as mx
-    saved = mx.CONFIGS
+    from gm_helpers.exercises.made import CONFIGS
+    saved = CONFIGS
     try:
-        mx.CONFIGS = [(D, hidden, order, seed + 10 * k) for k in range(5)
+        CONFIGS = [(D, hidden, order, seed + 10 * k) for k in range(5)
                       for D, hidden, order, seed in saved]
         assert check_made(small_made())
     finally:
-        mx.CONFIGS = saved
+        CONFIGS = saved
 
 
 def test_check_made_stub_and_errors():

@@ -4,8 +4,13 @@ its empirical distribution plus a KL divergence, so that maximum likelihood mini
 import numpy as np
 import pytest
 
-from gm_helpers.counting import (FullJointTable, IndependentBernoulli, MarkovChain, TabularAR,
-                                 all_binary_states)
+from gm_helpers.models.tabular import (
+    FullJointTable,
+    IndependentBernoulli,
+    MarkovChain,
+    TabularAR,
+    all_binary_states,
+)
 
 GRID = np.linspace(1e-6, 1 - 1e-6, 2_000_001)  # theta values, spacing 5e-7
 

@@ -15,12 +15,16 @@ import pytest
 import torch
 
 from gm_helpers.checks import MAX_SAMPLES, InvalidArgument
-from gm_helpers.dcgan import Discriminator, Generator
-from gm_helpers.digits import DigitClassifier
-from gm_helpers.nade import FVSBN, MADE, NADE, RNADE
-from gm_helpers.pixelcnn import GatedPixelCNN, PixelCNN, causal_mask
-from gm_helpers.pixelrnn import DiagonalBiLSTM, RowLSTM
-from gm_helpers.vae import IWAE, VAE, Autoencoder
+from gm_helpers.models.classifier import DigitClassifier
+from gm_helpers.models.dcgan import Discriminator, Generator
+from gm_helpers.models.fvsbn import FVSBN
+from gm_helpers.models.layers import causal_mask
+from gm_helpers.models.made import MADE
+from gm_helpers.models.nade import NADE
+from gm_helpers.models.pixelcnn import GatedPixelCNN, PixelCNN
+from gm_helpers.models.pixelrnn import DiagonalBiLSTM, RowLSTM
+from gm_helpers.models.rnade import RNADE
+from gm_helpers.models.vae import IWAE, VAE, Autoencoder
 
 torch.set_default_dtype(torch.float32)
 

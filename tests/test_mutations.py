@@ -8,9 +8,9 @@
 Each test makes the mutant's result differ from the right one by construction."""
 import torch
 
-from gm_helpers.nade import NADE
-from gm_helpers.pixelcnn import GatedPixelCNN, PixelCNN
-from gm_helpers.train import evaluate_loss, train_epoch
+from gm_helpers.models.nade import NADE
+from gm_helpers.models.pixelcnn import GatedPixelCNN, PixelCNN
+from gm_helpers.training.loop import evaluate_loss, fit
 
 
 def test_the_epoch_mean_is_over_examples_not_batches():
@@ -24,12 +24,13 @@ def test_the_epoch_mean_is_over_examples_not_batches():
     x = torch.cat([torch.ones(50, 6), torch.zeros(51, 6)])
     optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
     torch.manual_seed(0)
-    mean, _ = train_epoch(model, x, optimizer, batch_size=100, progress=False)
+    mean = fit(model, x, num_epochs=1, batch_size=100, optimizer=optimizer,
+               progress=False)["train_nll"][0]
     per_example = -model.log_prob(x).detach()
     assert abs(mean - per_example.mean().item()) < 1e-5
     assert abs(mean - evaluate_loss(model, x)) < 1e-5
     torch.manual_seed(0)
-    perm = torch.randperm(101)          # the shuffle train_epoch drew
+    perm = torch.randperm(101)          # the shuffle fit drew
     batch_means = (per_example[perm[:100]].mean() + per_example[perm[100:]].mean()) / 2
     assert abs(batch_means.item() - per_example.mean().item()) > 4   # what the mutant reports
 

@@ -8,10 +8,13 @@ import math
 import numpy as np
 import pytest
 import torch
-
-from gm_helpers.counting import all_binary_states
-from gm_helpers.nade import FVSBN, MADE, NADE
 from conftest import randomised
+
+from gm_helpers.models.fvsbn import FVSBN
+from gm_helpers.models.made import MADE
+from gm_helpers.models.nade import NADE
+from gm_helpers.models.tabular import all_binary_states
+from gm_helpers.training.runs import train_run
 
 D = 8
 ORDERS = {"natural": None, **{f"random{s}": np.random.default_rng(s).permutation(D).tolist()
@@ -203,7 +206,7 @@ def test_bad_made_arguments():
 # ----------------------------------------------------------------------------- RNADE
 def test_rnade_is_autoregressive_and_normalised_in_2d():
     """The density integrates to 1 over the plane (grid sum), and log p(x_1) ignores x_2."""
-    from gm_helpers.nade import RNADE
+    from gm_helpers.models.rnade import RNADE
     torch.manual_seed(0)
     model = RNADE(2, H=8, K=3).double()
     grid = torch.linspace(-8, 8, 801, dtype=torch.float64)
@@ -223,7 +226,7 @@ def test_rnade_is_autoregressive_and_normalised_in_2d():
 
 def test_rnade_samples_follow_the_density():
     """Moments of 20,000 samples agree with the moments of the exact density (grid)."""
-    from gm_helpers.nade import RNADE
+    from gm_helpers.models.rnade import RNADE
     torch.manual_seed(1)
     model = RNADE(2, H=8, K=3)
     x = model.sample(20_000, generator=torch.Generator().manual_seed(0)).double()
@@ -242,14 +245,14 @@ def test_rnade_samples_follow_the_density():
 def test_rnade_mixture_beats_a_single_gaussian_on_rings():
     """The lecture's claim, small: on two rings, K = 5 fits far better than K = 1."""
     from gm_helpers.data import two_rings
-    from gm_helpers.nade import RNADE
-    from gm_helpers.train import evaluate_nll, fit
+    from gm_helpers.models.rnade import RNADE
+    from gm_helpers.training.loop import evaluate_nll
     train, test = two_rings(3000, seed=0), two_rings(2000, seed=1)
     nll = {}
     for K in (1, 5):
         torch.manual_seed(0)
         model = RNADE(2, H=32, K=K)
-        fit(model, train, num_epochs=40, lr=1e-2, batch_size=100, progress=False)
+        train_run(model, train, num_epochs=40, lr=1e-2, batch_size=100, progress=False)
         nll[K] = evaluate_nll(model, test)
     assert nll[5] < nll[1] - 0.3, nll
 
@@ -265,7 +268,7 @@ def test_nade_completion_keeps_the_given_pixels():
 
 def test_named_orderings():
     """'raster' is the identity; 'random:SEED' is a fixed permutation, the same every time."""
-    from gm_helpers.nade import check_order
+    from gm_helpers.models.layers import check_order
     assert torch.equal(check_order("raster", 5), torch.arange(5))
     a, b = check_order("random:3", 50), check_order("random:3", 50)
     assert torch.equal(a, b) and not torch.equal(a, torch.arange(50))

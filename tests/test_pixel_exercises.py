@@ -2,9 +2,14 @@
 import pytest
 import torch
 
-from gm_helpers.pixel_exercises import (MASK_MISTAKES, autoregressive_report, check_rgb_mask,
-                                        dependencies, rgb_mask_variant)
-from gm_helpers.pixelcnn import causal_mask
+from gm_helpers.exercises.pixel import (
+    MASK_MISTAKES,
+    autoregressive_report,
+    check_rgb_mask,
+    dependencies,
+    rgb_mask_variant,
+)
+from gm_helpers.models.layers import causal_mask
 
 
 def reference(k, mask_type, c_in, c_out):
@@ -89,8 +94,7 @@ def test_dependencies_of_the_reference_stack_are_strictly_before():
 
 
 # ----------------------------------------------------------------------------- a gated layer
-from gm_helpers.pixel_exercises import (GATED_MISTAKES, check_gated_layer,  # noqa: E402
-                                        gated_layer_variant)
+from gm_helpers.exercises.pixel import GATED_MISTAKES, check_gated_layer, gated_layer_variant
 
 
 def test_the_gated_reference_reproduces_the_package_and_passes():

@@ -4,10 +4,11 @@ import functools
 import numpy as np
 import pytest
 import torch
-
-from gm_helpers.counting import all_binary_states
-from gm_helpers.pixelcnn import GatedPixelCNN, MaskedConv2d, PixelCNN, causal_mask
 from conftest import randomised as _randomised
+
+from gm_helpers.models.layers import MaskedConv2d, causal_mask
+from gm_helpers.models.pixelcnn import GatedPixelCNN, PixelCNN
+from gm_helpers.models.tabular import all_binary_states
 
 randomised = functools.partial(_randomised, scale=0.5)
 

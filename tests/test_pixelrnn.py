@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-
-from gm_helpers.counting import all_binary_states
-from gm_helpers.pixelrnn import DiagonalBiLSTM, RowLSTM, num_diagonal_steps, skew, unskew
 from conftest import randomised as _randomised
+
+from gm_helpers.models.pixelrnn import DiagonalBiLSTM, RowLSTM, num_diagonal_steps, skew, unskew
+from gm_helpers.models.tabular import all_binary_states
 
 # float64: exact zero/non-zero gradient checks and normalisation to 1e-6
 randomised = functools.partial(_randomised, scale=0.5, dtype=torch.float64)
@@ -138,12 +138,12 @@ def test_diagonal_bilstm_receptive_field_exactly(num_layers):
 def test_without_the_down_shift_the_right_direction_sees_the_future(monkeypatch):
     """Why the right-to-left map is shifted down a row: unshifted, logit (i, j) depends on
     pixel (i, j) itself, through features (i, j+1..j+3) of the right-to-left LSTM."""
-    from gm_helpers import pixelrnn
+    from gm_helpers.models.pixelrnn import _DiagonalBiLSTMLayer
 
     def unshifted(layer, x):
         return x + layer.up(layer.left(x) + layer.right(x.flip(3)).flip(3))
 
-    monkeypatch.setattr(pixelrnn._DiagonalBiLSTMLayer, "forward", unshifted)
+    monkeypatch.setattr(_DiagonalBiLSTMLayer, "forward", unshifted)
     N = 6
     seen = dependency_matrix(randomised(DiagonalBiLSTM(hidden=4, num_layers=1, image_size=N)), N)
     assert seen.diagonal()[:N - 1].all()  # (0, j) sees itself for j < N - 1
@@ -291,9 +291,9 @@ def test_bad_arguments(name, kwargs, match):
 
 def test_first_layer_mask_excludes_the_centre():
     """Type A on pixels, type B on features: the only difference is the centre tap."""
-    from gm_helpers.pixelrnn import _MaskedConv2d
-    a = _MaskedConv2d(1, 1, 7, "A").mask[0, 0]
-    b = _MaskedConv2d(1, 1, 7, "B").mask[0, 0]
+    from gm_helpers.models.layers import MaskedConv2d
+    a = MaskedConv2d(1, 1, 7, "A", shared_mask=True).mask[0, 0]
+    b = MaskedConv2d(1, 1, 7, "B", shared_mask=True).mask[0, 0]
     assert a[3, 3] == 0 and b[3, 3] == 1 and a.sum() == 24 and torch.equal(b - a, F.one_hot(
         torch.tensor(24), 49).reshape(7, 7).float())
-    assert _MaskedConv2d(1, 1, (1, 3), "B").mask.flatten().tolist() == [1, 1, 0]
+    assert MaskedConv2d(1, 1, (1, 3), "B", shared_mask=True).mask.flatten().tolist() == [1, 1, 0]

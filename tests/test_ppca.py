@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from gm_helpers.ppca import PPCA, fit_ppca
+from gm_helpers.models.ppca import PPCA, fit_ppca
 
 
 def low_rank_data(N=400, d=6, q=2, sigma=0.3, seed=0):

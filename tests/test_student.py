@@ -2,7 +2,7 @@
 import nbformat
 import pytest
 
-from gm_helpers.student import StudentCopyError, main, strip_solutions, student_notebook, verify_copy
+from gm_helpers.course.student import StudentCopyError, main, strip_solutions, student_notebook, verify_copy
 
 SOLVED = '''def full_joint_params(n, m):
     """Free parameters of a full table."""

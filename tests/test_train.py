@@ -9,12 +9,14 @@ import numpy as np
 import pytest
 import torch
 
-from gm_helpers import train
 from gm_helpers.data import load_binarized_mnist
-from gm_helpers.nade import FVSBN
-from gm_helpers.checkpoint import CheckpointError
-from gm_helpers.train import (build_model, evaluate_nll, fit, get_device, load_checkpoint,
-                              save_checkpoint, seed_everything)
+from gm_helpers.models.fvsbn import FVSBN
+from gm_helpers.models.registry import build_model
+from gm_helpers.training import checkpoint
+from gm_helpers.training import cli
+from gm_helpers.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from gm_helpers.training.loop import evaluate_nll, fit, get_device, seed_everything
+from gm_helpers.training.runs import train_run
 
 
 def markov_data(num, D=16, p_first=0.5, p_copy=0.9, seed=0):
@@ -68,7 +70,7 @@ def test_fit_learns_a_known_distribution():
     model = FVSBN(16)
     start = evaluate_nll(model, x)
     assert start == pytest.approx(16 * math.log(2), rel=1e-6)  # zero init: every p = 1/2
-    history = fit(model, x, num_epochs=15, lr=0.05, batch_size=100, progress=False)
+    history = train_run(model, x, num_epochs=15, lr=0.05, batch_size=100, progress=False)
     assert set(history) == {"train_nll", "valid_nll", "valid_epoch", "seconds"}
     assert len(history["train_nll"]) == 15 and history["valid_nll"] == []
     final = evaluate_nll(model, x)
@@ -84,7 +86,7 @@ def test_keep_best_restores_the_best_validation_epoch():
     for keep_best in (True, False):
         torch.manual_seed(0)
         model = FVSBN(16)
-        history = fit(model, train_x, num_epochs=4, lr=0.05, valid_data=valid_x,
+        history = train_run(model, train_x, num_epochs=4, lr=0.05, valid_data=valid_x,
                       keep_best=keep_best, progress=False)
         runs[keep_best] = (history["valid_nll"], evaluate_nll(model, valid_x))
     valid_nll, now = runs[True]
@@ -96,14 +98,21 @@ def test_keep_best_restores_the_best_validation_epoch():
 
 def test_hooks_are_called_once_per_batch_and_per_epoch():
     """250 examples in batches of 100 for 3 epochs: 9 batch calls (steps 0..8), 3 epoch calls."""
-    batches, epochs = [], []
-    fit(FVSBN(16), markov_data(250), num_epochs=3, batch_size=100, valid_data=markov_data(50),
-        progress=False, on_batch_end=lambda step, loss: batches.append((step, loss)),
+    model, steps, epochs = FVSBN(16), [], []
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    optimizer.register_step_post_hook(lambda opt, args, kwargs: steps.append(len(steps)))
+    fit(model, markov_data(250), markov_data(50), num_epochs=3, batch_size=100,
+        optimizer=optimizer, progress=False,
         on_epoch_end=lambda epoch, h: epochs.append((epoch, len(h["train_nll"]),
                                                      len(h["valid_nll"]))))
-    assert [s for s, _ in batches] == list(range(9))
-    assert all(isinstance(loss, float) and loss > 0 for _, loss in batches)
+    assert steps == list(range(9))
     assert epochs == [(0, 1, 1), (1, 2, 2), (2, 3, 3)]
+
+
+def test_on_epoch_end_returning_true_stops_the_loop():
+    history = fit(FVSBN(8), markov_data(100, D=8), num_epochs=5, progress=False,
+                  on_epoch_end=lambda epoch, h: epoch == 1)
+    assert len(history["train_nll"]) == 2
 
 
 def test_lr_decay_and_time_budget():
@@ -111,11 +120,11 @@ def test_lr_decay_and_time_budget():
     x = markov_data(64, D=8)
     model = FVSBN(8)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
-    history = fit(model, x, num_epochs=3, batch_size=16, optimizer=optimizer, lr_decay=0.5,
+    history = train_run(model, x, num_epochs=3, batch_size=16, optimizer=optimizer, lr_decay=0.5,
                   progress=False)
     assert len(history["train_nll"]) == 3
     assert optimizer.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5**3)
-    history = fit(FVSBN(8), x, num_epochs=5, batch_size=16, progress=False, max_seconds=0)
+    history = train_run(FVSBN(8), x, num_epochs=5, batch_size=16, progress=False, max_seconds=0)
     assert len(history["train_nll"]) == 1
 
 
@@ -145,7 +154,7 @@ class NanAtStep(torch.nn.Module):
 def test_non_finite_loss_names_the_step():
     """A NaN loss stops training with a FloatingPointError that says where it happened."""
     with pytest.raises(FloatingPointError, match=r"nan at step 7 \(epoch 2\)"):
-        fit(NanAtStep(bad=7), markov_data(500), num_epochs=3, batch_size=100, progress=False)
+        train_run(NanAtStep(bad=7), markov_data(500), num_epochs=3, batch_size=100, progress=False)
 
 
 def test_evaluate_nll_is_the_mean_negative_log_prob():
@@ -219,7 +228,7 @@ def test_cli_trains_saves_and_records_in_the_manifest(tmp_path, real_data_dir, c
     (tmp_path / "manifest.json").write_text(json.dumps({"other.pt": {"sha256": "x"}}))
     argv = ["fvsbn", "--limit", "200", "--epochs", "1", "--set", "D=784", "--out", str(out),
             "--no-progress", "--threads", "1"]
-    entry = train.main(argv)
+    entry = cli.main(argv)
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert set(manifest) == {"other.pt", "fvsbn.pt"}  # earlier entries are kept
     assert manifest["fvsbn.pt"] == entry
@@ -242,19 +251,19 @@ def test_cli_trains_saves_and_records_in_the_manifest(tmp_path, real_data_dir, c
 # ----------------------------------------------------------------------------- shipped checkpoints
 def test_load_shipped_checks_the_sha256(tmp_path, monkeypatch):
     """A shipped checkpoint loads only if its bytes match the manifest; else it says how to retrain."""
-    from gm_helpers import checkpoint
+    from gm_helpers.training.checkpoint import load_shipped
     monkeypatch.setattr(checkpoint, "CHECKPOINT_DIR", tmp_path)
     model = FVSBN(8)
     torch.nn.init.normal_(model.W)
     sha = save_checkpoint(tmp_path / "tiny.pt", model, "fvsbn", {"D": 8})
     entry = {"sha256": sha, "command": "python -m gm_helpers.train fvsbn --set D=8"}
     (tmp_path / "manifest.json").write_text(json.dumps({"tiny.pt": entry}))
-    loaded, got = train.load_shipped("tiny.pt")
+    loaded, got = load_shipped("tiny.pt")
     assert got == entry and torch.equal(loaded.W, model.W)
     with open(tmp_path / "tiny.pt", "ab") as f:
         f.write(b"\0")
     with pytest.raises(ValueError, match="sha256.*--set D=8"):
-        train.load_shipped("tiny.pt")
+        load_shipped("tiny.pt")
 
 
 
@@ -268,13 +277,13 @@ def test_fit_resumed_equals_one_uninterrupted_run(tmp_path):
     """2 epochs, stop, resume to 4 gives bitwise the weights of 4 epochs in one go: the run
     file carries weights, Adam's moments, the learning rate after decay, the RNG states (the
     shuffles) and MADE's next training mask."""
-    from gm_helpers.nade import MADE
+    from gm_helpers.models.made import MADE
     x, v = markov_data(300), markov_data(100, seed=5)
 
     def run(epochs, path, resume=False):
         torch.manual_seed(0)
         model = MADE(16, hidden=[32], num_masks=3)
-        history = fit(model, x, epochs, lr=0.01, batch_size=64, valid_data=v, lr_decay=0.9,
+        history = train_run(model, x, epochs, lr=0.01, batch_size=64, valid_data=v, lr_decay=0.9,
                       progress=False, run_path=path, resume=resume)
         return model, history
 
@@ -292,11 +301,11 @@ def test_cli_resume_and_its_manifest_entry(tmp_path, real_data_dir, capsys):
     in one go; the manifest keeps the original command and lists the resume."""
     common = ["made", "--set", "hidden=[32]", "num_masks=2", "--limit", "300",
               "--batch-size", "50", "--threads", "1", "--no-progress", "--lr-decay", "0.9"]
-    whole = train.main(common + ["--epochs", "3", "--out", str(tmp_path / "a" / "m.pt")])
-    train.main(common + ["--epochs", "2", "--out", str(tmp_path / "b" / "m.pt")])
+    whole = cli.main(common + ["--epochs", "3", "--out", str(tmp_path / "a" / "m.pt")])
+    cli.main(common + ["--epochs", "2", "--out", str(tmp_path / "b" / "m.pt")])
     run_file = tmp_path / "b" / "m.run.pt"
     assert run_file.exists() and (run_file.stat().st_mode & 0o777) == 0o644
-    entry = train.main(["--resume", str(run_file), "--epochs", "3"])
+    entry = cli.main(["--resume", str(run_file), "--epochs", "3"])
     assert "resuming after epoch 2" in capsys.readouterr().out
     (wa, xa), (wb, xb) = _weights(tmp_path / "a" / "m.pt"), _weights(tmp_path / "b" / "m.pt")
     assert xa == xb and all(torch.equal(wa[k], wb[k]) for k in wa)
@@ -308,34 +317,39 @@ def test_cli_resume_and_its_manifest_entry(tmp_path, real_data_dir, capsys):
 
 
 def test_cli_resume_refuses_a_changed_recipe(tmp_path, real_data_dir, capsys):
-    train.main(["made", "--set", "hidden=[8]", "--limit", "100", "--epochs", "1", "--threads",
+    cli.main(["made", "--set", "hidden=[8]", "--limit", "100", "--epochs", "1", "--threads",
                 "1", "--no-progress", "--out", str(tmp_path / "m.pt")])
     with pytest.raises(SystemExit):  # the learning rate belongs to the stored command
-        train.main(["--resume", str(tmp_path / "m.run.pt"), "--lr", "0.1"])
+        cli.main(["--resume", str(tmp_path / "m.run.pt"), "--lr", "0.1"])
     with pytest.raises(SystemExit):
-        train.main(["--epochs", "3"])  # neither a model nor --resume
+        cli.main(["--epochs", "3"])  # neither a model nor --resume
     for bad in (["--threads", "0"], ["--eval-every", "0"]):
         with pytest.raises(SystemExit):
-            train.main(["made", *bad])
+            cli.main(["made", *bad])
     with pytest.raises(SystemExit):   # the checkpoint, not the run file: a usage error
-        train.main(["--resume", str(tmp_path / "m.pt")])
+        cli.main(["--resume", str(tmp_path / "m.pt")])
     assert "not a run file" in capsys.readouterr().err
 
 
 def test_interrupt_keeps_the_best_weights_and_the_run_file(tmp_path):
     """Ctrl-C in epoch 3: fit re-raises, the model holds the best epoch's weights, and the run
     file holds epoch 2, ready to resume."""
-    from gm_helpers.checkpoint import load_run
+    from gm_helpers.training.runs import load_run
     x, v = markov_data(200), markov_data(100, seed=5)
 
-    def stop(step, loss):
-        if step == 4:  # 2 batches per epoch: step 4 is in epoch 3
+    steps = []
+
+    def stop(optimizer, args, kwargs):
+        steps.append(1)
+        if len(steps) == 5:  # 2 batches per epoch: the 5th step is in epoch 3
             raise KeyboardInterrupt
 
     model = FVSBN(16)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
+    optimizer.register_step_pre_hook(stop)
     with pytest.raises(KeyboardInterrupt):
-        fit(model, x, 5, lr=0.05, valid_data=v, progress=False, run_path=tmp_path / "r.run.pt",
-            on_batch_end=stop)
+        train_run(model, x, 5, valid_data=v, optimizer=optimizer, progress=False,
+                  run_path=tmp_path / "r.run.pt")
     saved = load_run(tmp_path / "r.run.pt")
     assert saved["epoch"] == 2 and len(saved["history"]["valid_nll"]) == 2
     best = saved["best_state"]
@@ -372,7 +386,7 @@ def test_sigint_stops_the_cli_and_says_how_to_resume(tmp_path, real_data_dir):
     assert proc.returncode == 130, err
     assert f"python -m gm_helpers.train --resume {run_file}" in err
     assert not out.exists()  # nothing half-trained is passed off as a result
-    from gm_helpers.checkpoint import load_run
+    from gm_helpers.training.runs import load_run
     assert load_run(run_file)["epoch"] >= 1
 
 
@@ -380,7 +394,7 @@ def test_sigint_stops_the_cli_and_says_how_to_resume(tmp_path, real_data_dir):
 def test_evaluate_nll_is_fp32_inside_autocast_and_bf16_stays_close(binarized_test):
     """Training may run in bf16; evaluation never does. A trained PixelCNN's NLL scored in bf16
     differs from fp32 (that is why we always evaluate in fp32) but only slightly."""
-    from gm_helpers.train import load_shipped
+    from gm_helpers.training.checkpoint import load_shipped
     model, _ = load_shipped("pixelcnn.pt")
     x = binarized_test[::50]  # 200 test images, every digit class
     fp32 = evaluate_nll(model, x)
@@ -395,7 +409,7 @@ def test_channels_last_and_amp_keep_the_model(tmp_path, real_data_dir):
     """--channels-last and --amp train a convolutional model; the checkpoint loads and scores
     in fp32 exactly as recorded."""
     out = tmp_path / "p.pt"
-    entry = train.main(["pixelcnn", "--set", "hidden=4", "num_layers=1", "--limit", "64",
+    entry = cli.main(["pixelcnn", "--set", "hidden=4", "num_layers=1", "--limit", "64",
                         "--epochs", "1", "--batch-size", "32", "--amp", "--channels-last",
                         "--threads", "1", "--no-progress", "--out", str(out)])
     model = load_checkpoint(out)
@@ -417,7 +431,7 @@ def test_torchrun_two_processes_equal_one_process_with_the_doubled_batch(tmp_pat
     subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
                     "--nproc_per_node=2", "-m", "gm_helpers.train", *common, "--batch-size", "50",
                     "--out", str(tmp_path / "two.pt")], check=True, env=env, capture_output=True)
-    one = train.main(common + ["--batch-size", "100", "--out", str(tmp_path / "one.pt")])
+    one = cli.main(common + ["--batch-size", "100", "--out", str(tmp_path / "one.pt")])
     two = json.loads((tmp_path / "manifest.json").read_text())["two.pt"]
     assert two["hardware"].endswith("2 processes") and "processes" not in one["hardware"]
     (w2, x2), (w1, x1) = _weights(tmp_path / "two.pt"), _weights(tmp_path / "one.pt")
@@ -428,7 +442,7 @@ def test_torchrun_two_processes_equal_one_process_with_the_doubled_batch(tmp_pat
 
 
 def test_eval_every_validates_every_nth_and_the_last_epoch():
-    history = fit(FVSBN(16), markov_data(100), num_epochs=7, valid_data=markov_data(50),
+    history = train_run(FVSBN(16), markov_data(100), num_epochs=7, valid_data=markov_data(50),
                   eval_every=3, progress=False)
     assert history["valid_epoch"] == [3, 6, 7] and len(history["valid_nll"]) == 3
     assert len(history["train_nll"]) == len(history["seconds"]) == 7

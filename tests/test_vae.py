@@ -9,12 +9,12 @@ import math
 import numpy as np
 import pytest
 import torch
-
-from gm_helpers import train
-from gm_helpers.vae import (IWAE, VAE, Autoencoder, bernoulli_log_prob, gaussian_log_prob,
-                            kl_diag_gaussians)
-
 from conftest import randomised
+
+from gm_helpers.models.layers import bernoulli_log_prob
+from gm_helpers.models.vae import IWAE, VAE, Autoencoder, gaussian_log_prob, kl_diag_gaussians
+from gm_helpers.training import cli
+from gm_helpers.training.runs import train_run
 
 D = 6
 GRID = torch.linspace(-30, 30, 60001, dtype=torch.float64)  # z values for the quadrature
@@ -167,7 +167,7 @@ def test_fit_trains_a_vae_and_an_autoencoder_with_the_same_loop():
     for model in (VAE(16, hidden=(32,), latent=2), IWAE(16, hidden=(32,), latent=2, k=3),
                   Autoencoder(16, hidden=(32,), latent=2)):
         torch.manual_seed(0)
-        history = train.fit(model, x, num_epochs=30, lr=1e-2, batch_size=50, progress=False,
+        history = train_run(model, x, num_epochs=30, lr=1e-2, batch_size=50, progress=False,
                             valid_data=x[:100])
         assert history["valid_nll"][-1] < 0.5 * history["valid_nll"][0], type(model).__name__
 
@@ -197,7 +197,7 @@ def test_numpy_integers_are_counts():
 def test_cli_trains_a_vae_and_reports_the_nll_and_the_bound(tmp_path, real_data_dir):
     """The manifest of a VAE run names its validation number a loss (a bound), and gives the
     importance-sampled test NLL beside the test bound; the NLL is the smaller."""
-    entry = train.main(["vae", "--set", "hidden=[16]", "latent=2", "--limit", "2000",
+    entry = cli.main(["vae", "--set", "hidden=[16]", "latent=2", "--limit", "2000",
                         "--epochs", "2", "--lr", "3e-3", "--eval-samples", "20", "--threads", "1",
                         "--no-progress", "--out", str(tmp_path / "vae.pt")])
     assert "valid_loss" in entry and "valid_nll" not in entry

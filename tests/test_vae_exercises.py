@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gm_helpers.vae_exercises import check_elbo, check_gaussian_kl, check_reparameterize
+from gm_helpers.exercises.vae import check_elbo, check_gaussian_kl, check_reparameterize
 
 
 def good_reparameterize(mu, logvar, eps):

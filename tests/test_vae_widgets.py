@@ -1,13 +1,17 @@
 """gm_helpers.vae_widgets: each explorer recomputes and redraws when its controls move."""
 import pytest
 import torch
+from conftest import randomised
 from matplotlib.figure import Figure
 
-from gm_helpers.vae import VAE
-from gm_helpers.vae_widgets import (beta_explorer, interpolation_explorer, latent_map_explorer,
-                                    rate_distortion, traversal_explorer)
-
-from conftest import randomised
+from gm_helpers.models.vae import VAE
+from gm_helpers.widgets.vae import (
+    beta_explorer,
+    interpolation_explorer,
+    latent_map_explorer,
+    rate_distortion,
+    traversal_explorer,
+)
 
 X = torch.bernoulli(torch.full((40, 1, 28, 28), 0.2), generator=torch.Generator().manual_seed(0))
 LABELS = torch.arange(40) % 10

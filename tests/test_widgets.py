@@ -5,10 +5,10 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from gm_helpers.counting import ALPHAS
+from gm_helpers.analysis.counting import ALPHAS
 from gm_helpers.viz import plot_param_counts, plot_params_vs_nll, show_images
-from gm_helpers.widgets import (ar_patch_experiment, ar_patch_explorer, param_count_explorer,
-                                param_count_summary)
+from gm_helpers.widgets.autoregressive import ar_patch_experiment, ar_patch_explorer
+from gm_helpers.widgets.counting import param_count_explorer, param_count_summary
 
 
 # ----------------------------------------------------------------------------- lecture 01
@@ -169,7 +169,7 @@ def test_plot_helpers_label_every_curve():
 
 def test_made_connectivity_is_autoregressive_in_every_setting():
     """reach[d, j] > 0 only when input j comes before output d, for many sizes and seeds."""
-    from gm_helpers.widgets import made_connectivity
+    from gm_helpers.widgets.made import made_connectivity
     for D, layers, units, seed, ordering in [(5, 1, 6, 0, "natural"), (7, 2, 4, 3, "random"),
                                              (10, 3, 12, 11, "random"), (2, 1, 1, 0, "natural")]:
         r = made_connectivity(D, layers, units, seed, ordering)
@@ -182,7 +182,7 @@ def test_made_connectivity_is_autoregressive_in_every_setting():
 
 
 def test_made_explorer_redraws_on_change():
-    from gm_helpers.widgets import made_explorer
+    from gm_helpers.widgets.made import made_explorer
     explorer = made_explorer(D=5)
     assert explorer.result["reach"].shape == (5, 5)
     explorer.controls["D"].value = 8
@@ -198,7 +198,7 @@ def test_made_explorer_redraws_on_change():
 
 
 def test_mask_table_matches_the_seed_and_colour_rules():
-    from gm_helpers.widgets import mask_explorer, mask_table
+    from gm_helpers.widgets.pixel import mask_explorer, mask_table
     assert mask_table(5, "A", "R")["rows"] == ["11111", "11111", "11000", "00000", "00000"]
     assert mask_table(3, "A", "G")["centre_sees"] == ["R"]
     assert mask_table(3, "B", "B")["centre_sees"] == ["R", "G", "B"]
@@ -210,7 +210,7 @@ def test_mask_table_matches_the_seed_and_colour_rules():
 
 
 def test_receptive_field_shows_the_blind_spot_and_never_a_leak():
-    from gm_helpers.widgets import receptive_field, receptive_field_explorer
+    from gm_helpers.widgets.pixel import receptive_field, receptive_field_explorer
     plain, gated = receptive_field("PixelCNN", 6), receptive_field("Gated PixelCNN", 6)
     assert plain["leak"] == 0 and gated["leak"] == 0
     assert plain["blind"] > 0, "six masked layers still miss part of the past"
@@ -247,7 +247,7 @@ def test_plot_learning_curves_from_manifest_entries():
 def test_an_explorer_leaves_no_open_figure_behind():
     """The figure is shown once, inside the widget's output, then closed: the inline backend
     has nothing left to show again under the widget (the stale copy) or after a change."""
-    from gm_helpers.widgets import made_explorer
+    from gm_helpers.widgets.made import made_explorer
     plt.close("all")
     explorer = made_explorer()
     assert plt.get_fignums() == []
@@ -257,14 +257,15 @@ def test_an_explorer_leaves_no_open_figure_behind():
 
 
 def test_a_saved_explorer_shows_a_sentence_not_its_python_repr():
-    from gm_helpers.widgets import STATIC_TEXT, made_explorer
+    from gm_helpers.widgets.core import STATIC_TEXT
+    from gm_helpers.widgets.made import made_explorer
     bundle = made_explorer()._repr_mimebundle_()
     assert bundle["text/plain"] == STATIC_TEXT
     assert "application/vnd.jupyter.widget-view+json" in bundle
 
 
 def test_highlight_slider_follows_the_number_of_inputs():
-    from gm_helpers.widgets import made_explorer
+    from gm_helpers.widgets.made import made_explorer
     explorer = made_explorer(D=8)
     output = explorer.controls["output"]
     assert (output.min, output.max, output.value) == (0, 7, 7)
@@ -287,7 +288,9 @@ def test_ar_order_slider_follows_the_patch_size(patch_explorer):
 def test_controls_wrap_in_rows_and_keep_a_usable_width():
     import ipywidgets as W
 
-    from gm_helpers.widgets import controls_box, made_explorer, mask_explorer
+    from gm_helpers.widgets.core import controls_box
+    from gm_helpers.widgets.made import made_explorer
+    from gm_helpers.widgets.pixel import mask_explorer
     box = made_explorer().ui.children[0]
     assert box.layout.flex_flow == "row wrap" and box.layout.max_width == "900px"
     assert all(c.layout.width == "320px" for c in box.children if isinstance(c, W.IntSlider))
@@ -299,7 +302,7 @@ def test_controls_wrap_in_rows_and_keep_a_usable_width():
 def test_param_count_figure_separates_the_small_counts():
     """At n = 784 and m = 5 the full joint reaches 10^547: the other three curves get an axis of
     their own, where they are distinct."""
-    from gm_helpers.widgets import draw_param_counts, param_count_summary
+    from gm_helpers.widgets.counting import draw_param_counts, param_count_summary
     fig = draw_param_counts(param_count_summary(784, 5, 4))
     small = fig.axes[1]
     ends = sorted(line.get_ydata()[-1] for line in small.get_lines() if len(line.get_ydata()) > 2)

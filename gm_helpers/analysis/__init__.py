@@ -1,0 +1,17 @@
+"""Measuring and comparing models: what the lectures compute about them.
+
+    bayes           Bayes' rule in both directions, between generative and discriminative models
+    counting        Choosing the smoothing on held-out data, and comparing the tabular models:
+                    parameters against train and test NLL, from independence to the full joint
+                    table (lectures 01 and 02)
+    estimators      Two ways to differentiate an expectation: why the VAE reparameterises
+    exact           Exact checks on tiny autoregressive models: what the tests and lecture 3 prove
+                    by enumeration
+    independence    Conditional independence, measured on data by counting (lecture 02)
+    latent          Looking inside a VAE: exact integrals for small latents, and walks through the
+                    latent space
+    mixtures        The 2-d benchmark mixtures of the GAN papers, their mode-coverage protocol,
+                    and the optimal discriminator and Jensen-Shannon divergence computed on a grid
+    sample_quality  Scoring samples of digits without Inception weights: the eyes of a digit
+                    classifier
+"""

@@ -1,0 +1,98 @@
+"""Print the README's checkpoint table from gm_helpers/checkpoints/manifest.json.
+
+    python -m gm_helpers.course checkpoint-table     # paste the output into README.md
+
+tests/test_repo.py fails when the README's table and the manifest disagree.
+"""
+import math
+
+from gm_helpers.training.checkpoint import shipped_manifest
+
+# file -> (what it is, filled in from the entry's config; the paper's number; the target), from
+# ../shared/reference/targets.md
+DESCRIPTIONS = {
+    "fvsbn.pt": ("FVSBN, logistic autoregression", "97.45", "≈ 97.5"),
+    "nade.pt": ("NADE, {H} hidden units", "88.86 / 88.33", "≤ 88.9"),
+    "made_1mask.pt": ("MADE, 1 hidden layer of {hidden[0]}, 1 mask", "88.40", "≤ 88.4"),
+    "made_2x500_1mask.pt": ("MADE, 2 hidden layers of {hidden[0]}, 1 mask", "89.59",
+                            "above the mask ensemble"),
+    "made_8masks.pt": ("MADE, 2 hidden layers of {hidden[0]}, {num_masks}-mask ensemble",
+                       "86.64 (32 masks)", "≤ 86.6; below 1 mask"),
+    "pixelcnn.pt": ("PixelCNN, {hidden} channels, {num_layers} residual blocks", "81.30", "≤ 81.3"),
+    "gated_pixelcnn.pt": ("Gated PixelCNN, {hidden} channels, {num_layers} layers", "—",
+                          "≤ 79.2, below PixelCNN"),
+    "colour_pixelcnn.pt": ("colour PixelCNN, R → G → B with {levels} levels each, {hidden} channels per "
+                           "colour, {num_layers} blocks; colour digits (2,352 dimensions)", "—", "—"),
+    "row_lstm.pt": ("Row LSTM, h = {hidden}, {num_layers} layers", "80.54", "≤ 80.5"),
+    "diagonal_bilstm.pt": ("Diagonal BiLSTM, h = {hidden}, {num_layers} layers", "79.20", "≤ 79.2"),
+    "vae.pt": ("VAE 784-200-200-{latent} (IWAE App. D), k = 1", "88.71", "≤ 88.7"),
+    "iwae.pt": ("IWAE 784-200-200-{latent} (IWAE App. D), k = 5", "87.63", "≤ 87.6 (stretch)"),
+    "vae_2d.pt": ("VAE with a {latent}-d latent (lecture 5's map)", "—", "—"),
+    "vae_beta0.25.pt": ("β-VAE, β = {beta}, latent {latent}", "—", "—"),
+    "vae_beta1.pt": ("β-VAE, β = {beta}, latent {latent} (same recipe as the other β)", "—", "—"),
+    "vae_beta4.pt": ("β-VAE, β = {beta}, latent {latent}", "—", "—"),
+    "vae_beta16.pt": ("β-VAE, β = {beta}, latent {latent}", "—", "—"),
+    "autoencoder.pt": ("autoencoder 784-200-200-{latent}, squared error", "—", "—"),
+}
+# lecture 06: no likelihood; scored by the digit classifier (gm_helpers.digits)
+OTHER = {
+    "digit_classifier.pt": "digit classifier (CNN, width {width}) trained on 8,000 labelled test digits",
+    "dcgan.pt": "DCGAN generator, latent {latent}, width {width}",
+    "gated_pixelcnn_samples.pt": "1,000 samples of gated_pixelcnn.pt, bit-packed",
+}
+DEFAULTS = {"latent": 50, "beta": 1, "k": 1}  # the VAE's defaults, for configs that omit them
+
+
+def eval_samples(entry: dict) -> int:
+    """The importance samples behind a latent-variable model's test NLL (the CLI's --eval-samples,
+    default 5000)."""
+    argv = entry["command"].split()
+    return int(argv[argv.index("--eval-samples") + 1]) if "--eval-samples" in argv else 5000
+
+
+def nll_cell(entry: dict) -> str:
+    """Likelihood models: the exact test NLL. Latent-variable models: the importance-sampled
+    estimate and the -ELBO. The autoencoder has no likelihood: its squared error."""
+    if "test_nll" not in entry:
+        return f"— (squared error {entry['test_loss']:.2f} per image)"
+    dims = 784 * (3 if entry.get("data") == "colour" else 1)  # pixels x channels
+    cell = f"**{entry['test_nll']:.2f}** ({entry['test_nll'] / (dims * math.log(2)):.3f} bits/dim)"
+    if "test_loss" in entry:
+        config = {**DEFAULTS, **entry["config"]}
+        bound = (f"−L_{config['k']}" if config["k"] > 1 else "−ELBO" if config["beta"] == 1
+                 else "training loss −(E log p(x|z) − β KL)")
+        cell += f" (IS, k = {eval_samples(entry)}; {bound} {entry['test_loss']:.2f})"
+    return cell
+
+
+def other_cell(entry: dict) -> str:
+    if entry["model"] == "digit_classifier":
+        return (f"held-out accuracy {entry['held_out_accuracy']:.1%}; Fréchet distance real vs "
+                f"real (10,000 train vs 10,000 valid) {entry['frechet_real_vs_real']:.2f}")
+    if entry["model"] == "dcgan":
+        low = min(entry["class_fractions"])
+        return (f"Fréchet distance {entry['frechet']:.2f} (10,000 samples vs valid); every digit "
+                f"class present, the rarest {low:.1%}")
+    return f"{entry['num']:,} samples, seed {entry['seed']}"
+
+
+def table() -> str:
+    manifest = shipped_manifest()
+    likelihood = {n: e for n, e in manifest.items() if n not in OTHER}
+    rows = ["| checkpoint | model | test NLL (nats) | paper | target | epochs | wall time | hardware |",
+            "|---|---|---|---|---|---|---|---|"]
+    for name, entry in sorted(likelihood.items(), key=lambda kv: list(DESCRIPTIONS).index(kv[0])):
+        what, paper, target = DESCRIPTIONS[name]
+        what = what.format(**{**DEFAULTS, **entry["config"]})
+        if "--limit" in entry["command"]:
+            what += ", " + entry["command"].split("--limit ")[1].split()[0] + " training images"
+        rows.append(f"| `{name}` | {what} | {nll_cell(entry)} | {paper} | {target} | "
+                    f"{entry['epochs']} | {entry['wall_time_s'] / 60:.0f} min | {entry['hardware']} |")
+    rows += ["", "| file | what | measured | epochs | wall time | hardware |", "|---|---|---|---|---|---|"]
+    for name in OTHER:
+        entry = manifest[name]
+        rows.append(f"| `{name}` | {OTHER[name].format(**entry.get('config', {}))} | "
+                    f"{other_cell(entry)} | {entry.get('epochs', '—')} | "
+                    f"{entry['wall_time_s'] / 60:.0f} min | {entry['hardware']} |")
+    return "\n".join(rows)
+

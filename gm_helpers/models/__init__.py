@@ -1,0 +1,24 @@
+"""The models, one file per family; shared layers in ``layers``; the trainable ones in ``registry``.
+
+    classifier  The digit classifier whose eyes score generated digits (lecture 06's label
+                histograms and Frechet distances): a small convolutional network, about 98 %
+                accurate on held-out digits
+    dcgan       A DCGAN for 28x28 binary digits: the generator, the discriminator and instance
+                noise
+    fvsbn       FVSBN: the fully visible sigmoid belief network, a logistic regression per pixel
+    gan         GAN networks and losses: the MLP generator and discriminator of the 2-d
+                experiments, PacGAN's packed discriminator, and the discriminator's and both
+                generator losses
+    layers      Pieces that several models share, written once
+    made        MADE: the masked autoencoder for distribution estimation
+    nade        NADE: the neural autoregressive distribution estimator
+    pixelcnn    PixelCNN and Gated PixelCNN: the chain rule over pixels, computed by masked
+                convolutions
+    pixelrnn    PixelRNN: two-dimensional LSTMs that read an image pixel by pixel
+    ppca        Probabilistic PCA, fitted by maximum likelihood in closed form
+    registry    The registry of trainable models: a checkpoint names its model, ``build_model``
+                rebuilds it
+    rnade       RNADE: NADE for real-valued vectors, a mixture of Gaussians per conditional
+    tabular     Counting parameters, and the tabular models whose counts we compare
+    vae         Autoencoders, the variational autoencoder and the importance-weighted bound
+"""

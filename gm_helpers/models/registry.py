@@ -1,0 +1,38 @@
+"""The registry of trainable models: a checkpoint names its model, ``build_model`` rebuilds it.
+
+A lecture that adds a trainable model adds it here; its config must be plain values (numbers,
+strings, lists), so that a checkpoint stores it as data, never as pickled code.
+"""
+from __future__ import annotations
+
+from gm_helpers.models.classifier import DigitClassifier
+from gm_helpers.models.dcgan import Generator
+from gm_helpers.models.fvsbn import FVSBN
+from gm_helpers.models.made import MADE
+from gm_helpers.models.nade import NADE
+from gm_helpers.models.pixelcnn import GatedPixelCNN, PixelCNN
+from gm_helpers.models.pixelrnn import DiagonalBiLSTM, RowLSTM
+from gm_helpers.models.vae import IWAE, VAE, Autoencoder
+
+# name -> class
+MODELS = {
+    "fvsbn": FVSBN,
+    "nade": NADE,
+    "made": MADE,
+    "pixelcnn": PixelCNN,
+    "gated_pixelcnn": GatedPixelCNN,
+    "row_lstm": RowLSTM,
+    "diagonal_bilstm": DiagonalBiLSTM,
+    "autoencoder": Autoencoder,
+    "vae": VAE,
+    "iwae": IWAE,
+    "dcgan": Generator,  # trained by its own loop (Algorithm 1), not fit
+    "digit_classifier": DigitClassifier,
+}
+
+
+def build_model(name: str, config: dict):
+    """Instantiate the registered model ``name`` with keyword arguments ``config``."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; registered: {sorted(MODELS)}")
+    return MODELS[name](**config)

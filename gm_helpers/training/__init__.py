@@ -1,0 +1,16 @@
+"""Training: the loop a lecture prints, and everything long runs need around it.
+
+    bench       How fast does each model train and sample on this machine? A benchmark, not a test
+    checkpoint  Checkpoints: saving, safe loading, the shipped files and their manifest
+    classifier  Training the digit classifier whose eyes score generated digits, and its command
+                lines
+    cli         The command line that trains the shipped checkpoints: ``python -m
+                gm_helpers.train``
+    gan         Training GANs: Algorithm 1 as two explicit steps, ``d_step`` and ``g_step``, and
+                the DCGAN
+    gan_toy     GANs on the 2-d benchmark mixtures: runs you can watch, mode collapse, and two
+                remedies
+    loop        The training loop of the course, and the helpers it calls: plain, visible PyTorch
+    runs        Runs you can stop and resume: everything a long run needs, wrapped around
+                ``loop.fit``
+"""

@@ -1,0 +1,267 @@
+"""Checkpoints: saving, safe loading, the shipped files and their manifest.
+
+Two kinds of file:
+
+* a **checkpoint** (``X.pt``): the model's registered name, its config (plain values), its
+  weights and its metrics. ``load_checkpoint`` rebuilds the model from it. The shipped ones are
+  listed in ``checkpoints/manifest.json`` with the command that trained them and their sha256.
+* a **run file** (``X.run.pt``, written after every epoch): everything a training run needs to
+  go on where it stopped: weights, optimizer state, random-number-generator states, the epoch,
+  the learning curves, the best weights so far and the command line. ``python -m
+  gm_helpers.train --resume X.run.pt`` continues it (``runs.py`` writes and reads them).
+
+Every file is read with ``torch.load(..., weights_only=True)``: tensors and plain containers
+only, never pickled code. Files are written atomically (a temporary file, then a rename), with
+the same bytes for the same contents, readable by every user of a shared folder.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import pickle
+import platform
+import tempfile
+import zipfile
+from pathlib import Path
+
+import torch
+
+from gm_helpers.data import unpack_bits
+from gm_helpers.models.registry import MODELS, build_model
+
+# The checkpoints shipped with the lectures, and their manifest (command, NLL, sha256, ...)
+CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
+
+
+def atomic_save(obj, path) -> str:
+    """``torch.save`` to ``path`` through a temporary file; returns the file's sha256.
+
+    Saved through a buffer, so the archive's inner name is always the same and two identical
+    objects give byte-identical files; mode 0644, not mkstemp's 0600.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    data = buffer.getvalue()
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return hashlib.sha256(data).hexdigest()
+
+
+def cpu_state_dict(model) -> dict:
+    """A copy of ``model.state_dict()`` on the CPU (tensors copied, extra state kept as is)."""
+    return {k: v.detach().to("cpu", copy=True) if torch.is_tensor(v) else v
+            for k, v in model.state_dict().items()}
+
+
+def save_checkpoint(path, model, name: str, config: dict, metrics: dict | None = None) -> str:
+    """Write weights, config and metrics atomically; return the file's sha256."""
+    payload = {"model": name, "config": config, "state_dict": cpu_state_dict(model),
+               "metrics": metrics or {}}
+    return atomic_save(payload, path)
+
+
+class CheckpointError(ValueError):
+    """A checkpoint or run file that cannot be used: not a file of ours, damaged, tampered with,
+    or describing a model this package cannot build. The message says which and what to do."""
+
+
+# Far above the course's largest model (a few million numbers) and far below what would exhaust
+# a laptop's memory: a config asking for more is refused before anything is allocated.
+MAX_ELEMENTS = 200_000_000
+
+
+# buffers that training changes (BatchNorm's running statistics); every other buffer (masks,
+# orderings) is a function of the config and must equal the one the config rebuilds
+LEARNED_BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
+
+
+PLAIN = (str, int, float, bool, type(None))
+
+
+def _plain(value) -> bool:
+    """Config values are plain: numbers, strings, None, and lists/dicts of them."""
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    return isinstance(value, PLAIN)
+
+
+def read_file(path) -> dict:
+    """``torch.load(path, weights_only=True)`` with every failure as a ``CheckpointError``."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: {'a folder' if path.is_dir() else 'no such file'}, "
+                              f"not a checkpoint")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"{path} is empty (0 bytes): an interrupted copy or save. Copy it "
+                              f"again, or retrain it (the manifest has the command).")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        # a zip archive (torch.save's format) whose pickle names Python objects: refused code;
+        # anything else (random bytes can look like a pickle naming a "global"): not ours
+        if zipfile.is_zipfile(path) and ("weights_only" in str(err) or "global" in str(err)):
+            raise CheckpointError(
+                f"{path} holds pickled Python objects besides tensors and plain values, and "
+                f"loading them could run code, so it is refused. Do not retry with "
+                f"weights_only=False unless you made the file yourself.") from None
+        raise CheckpointError(f"{path} is not a PyTorch checkpoint, or it is damaged "
+                              f"(unpickling failed: {err}).") from None
+    except Exception as err:  # noqa: BLE001 - zip, EOF, unpickling of random bytes, ...
+        raise CheckpointError(f"{path} is not a PyTorch checkpoint, or it is truncated or "
+                              f"damaged ({type(err).__name__}: {str(err)[:200]}). Copy it again, "
+                              f"or retrain it (the manifest has the command).") from None
+    if not isinstance(payload, dict):
+        raise CheckpointError(f"{path} holds a {type(payload).__name__}, not a checkpoint "
+                              f"(a dict with model, config and state_dict)")
+    return payload
+
+
+def _check_manifest_sha(path: Path) -> None:
+    """If the folder's manifest has an entry for this file, the file must match its sha256."""
+    manifest = path.parent / "manifest.json"
+    if not manifest.is_file():
+        return
+    try:
+        entry = json.loads(manifest.read_text()).get(path.name)
+    except (json.JSONDecodeError, OSError, AttributeError) as err:
+        raise CheckpointError(f"{manifest} is not a valid manifest ({err})") from None
+    if entry and "sha256" in entry and sha256_file(path) != entry["sha256"]:
+        raise CheckpointError(f"{path} does not match the sha256 in {manifest}: it was changed "
+                              f"or damaged after training. Copy it again, or retrain it with: "
+                              f"{entry.get('command', 'the command in the manifest')}")
+
+
+def _is_learned_buffer(name: str) -> bool:
+    return name.rsplit(".", 1)[-1] in LEARNED_BUFFERS
+
+
+def check_state(path, name: str, config: dict, state: dict):
+    """Build model ``name`` from ``config`` and load ``state`` into it, checking everything first:
+    the config's sizes on the meta device (nothing allocated), the state's keys, shapes and
+    finiteness, and that its masks and orderings are the ones the config rebuilds."""
+    if name not in MODELS:
+        raise CheckpointError(f"{path}: unknown model {name!r}; this package builds "
+                              f"{sorted(MODELS)}")
+    if not isinstance(config, dict) or not _plain(config):
+        raise CheckpointError(f"{path}: the config must be a dict of plain values, got {config!r:.200}")
+    try:
+        with torch.device("meta"):   # shapes only: a config of absurd sizes allocates nothing
+            shell = build_model(name, config)
+    except Exception as err:  # noqa: BLE001 - the model's own validation message
+        raise CheckpointError(f"{path}: its config {config} does not build a {name} "
+                              f"({type(err).__name__}: {err})") from None
+    expected = shell.state_dict()
+    size = sum(t.numel() for t in expected.values() if torch.is_tensor(t))  # not extra state
+    if size > MAX_ELEMENTS:
+        raise CheckpointError(f"{path}: its config {config} asks for {size:,} numbers, more than "
+                              f"{MAX_ELEMENTS:,}; refused before allocating them")
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path}: state_dict must map names to tensors")
+    missing, extra = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
+    if missing or extra:
+        raise CheckpointError(f"{path}: its weights do not fit a {name} with config {config} "
+                              f"(missing {missing[:5]}, unexpected {extra[:5]})")
+    for key, tensor in state.items():
+        if not torch.is_tensor(expected[key]):   # a module's extra state (plain values)
+            continue
+        if not torch.is_tensor(tensor):
+            raise CheckpointError(f"{path}: {key} should be a tensor, got {type(tensor).__name__}")
+        if tuple(tensor.shape) != tuple(expected[key].shape):
+            raise CheckpointError(f"{path}: {key} has shape {tuple(tensor.shape)}, the config "
+                                  f"gives {tuple(expected[key].shape)}")
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            bad = int((~torch.isfinite(tensor)).sum())
+            raise CheckpointError(f"{path}: {key} has {bad} NaN or infinite value(s): the weights "
+                                  f"are damaged (or training diverged); retrain it")
+    model = build_model(name, config)
+    fresh = dict(model.named_buffers())
+    for key, buffer in fresh.items():
+        if key in state and not _is_learned_buffer(key) and not torch.equal(
+                state[key].to(buffer.dtype), buffer):
+            raise CheckpointError(f"{path}: the buffer {key} (a mask or ordering) differs from the "
+                                  f"one its config rebuilds: the file was tampered with or "
+                                  f"damaged, and the model would not be a valid distribution")
+    model.load_state_dict(state)
+    return model
+
+
+def load_checkpoint(path, device="cpu", return_info=False):
+    """Rebuild a model from a checkpoint (``weights_only=True``: no pickled code is run).
+
+    Every problem is a ``CheckpointError`` saying what to do: not a file, empty, random bytes,
+    pickled code, a bare state_dict or a run file, a config that does not build a model or asks
+    for absurd sizes, weights of the wrong shape or not finite, a mask or ordering that is not
+    the config's, or a file that does not match its manifest entry's sha256.
+    """
+    path = Path(path)
+    payload = read_file(path)
+    if {"optimizer", "rng", "epoch"} <= set(payload):
+        raise CheckpointError(f"{path} is a run file (for --resume), not a checkpoint: load the "
+                              f"checkpoint X.pt written beside it, or resume the run with "
+                              f"python -m gm_helpers.train --resume {path}")
+    if payload and all(torch.is_tensor(v) for v in payload.values()):
+        raise CheckpointError(f"{path} is a bare state_dict (weights without the model's name and "
+                              f"config): build the model yourself and call load_state_dict, or "
+                              f"save with gm_helpers.checkpoint.save_checkpoint")
+    missing = {"model", "config", "state_dict"} - set(payload)
+    if missing:
+        raise CheckpointError(f"{path} is not a gm_helpers checkpoint: it lacks {sorted(missing)}")
+    _check_manifest_sha(path)
+    model = check_state(path, payload["model"], payload["config"], payload["state_dict"])
+    model.to(device).eval()
+    return (model, payload) if return_info else model
+
+
+def record_in_manifest(out, entry: dict) -> None:
+    """Add ``entry`` under ``out``'s file name in the manifest beside it (atomic rewrite)."""
+    manifest = Path(out).parent / "manifest.json"
+    entries = json.loads(manifest.read_text()) if manifest.exists() else {}
+    entries[Path(out).name] = entry
+    tmp = manifest.with_name(manifest.name + ".part")
+    tmp.write_text(json.dumps(entries, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, manifest)
+
+
+def shipped_manifest() -> dict:
+    """The manifest of the shipped checkpoints: file name -> how it was trained and scored."""
+    return json.loads((CHECKPOINT_DIR / "manifest.json").read_text())
+
+
+def load_shipped(filename: str, device="cpu"):
+    """A shipped checkpoint and its manifest entry, after checking the file's sha256."""
+    manifest = shipped_manifest()
+    if filename not in manifest:
+        raise CheckpointError(f"{filename} is not a shipped checkpoint; shipped: {sorted(manifest)}")
+    return load_checkpoint(CHECKPOINT_DIR / filename, device), manifest[filename]
+
+
+def sha256_file(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def hardware() -> str:
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name()
+    threads = torch.get_num_threads()
+    return f"{platform.processor() or platform.machine()} CPU, {threads} thread{'s' * (threads > 1)}"
+
+
+def load_shipped_samples(filename: str) -> torch.Tensor:
+    """Shipped samples (N, 1, 28, 28), after checking their sha256 against the manifest."""
+    entry = shipped_manifest()[filename]
+    if sha256_file(CHECKPOINT_DIR / filename) != entry["sha256"]:
+        raise ValueError(f"{filename} does not match its sha256; redo: {entry['command']}")
+    return unpack_bits(torch.load(CHECKPOINT_DIR / filename, weights_only=True)["packed"])

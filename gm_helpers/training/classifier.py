@@ -1,0 +1,159 @@
+r"""Training the digit classifier whose eyes score generated digits, and its command lines.
+
+The classifier is trained on the one labelled binarized split, the test split (it is MNIST's test
+set sorted by label): 8,000 images to train on, 2,000 held out to measure its accuracy. The
+models are scored against the *validation* digits, which the classifier never saw (the scores:
+``gm_helpers.analysis.sample_quality``).
+
+    python -m gm_helpers.train digit_classifier --out gm_helpers/checkpoints/digit_classifier.pt
+    python -m gm_helpers.train samples --of gated_pixelcnn.pt --num 1000 --out ...
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import time
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from gm_helpers.analysis.sample_quality import accuracy, frechet_to, logits
+from gm_helpers.checks import MAX_SAMPLES, arg_int, check_output_path
+from gm_helpers.data import pack_bits
+from gm_helpers.models.classifier import DigitClassifier
+from gm_helpers.training.checkpoint import (
+    CHECKPOINT_DIR,
+    atomic_save,
+    hardware,
+    load_checkpoint,
+    load_shipped,
+    record_in_manifest,
+    save_checkpoint,
+)
+
+
+def split_labelled(images, labels, held_out: int = 2000, seed: int = 0):
+    """A seeded random split of the labelled digits: (train_x, train_y, test_x, test_y)."""
+    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
+    fit_idx, held_idx = order[held_out:], order[:held_out]
+    return images[fit_idx], labels[fit_idx], images[held_idx], labels[held_idx]
+
+
+def train_classifier(model, x, y, num_epochs: int = 15, batch_size: int = 64, lr: float = 1e-3,
+                     progress: bool = True, seed: int = 0, valid=None, history=None):
+    """Cross-entropy with Adam; each batch is shifted by up to 2 pixels (augmentation).
+
+    ``valid`` = (x_valid, y_valid) and a dict ``history``: after every epoch, append the mean
+    training loss, the validation loss (cross-entropy, nats per image) and accuracy, and the
+    seconds so far (the learning curves). Evaluation draws no random numbers, so the weights
+    are the same with or without it.
+    """
+    g = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    start = time.time()
+    for _ in tqdm(range(num_epochs), desc="classifier", disable=not progress):
+        model.train()
+        total = 0.0
+        for idx in torch.randperm(len(x), generator=g).split(batch_size):
+            dx, dy = torch.randint(-2, 3, (2,), generator=g).tolist()
+            xb = torch.roll(x[idx], shifts=(dy, dx), dims=(2, 3))  # (B, 1, 28, 28)
+            loss = F.cross_entropy(model(xb), y[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(idx)
+        if history is not None:
+            history.setdefault("train_loss", []).append(round(total / len(x), 4))
+            if valid is not None:
+                out = logits(model, valid[0])  # (N, 10), eval mode
+                history.setdefault("valid_loss", []).append(
+                    round(F.cross_entropy(out, valid[1]).item(), 4))
+                history.setdefault("valid_accuracy", []).append(
+                    round((out.argmax(1) == valid[1]).float().mean().item(), 4))
+            history.setdefault("seconds", []).append(round(time.time() - start, 1))
+    model.eval()
+    return model
+
+
+def load_classifier(path) -> DigitClassifier:
+    return load_checkpoint(path)
+
+
+def shipped_classifier() -> DigitClassifier:
+    return load_shipped("digit_classifier.pt")[0]
+
+
+def main(argv) -> dict:
+    """``python -m gm_helpers.train digit_classifier``: train, measure, ship."""
+    from gm_helpers.data import binarized_test_labels, load_binarized_mnist
+    p = argparse.ArgumentParser(prog="python -m gm_helpers.train digit_classifier")
+    p.add_argument("--epochs", type=arg_int(1), default=15)
+    p.add_argument("--width", type=arg_int(1), default=32)
+    p.add_argument("--seed", type=arg_int(0), default=0)
+    p.add_argument("--threads", type=arg_int(1), default=os.cpu_count())
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--out", default=str(CHECKPOINT_DIR / "digit_classifier.pt"))
+    p.add_argument("--no-progress", action="store_true")
+    args = p.parse_args(argv)
+    try:
+        check_output_path(args.out)   # before any data are loaded or minutes spent
+    except ValueError as err:
+        p.error(str(err))
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    start = time.time()
+    x_fit, y_fit, x_held, y_held = split_labelled(load_binarized_mnist("test", args.data_dir),
+                                                  binarized_test_labels(), seed=args.seed)
+    history = {}  # learning curves: training loss, held-out loss and accuracy per epoch
+    model = train_classifier(DigitClassifier(args.width), x_fit, y_fit, args.epochs,
+                             progress=not args.no_progress, seed=args.seed,
+                             valid=(x_held, y_held), history=history)
+    held_out = accuracy(model, x_held, y_held)
+    train = load_binarized_mnist("train", args.data_dir)[:10_000]
+    valid = load_binarized_mnist("valid", args.data_dir)
+    metrics = {"held_out_accuracy": round(held_out, 4),  # 2,000 test digits it never saw
+               "frechet_real_vs_real": round(frechet_to(model, train, valid), 4)}
+    config = {"width": args.width}
+    sha = save_checkpoint(args.out, model, "digit_classifier", config, metrics)
+    entry = {"model": "digit_classifier", "config": config, "seed": args.seed,
+             "epochs": args.epochs, **metrics,
+             "command": "python -m gm_helpers.train digit_classifier " + shlex.join(argv),
+             "hardware": hardware(), "wall_time_s": round(time.time() - start, 1),
+             "torch": torch.__version__, "sha256": sha, "history": history}
+    record_in_manifest(args.out, entry)
+    print(json.dumps({k: v for k, v in entry.items() if k != "history"}, indent=2))
+    return entry
+
+
+def samples_main(argv) -> dict:
+    """``python -m gm_helpers.train samples --of X.pt --num N``: draw N samples of a shipped
+    likelihood model once (an autoregressive model's sampling is 784 passes: minutes) and ship
+    them, bit-packed, for lecture 06's sample-quality table."""
+    p = argparse.ArgumentParser(prog="python -m gm_helpers.train samples")
+    p.add_argument("--of", required=True, help="a shipped checkpoint, e.g. gated_pixelcnn.pt")
+    p.add_argument("--num", type=arg_int(1, MAX_SAMPLES), default=1000)
+    p.add_argument("--seed", type=arg_int(0), default=0)
+    p.add_argument("--threads", type=arg_int(1), default=os.cpu_count())
+    p.add_argument("--out", required=True)
+    args = p.parse_args(argv)
+    try:
+        check_output_path(args.out)
+    except ValueError as err:
+        p.error(str(err))
+    torch.set_num_threads(args.threads)
+    start = time.time()
+    model, _ = load_shipped(args.of)
+    g = torch.Generator().manual_seed(args.seed)
+    with torch.no_grad():
+        x = model.sample(args.num, generator=g)  # (N, 1, 28, 28) of 0s and 1s
+    sha = atomic_save({"of": args.of, "packed": pack_bits(x)}, args.out)
+    entry = {"model": "samples", "of": args.of, "num": args.num, "seed": args.seed,
+             "command": "python -m gm_helpers.train samples " + shlex.join(argv),
+             "hardware": hardware(), "wall_time_s": round(time.time() - start, 1),
+             "torch": torch.__version__, "sha256": sha}
+    record_in_manifest(args.out, entry)
+    print(json.dumps(entry, indent=2))
+    return entry

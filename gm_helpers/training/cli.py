@@ -1,0 +1,293 @@
+"""The command line that trains the shipped checkpoints: ``python -m gm_helpers.train``.
+
+    python -m gm_helpers.train MODEL [--set KEY=VALUE ...] [--epochs N] ... --out X.pt
+    python -m gm_helpers.train --resume X.run.pt [--epochs N]
+    torchrun --nproc_per_node=N -m gm_helpers.train MODEL ...
+
+It checks its arguments, trains with ``training.runs.train_run`` (``fit`` with a run file after every epoch),
+measures the test NLL in fp32 and records the run in the checkpoint folder's manifest.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import math
+import os
+import shlex
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from gm_helpers.checks import arg_float, arg_int, check_output_path
+from gm_helpers.models.registry import MODELS, build_model
+from gm_helpers.training.checkpoint import (
+    CheckpointError,
+    hardware,
+    record_in_manifest,
+    save_checkpoint,
+)
+from gm_helpers.training.loop import (
+    evaluate_loss,
+    evaluate_nll,
+    get_device,
+    rank_world,
+    seed_everything,
+    subset_nll,
+)
+from gm_helpers.training.runs import TrainingDiverged, load_run, run_path_for, train_run
+
+# trained by their own command line, ``python -m gm_helpers.train NAME``: module:function
+OWN_LOOP = {"dcgan": "gm_helpers.training.gan:main",
+            "digit_classifier": "gm_helpers.training.classifier:main",
+            "samples": "gm_helpers.training.classifier:samples_main"}
+
+
+def _parse_value(text: str):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m gm_helpers.train", description=(
+        "Train a model on statically binarized MNIST, keep the epoch with the best validation "
+        "NLL, measure the test NLL and record it in the checkpoints' manifest. A run file "
+        "X.run.pt beside the checkpoint X.pt is written after every epoch: --resume it."))
+    p.add_argument("model", nargs="?", choices=sorted(set(MODELS) - set(OWN_LOOP)),
+                   help=f"or one with its own loop and options: {', '.join(sorted(OWN_LOOP))}")
+    p.add_argument("--resume", default=None, metavar="RUN_FILE",
+                   help="continue a stopped run from its X.run.pt (may change only --epochs, "
+                        "--max-minutes, --threads, --device, --no-progress)")
+    p.add_argument("--epochs", type=arg_int(1), default=10)
+    p.add_argument("--lr", type=arg_float(0, low_open=True), default=1e-3)
+    p.add_argument("--batch-size", type=arg_int(1), default=100, help="per process under torchrun")
+    p.add_argument("--seed", type=arg_int(0), default=0)
+    p.add_argument("--device", default=None, help="cpu, cuda, mps (default: the fastest)")
+    p.add_argument("--amp", action="store_true",
+                   help="bfloat16 autocast on CPU or CUDA (evaluation stays fp32)")
+    p.add_argument("--threads", type=arg_int(1), default=os.cpu_count(),
+                   help="CPU threads per process (default: every core, %(default)s here)")
+    p.add_argument("--clip-grad", type=arg_float(0, low_open=True), default=None,
+                   help="clip the gradient's norm to this (> 0)")
+    p.add_argument("--weight-decay", type=arg_float(0), default=0.0, help="L2 penalty (Adam's)")
+    p.add_argument("--lr-decay", type=arg_float(0, 1, low_open=True), default=1.0,
+                   help="lr *= this after each epoch, in (0, 1]")
+    p.add_argument("--limit", type=arg_int(1), default=None, help="train on the first N images only")
+    p.add_argument("--max-minutes", type=arg_float(0, low_open=True), default=None,
+                   help="stop after the epoch that ends past this wall time")
+    p.add_argument("--eval-every", type=arg_int(1), default=1,
+                   help="validate every N epochs (and after the last)")
+    p.add_argument("--eval-samples", type=arg_int(1), default=5000,
+                   help="latent-variable models: importance samples of the test NLL estimate")
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="model config, e.g. --set hidden=500 (values parsed as JSON)")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--data", choices=("binarized", "colour"), default="binarized",
+                   help="binarized MNIST, or colour digits (data.colour_digits, the model's levels)")
+    p.add_argument("--out", default=None, help="checkpoint path (default checkpoints/MODEL.pt)")
+    p.add_argument("--compile", action="store_true",
+                   help="torch.compile the model's loss (log_prob or training_loss)")
+    p.add_argument("--channels-last", action="store_true",
+                   help="NHWC weights for the convolutional models")
+    p.add_argument("--no-progress", action="store_true")
+    return p
+
+
+RESUMABLE = {"--epochs", "--max-minutes", "--threads", "--device", "--no-progress"}
+
+
+def _resolve_args(argv):
+    """Parse ``argv``; for ``--resume``, the stored command line with the allowed overrides."""
+    p = parser()
+    args = p.parse_args(argv)
+    if args.resume is None:
+        if args.model is None:
+            p.error("name a model to train, or --resume a run file")
+        return args, argv, None
+    try:
+        saved = load_run(args.resume)
+    except CheckpointError as err:
+        p.error(f"--resume: {err}")
+    rest, skip = [], False  # argv without "--resume PATH" / "--resume=PATH"
+    for a in argv:
+        if skip or a.startswith("--resume="):
+            skip = False
+            continue
+        skip = a == "--resume"
+        if not skip:
+            rest.append(a)
+    changed = {a.split("=")[0] for a in rest if a.startswith("--")} - RESUMABLE
+    if args.model is not None or changed:
+        p.error(f"--resume continues the stored command; only {sorted(RESUMABLE)} may change")
+    return p.parse_args(saved["argv"] + rest), saved["argv"], saved
+
+
+def _parse_set(items) -> dict:
+    """``--set KEY=VALUE ...`` as a config dict (values parsed as JSON, else kept as strings)."""
+    config = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip() or not value.strip():
+            raise ValueError(f"--set expects KEY=VALUE, e.g. --set hidden=500; got {item!r}")
+        config[key.strip()] = _parse_value(value)
+    return config
+
+
+def _check_before_training(args) -> tuple[dict, Path]:
+    """Everything that can be checked before the data are loaded and a minute is spent: the
+    config builds a model (on the meta device: nothing allocated), the output can be written,
+    the manifest beside it is valid. Exits with status 2 and a message otherwise."""
+    def fail(message):
+        print(f"python -m gm_helpers.train: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+    try:
+        config = _parse_set(args.set)
+    except ValueError as err:
+        fail(err)
+    try:
+        with torch.device("meta"):
+            build_model(args.model, config)
+    except Exception as err:  # noqa: BLE001 - the model's own message, with the flag to fix
+        fail(f"--set: {args.model} does not accept the config {config}: "
+             f"{type(err).__name__}: {err}")
+    out = Path(args.out or f"checkpoints/{args.model}.pt")
+    try:
+        check_output_path(out)
+    except ValueError as err:
+        fail(err)
+    manifest = out.parent / "manifest.json"
+    if manifest.exists():
+        try:
+            entries = json.loads(manifest.read_text())
+            if not isinstance(entries, dict):
+                raise ValueError(f"it holds a {type(entries).__name__}, not an object")
+        except (ValueError, OSError) as err:
+            fail(f"{manifest} is not a valid manifest ({err}): fix or move it, or choose "
+                 f"another --out folder; nothing was trained")
+    return config, out
+
+
+def _uniform_nll(model, train) -> float | None:
+    """The uniform model's NLL, D ln(levels) nats: a run whose NLL (or bound) is above it has
+    diverged. None for a loss that is not a likelihood (the autoencoder's squared error)."""
+    if not hasattr(model, "log_prob"):
+        return None
+    return train[0].numel() * math.log(getattr(model, "levels", 2))
+
+
+def load_training_data(data: str = "binarized", data_dir=None, levels: int = 2):
+    """(train, valid, test) of ``data``: binarized MNIST, or the same digits in colour
+    (``data.colour_digits`` with ``levels`` values per channel, seeds 0, 1, 2 per split)."""
+    from gm_helpers.data import colour_digits, load_binarized_mnist
+
+    splits = [load_binarized_mnist(s, data_dir) for s in ("train", "valid", "test")]
+    if data == "colour":
+        splits = [colour_digits(x, levels, seed) for seed, x in enumerate(splits)]
+    elif data != "binarized":
+        raise ValueError(f"data must be 'binarized' or 'colour', got {data!r}")
+    return tuple(splits)
+
+
+def main(argv=None) -> dict:
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in OWN_LOOP:  # the GAN and the classifier: not maximum likelihood
+        module, function = OWN_LOOP[argv[0]].split(":")
+        return getattr(importlib.import_module(module), function)(argv[1:])
+    args, command_argv, resumed = _resolve_args(argv)
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if distributed:  # started by torchrun: NCCL between GPUs, gloo between CPU processes
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    rank, world = rank_world()
+    seed_everything(args.seed)  # the same seed in every process: same init, same batches
+    torch.set_num_threads(args.threads)
+    device = torch.device(args.device) if args.device else get_device()
+    if device.type == "cuda" and distributed:
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        torch.cuda.set_device(device)
+    config, out = _check_before_training(args)   # every argument and the output, before data
+    model = build_model(args.model, config).to(device)
+    if args.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    train, valid, test = load_training_data(args.data, args.data_dir, getattr(model, "levels", 2))
+    train = train[:args.limit]
+    if hasattr(model, "init_biases"):  # data-dependent start: the independent model's biases
+        model.init_biases(train)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    if args.compile:  # same weights and maths, fewer passes over memory
+        name = "training_loss" if hasattr(model, "training_loss") else "log_prob"
+        setattr(model, name, torch.compile(getattr(model, name)))
+    run_path = run_path_for(out)
+    say = print if rank == 0 else (lambda *a, **k: None)
+    resuming = f", resuming after epoch {resumed['epoch']}" if resumed else ""
+    say(f"training {args.model} on {device} with {torch.get_num_threads()} CPU thread(s) per "
+        f"process, {world} process(es){', bf16 autocast' if args.amp else ''}{resuming}",
+        flush=True)
+    resumes = (resumed or {}).get("resumes", []) + (["python -m gm_helpers.train " + shlex.join(argv)]
+                                                   if resumed else [])
+    try:
+        history = train_run(model, train, args.epochs, batch_size=args.batch_size, device=device,
+                      valid_data=valid, optimizer=optimizer, amp=args.amp,
+                      clip_grad=args.clip_grad, progress=not args.no_progress,
+                      lr_decay=args.lr_decay, eval_every=args.eval_every,
+                      max_seconds=args.max_minutes * 60 if args.max_minutes else None,
+                      run_path=run_path, resume=resumed is not None,
+                      run_info={"argv": command_argv, "resumes": resumes},
+                      diverged_above=_uniform_nll(model, train),
+                      on_epoch_end=lambda e, h: say(
+                          f"epoch {e + 1}: train {h['train_nll'][-1]:.3f}" + (
+                              f" valid {h['valid_nll'][-1]:.3f}" if h["valid_nll"] else "")
+                          + f" ({h['seconds'][-1]:.0f} s)", flush=True))
+    except TrainingDiverged as err:
+        say(f"error: {err}", file=sys.stderr)
+        raise SystemExit(3) from None
+    except KeyboardInterrupt:
+        say(f"stopped; the best weights so far are in {run_path}. Go on with:\n"
+            f"  python -m gm_helpers.train --resume {run_path}", file=sys.stderr)
+        raise SystemExit(130)
+    bound = hasattr(model, "training_loss")  # trained on a bound or a reconstruction error
+    if bound and hasattr(model, "log_prob"):  # importance-sampled log p(x), in chunks of 100
+        test_nll = evaluate_loss(model, test, 100, device, lambda m, x: -m.log_prob(
+            x, num_samples=args.eval_samples))
+    else:
+        test_nll = evaluate_nll(model, test, device=device) if not bound else None
+    subset = (subset_nll(model, test, args.eval_samples)
+              if bound and hasattr(model, "log_prob") else None)
+    test_loss = evaluate_loss(model, test, device=device) if bound else None
+    # every 4th test image, exactly: what tests/test_repo.py re-measures quickly
+    quarter = evaluate_nll(model, test[::4], device=device) if not bound else None
+    if rank != 0:
+        dist.destroy_process_group()
+        return {}
+    valid_best = int(np.argmin(history["valid_nll"]))
+    valid_key = "valid_loss" if bound else "valid_nll"  # a bound is not a likelihood
+    metrics = {valid_key: round(history["valid_nll"][valid_best], 4),
+               "best_epoch": history["valid_epoch"][valid_best]}
+    if test_nll is not None:
+        metrics["test_nll"] = round(test_nll, 4)
+        if quarter is not None:
+            metrics["test_nll_quarter"] = round(quarter, 4)
+    if test_loss is not None:
+        metrics["test_loss"] = round(test_loss, 4)
+    if subset is not None:
+        metrics["test_nll_subset"] = round(subset, 4)  # gm_helpers.train.subset_nll
+    sha = save_checkpoint(out, model, args.model, config, metrics)
+    entry = {"model": args.model, "config": config,
+             "command": "python -m gm_helpers.train " + shlex.join(command_argv),
+             **({"data": args.data} if args.data != "binarized" else {}),
+             "seed": args.seed, "epochs": len(history["train_nll"]), **metrics,
+             "hardware": hardware() + (f", {world} processes" if world > 1 else ""),
+             "wall_time_s": history["seconds"][-1], "torch": torch.__version__, "sha256": sha,
+             "history": {k: [round(v, 4) for v in vs] for k, vs in history.items()}}  # curves
+    if resumes:
+        entry["resumed"] = resumes
+    record_in_manifest(out, entry)
+    print(json.dumps({k: v for k, v in entry.items() if k != "history"}, indent=2))
+    if distributed:
+        dist.destroy_process_group()
+    return entry

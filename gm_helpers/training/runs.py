@@ -1,0 +1,239 @@
+r"""Runs you can stop and resume: everything a long run needs, wrapped around ``loop.fit``.
+
+``train_run`` trains with the course's loop (``fit``, unchanged) and adds, through the model it
+hands to ``fit``, the optimizer's hooks and ``fit``'s ``on_epoch_end``:
+
+* a **run file** after every epoch (weights, optimizer, random-number states, learning curves,
+  best weights): ``resume=True`` goes on from it, and the result equals one uninterrupted run;
+* **early stopping without stopping**: the weights of the best validation epoch are kept;
+  validation every ``eval_every`` epochs and after the last;
+* a **time budget** (``max_seconds``), a learning-rate decay per epoch, gradient clipping;
+* **divergence checks**: a non-finite loss stops before the step that would spread it, and an
+  NLL above the uniform model's ends the run with ``TrainingDiverged``;
+* **bfloat16 autocast** for training (evaluation stays fp32) and **DistributedDataParallel**
+  under ``torchrun`` (each process trains on its share of every batch; rank 0 writes).
+"""
+from __future__ import annotations
+
+import math
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+
+from gm_helpers.training.checkpoint import (
+    CheckpointError,
+    atomic_save,
+    cpu_state_dict,
+    read_file,
+)
+from gm_helpers.training.loop import evaluate_loss, fit, per_example_loss, rank_world
+
+
+class TrainingLoss(torch.nn.Module):
+    """The model as ``fit`` sees it in a long run: ``training_loss(x)`` is the model's
+    per-example loss, under bfloat16 autocast if ``amp``, through DistributedDataParallel under
+    torchrun (DDP synchronises gradients only through a module's ``forward``), and checked:
+    a non-finite loss raises before ``backward`` and the optimizer step can spread it."""
+
+    def __init__(self, model, amp: bool = False, distributed: bool = False):
+        super().__init__()
+        self.model, self.amp, self.step, self.epoch = model, amp, 0, 1
+        self.ddp = DistributedDataParallel(_Forward(model)) if distributed else None
+
+    def training_loss(self, x):
+        device = x.device
+        with torch.autocast(device.type, dtype=torch.bfloat16,
+                            enabled=self.amp and device.type in ("cpu", "cuda")):
+            loss = self.ddp(x) if self.ddp is not None else per_example_loss(self.model, x)
+        if not torch.isfinite(loss).all():
+            bad = loss[~torch.isfinite(loss)][0].item()
+            raise FloatingPointError(f"the loss is {bad} at step {self.step} (epoch {self.epoch}): "
+                                     "lower the learning rate or clip the gradients")
+        self.step += 1
+        return loss
+
+
+class _Forward(torch.nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return per_example_loss(self.model, x)
+
+
+class TrainingDiverged(FloatingPointError):
+    """The NLL went above the uniform model's: the run diverged (and nothing is saved)."""
+
+
+def diverged(history: dict, uniform: float) -> bool:
+    """Has the run diverged? Its NLL (training mean and, if measured, validation) is either
+    above twice the uniform model's, which no random start comes near (the course's models
+    start within 10 % of it), or above the uniform model's and higher than an epoch before:
+    worse than a fair coin per pixel, and getting worse."""
+    train = history["train_nll"]
+    if train[-1] > 2 * uniform or (history["valid_nll"] and history["valid_epoch"][-1] == len(
+            train) and history["valid_nll"][-1] > 2 * uniform):
+        return True
+    rising = len(train) > 1 and train[-1] > uniform and train[-1] > train[-2]
+    valid = history["valid_nll"]
+    rising_valid = (len(valid) > 1 and history["valid_epoch"][-1] == len(train)
+                    and valid[-1] > uniform and valid[-1] > valid[-2])
+    return rising or rising_valid
+
+
+# ----------------------------------------------------------------------------- resumable runs
+def run_path_for(out) -> Path:
+    """The run file that goes with checkpoint ``out``: ``X.pt`` -> ``X.run.pt``."""
+    out = Path(out)
+    return out.with_name(out.stem + ".run.pt")
+
+
+def rng_state() -> dict:
+    """Every random-number generator a training run draws from, as tensors and plain values."""
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    state = {"torch": torch.get_rng_state(), "python": random.getstate(),
+             "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached]}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    random.setstate(state["python"])
+    kind, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_run(path, model, optimizer, run: dict) -> str:
+    """Write a run file: weights, optimizer, RNG states and ``run`` (epoch, history, best, ...)."""
+    payload = {**run, "state_dict": cpu_state_dict(model), "optimizer": optimizer.state_dict(),
+               "rng": rng_state()}
+    return atomic_save(payload, path)
+
+
+def load_run(path) -> dict:
+    """Read a run file written by ``save_run`` (weights_only: tensors and plain values); every
+    problem is a ``CheckpointError``."""
+    payload = read_file(path)
+    missing = {"state_dict", "optimizer", "rng", "epoch", "history"} - set(payload)
+    if missing:
+        raise CheckpointError(f"{path} is not a run file of gm_helpers.train (it lacks "
+                              f"{sorted(missing)}); resume from the X.run.pt written beside X.pt")
+    bad = [k for k, v in payload["state_dict"].items()
+           if torch.is_tensor(v) and v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise CheckpointError(f"{path}: {bad[0]} has NaN or infinite values; the run cannot go on")
+    return payload
+
+
+def train_run(model, train_data, num_epochs=1, lr=1e-3, batch_size=100, device="cpu",
+              valid_data=None, optimizer=None, amp=False, clip_grad=None, progress=True,
+              on_epoch_end=None, keep_best=True, lr_decay=1.0, max_seconds=None, eval_every=1,
+              run_path=None, resume=False, run_info=None, diverged_above=None):
+    """Train ``model`` with ``fit`` as a long run; returns the history of train and valid NLLs.
+
+    History: ``train_nll`` per epoch, ``valid_nll`` at the epochs in ``valid_epoch``, and the
+    wall-clock ``seconds`` at the end of each epoch. (For a model with ``training_loss``, e.g. a
+    VAE, the history holds that loss: the negative ELBO, an upper bound on the NLL.)
+
+    With ``valid_data`` and ``keep_best``, the weights of the epoch with the lowest validation
+    loss are restored at the end. ``lr_decay`` multiplies the learning rate after every epoch;
+    ``max_seconds`` stops after the first epoch that ends past that wall time; ``clip_grad``
+    clips the gradient's norm before each step. ``run_path``: a run file after every epoch
+    (plus ``run_info``, e.g. the command line); ``resume=True`` first loads it and goes on from
+    its epoch. ``diverged_above``: the uniform model's NLL, D ln 2 for binary pixels: raise
+    ``TrainingDiverged`` (before that epoch's run file is written) when the run has diverged
+    (see ``diverged``).
+    """
+    model.to(device)
+    optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
+    rank, world = rank_world()
+    run = {"epoch": 0,
+           "history": {"train_nll": [], "valid_nll": [], "valid_epoch": [], "seconds": []},
+           "best_valid": math.inf, "best_state": None, **(run_info or {})}
+    if resume:
+        saved = load_run(run_path)
+        model.load_state_dict(saved.pop("state_dict"))
+        optimizer.load_state_dict(saved.pop("optimizer"))
+        set_rng_state(saved.pop("rng"))
+        run.update(saved)
+        run.update(run_info or {})  # this call's command line and resumes, not the stored ones
+    history = run["history"]
+    start = time.time() - (history["seconds"][-1] if history["seconds"] else 0.0)
+    net = TrainingLoss(model, amp, distributed=world > 1)
+    net.step, net.epoch = run.get("step", 0), run["epoch"] + 1
+    if clip_grad is not None:  # clip every gradient's norm just before each optimizer step
+        optimizer.register_step_pre_hook(
+            lambda opt, args, kwargs: torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad))
+
+    def after_epoch(i, fitted) -> bool:
+        epoch = run["epoch"] + 1
+        history["train_nll"].append(_mean_over_processes(fitted["train_nll"][-1], len(train_data),
+                                                         batch_size, device))
+        history["seconds"].append(round(time.time() - start, 1))
+        for group in optimizer.param_groups:
+            group["lr"] *= lr_decay
+        out_of_time = max_seconds is not None and time.time() - start > max_seconds
+        if world > 1:  # every process must stop after the same epoch, or they deadlock
+            flag = torch.tensor(float(out_of_time), device=device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            out_of_time = bool(flag.item())
+        last = epoch == num_epochs or out_of_time
+        if valid_data is not None and (epoch % eval_every == 0 or last):
+            valid_nll = evaluate_loss(model, valid_data, device=device)
+            history["valid_nll"].append(valid_nll)
+            history["valid_epoch"].append(epoch)
+            if keep_best and valid_nll < run["best_valid"]:
+                run["best_valid"], run["best_epoch"] = valid_nll, epoch
+                run["best_state"] = cpu_state_dict(model)
+        if diverged_above is not None and diverged(history, diverged_above):
+            worst = max([history["train_nll"][-1]] + history["valid_nll"][-1:])
+            message = (f"epoch {epoch}: the NLL reached {worst:,.1f} nats, above the uniform "
+                       f"model's {diverged_above:,.1f}: the run diverged")
+            raise TrainingDiverged(message + (
+                f". Lower --lr or set --clip-grad; the last good state is in the run file of "
+                f"epoch {run['epoch']}" if run_path else ""))
+        run.update(epoch=epoch, step=net.step)
+        net.epoch = epoch + 1
+        if run_path is not None and rank == 0:
+            save_run(run_path, model, optimizer, run)
+        if on_epoch_end is not None:
+            on_epoch_end(epoch - 1, history)
+        return out_of_time
+
+    try:
+        fit(net, train_data, None, num_epochs - run["epoch"], batch_size, optimizer,
+            on_epoch_end=after_epoch, progress=progress and rank == 0)
+    except KeyboardInterrupt:
+        if rank == 0:
+            where = f"; the run file {run_path} holds epoch {run['epoch']}" if run_path else ""
+            print(f"\ninterrupted during epoch {run['epoch'] + 1}{where}", file=sys.stderr)
+        raise
+    finally:
+        if run["best_state"] is not None:
+            model.load_state_dict(run["best_state"])
+    return history
+
+
+def _mean_over_processes(mean: float, num_examples: int, batch_size: int, device) -> float:
+    """Under torchrun, the mean training loss over every process's examples (each process
+    knows only its own): weighted by how many examples each one saw this epoch."""
+    rank, world = rank_world()
+    if world == 1:
+        return mean
+    chunks = [range(num_examples)[start:start + batch_size * world]  # as loop.batches splits
+              for start in range(0, num_examples, batch_size * world)]
+    count = sum(len(chunk[rank::world]) for chunk in chunks if len(chunk) >= world)
+    sums = torch.tensor([mean * count, count], dtype=torch.float64, device=device)
+    dist.all_reduce(sums)
+    return (sums[0] / sums[1]).item()
