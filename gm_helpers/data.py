@@ -34,7 +34,7 @@ ENV_VAR = "GM_DATA_DIR"
 SPLITS = {"train": 50_000, "valid": 10_000, "test": 10_000}
 
 BINARIZED_FILE = "binarized_mnist.npz"
-# sha256 of each unpacked (N, 784) uint8 array, C order: ../shared/data/README.md
+# sha256 of each unpacked (N, 784) uint8 array, C order (hashlib.sha256(x.tobytes()))
 BINARIZED_SHA256 = {
     "train": "43490d4d6ac9002727af4426d8748609fdb7e4094fa65ad8d681ea60082a7a5a",
     "valid": "069b4f0beb389b776478c3e872b4df71c95ac4be64d7cbe6d32e24ebac8e6d5e",

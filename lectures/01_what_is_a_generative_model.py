@@ -7,7 +7,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -312,7 +312,7 @@ assert posterior[0] < 0.01 and (posterior[[1, 8]] > 1.5 * prior[[1, 8]]).all()
 # prior (Laplace's rule of succession). For a categorical over $m$ values the same holds with
 # $(n_k + \alpha)/(n + m\alpha)$ and a Dirichlet prior. It is *not* maximum likelihood: it
 # trades a little fit to the counts for never assigning probability 0.
-# (`tests/test_ml_estimates.py` checks all of these statements numerically.) Here $\alpha = 1$ is
+# (`tests/models/test_tabular.py` checks all of these statements numerically.) Here $\alpha = 1$ is
 # a fixed choice, not a tuned one; Lecture 2 chooses $\alpha$ on held-out data.
 
 # %% tags=["claim-01-smoothing-naive-bayes", "claim-01-naive-bayes-accuracy"]
@@ -558,7 +558,7 @@ assert round(symmetry, 2) == 0.91 and raise_nll < nll(x_test).std() / 3
 #
 # which here equals the PCA projection $U_q^\top (x - \mu)$ with coordinate $j$ scaled by
 # $(\lambda_j - \sigma^2)^{1/2} / \lambda_j$. `gm_helpers/models/ppca.py` implements this;
-# `tests/test_ppca.py` checks $\sigma^2$, that the closed form beats every perturbed $W$,
+# `tests/models/test_ppca.py` checks $\sigma^2$, that the closed form beats every perturbed $W$,
 # $\sigma^2$ and $\mu$, and $\mathbb E[z \mid x]$ against brute-force Gaussian conditioning.
 # We fit $q = 20$ on the first 10,000 training images **without labels**.
 

@@ -7,7 +7,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -562,7 +562,7 @@ assert mean_logits_nll < ensemble_nll[8]
 # always beats the average of its members, as Jensen's inequality promises
 # ($\log \frac1K\sum_k p_k \ge \frac1K \sum_k \log p_k$). Averaging the logits does better
 # still here, and it is a legitimate likelihood for this model *because* its masks share one
-# ordering (an exact check of this on a small case: `tests/test_exact.py`).
+# ordering (an exact check of this on a small case: `tests/analysis/test_exact.py`).
 #
 # ### Compare like with like
 # MADE's Table 6 reports four networks; the course has three of them, with 8 masks where the
@@ -825,7 +825,7 @@ check_log_mean_exp(log_mean_exp)
 #
 # Keep them in `self.m` (a list of tensors, inputs first) and `self.masks`. In `forward`,
 # multiply each layer's weight by its mask (`F.linear(h, W * M, b)`) and put a ReLU after
-# every layer but the last. The checker tests your network as `tests/test_nade_made.py` tests
+# every layer but the last. The checker tests your network as `tests/models/test_made.py` tests
 # the package's: with random weights, it reads off the gradients that logit $d$ depends on no
 # input at or after $d$ in the ordering, adds up $p(x)$ over all $2^D$ binary vectors (it must
 # be 1), and checks that every connection your numbers allow is really there. If something is

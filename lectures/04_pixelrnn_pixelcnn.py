@@ -7,7 +7,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -100,7 +100,7 @@ def excerpt(obj, start: str, stop: str | None = None) -> None:
 # Here is the package's mask and its convolution (`gm_helpers/models/layers.py`):
 
 # %%
-excerpt(causal_mask, "k, c = kernel_size")
+excerpt(causal_mask, "ch, cw = kh // 2")
 print()
 excerpt(MaskedConv2d, "def forward")
 
@@ -294,7 +294,7 @@ assert diagonal_reach[6, 14] == 0 and (diagonal_reach.flatten()[:6 * 15 + 14] > 
 # tests find the same with one). The one it misses is the last pixel of the row above,
 # (6, 14): the 7×7 mask-A first layer puts that pixel only into features of its own row at
 # columns $\ge 11$ and of the rows below, and the target may use only features to its left in
-# its own row (`tests/test_pixelrnn.py` pins down exactly this pattern). The paper describes
+# its own row (`tests/models/test_pixelrnn.py` pins down exactly this pattern). The paper describes
 # the Diagonal BiLSTM as seeing the entire context; with its own first layer, as here, that
 # holds up to this one corner.
 #
@@ -667,8 +667,8 @@ plt.show()
 # %% [markdown]
 # On a 4×4 image the 7×7 first layer already reaches every earlier pixel, so the
 # dependencies are *exactly* the strict lower triangle: every output sees every input before
-# it and none after. `tests/test_pixelcnn.py` checks the same for the 256-level case, and
-# `tests/test_colour.py` checks that each factor is a normalised distribution (for one pixel,
+# it and none after. `tests/models/test_pixelcnn.py` checks the same for the 256-level case, and
+# `tests/models/test_pixelcnn.py` checks that each factor is a normalised distribution (for one pixel,
 # $\sum_R p(R) = 1$, $\sum_G p(G \mid R) = 1$ for every R, ...) by enumerating all 64 colours.
 #
 # ### The trained colour PixelCNN

@@ -7,7 +7,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -212,7 +212,7 @@ assert near_random.min() > near_real.max()     # random codes land away from the
 # standard deviation of a few hundredths), so for each image `fitted_grids` first locates the
 # posterior and $q$ on a coarse grid of $161 \times 161$ cells over $[-6, 6]^2$, then splits
 # each cell where either has mass into up to $16 \times 16$ fine cells: a sum over those is
-# the integral to better than $10^{-4}$ nats (`tests/test_latent.py` checks the convergence).
+# the integral to better than $10^{-4}$ nats (`tests/analysis/test_latent.py` checks the convergence).
 # Below, the true posterior $p(z \mid x)$ (filled) and the encoder's Gaussian
 # $q_\phi(z \mid x)$ (red contours) for four test digits.
 

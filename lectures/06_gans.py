@@ -7,7 +7,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -71,7 +71,6 @@ from gm_helpers.exercises.gan import (
     check_optimal_discriminator,
 )
 from gm_helpers.models.gan import (
-    discriminator_loss,
     generator_loss,
     mlp_discriminator,
     mlp_generator,
@@ -143,7 +142,7 @@ print("the DCGAN draws 4 digits in one pass:", tuple(G_dcgan.sample(4, seed=0).s
 #   + \mathbb E_{z \sim p(z)}[\log(1 - D(G(z)))] .$$
 #
 # $D$ ascends $V$: it is the log-likelihood of a binary classifier that labels data 1 and
-# samples 0 (so $-V$ is its binary cross-entropy, `discriminator_loss`). $G$ descends $V$: it
+# samples 0 (so $-V$ is its binary cross-entropy, `models.gan.discriminator_loss`). $G$ descends $V$: it
 # wants $D(G(z))$ near 1. The package computes everything from $D$'s **logit** $l$,
 # $D = \sigma(l)$, because $\log D = -\mathrm{softplus}(-l)$ and
 # $\log(1 - D) = -\mathrm{softplus}(l)$ are numerically stable where computing

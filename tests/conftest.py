@@ -1,7 +1,7 @@
 """Shared set-up for the unit tests: offline data, a headless plotting backend, small fixtures.
 
-The tests never touch the network. The data come from ``$GM_DATA_DIR``; when it is unset we
-point it at the offline copy ``../shared/data`` beside the repository, if that exists.
+The tests never touch the network. The data come from ``$GM_DATA_DIR``, else the repository's
+``data/`` folder; a test that needs them is skipped, saying so, when neither holds them.
 """
 import os
 import urllib.request
@@ -15,10 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-REPO = Path(__file__).resolve().parent.parent
-_SHARED_DATA = REPO.parent / "shared" / "data"
-if _SHARED_DATA.is_dir():
-    os.environ.setdefault("GM_DATA_DIR", str(_SHARED_DATA))
+from tests.helpers import REPO  # noqa: E402
 
 # tiny models: one thread is fastest, and a busy 2-core machine makes thread pools crawl
 torch.set_num_threads(1)
@@ -95,13 +92,3 @@ def _no_network(monkeypatch):
         return real_urlopen(url, *args, **kwargs)
 
     monkeypatch.setattr(urllib.request, "urlopen", local_only)
-
-
-def randomised(model, seed=0, scale=1.0, dtype=None):
-    """Random weights everywhere, model in eval mode (and in ``dtype`` if given). Autoregressive
-    tests need this: at a zero (or tiny) init a leak could hide behind zero gradients."""
-    torch.manual_seed(seed)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.normal_(0, scale)
-    return (model if dtype is None else model.to(dtype)).eval()

@@ -1,4 +1,4 @@
-"""gm_helpers.data: the right data, from the right folder, with clear errors and no network.
+"""The data: the right data, from the right folder, with clear errors and no network; patches, colour.
 
 Every download here is served from ``file://`` URLs in a temporary folder, or refused by a
 monkeypatched ``_download``: no test ever reaches the real sources.
@@ -20,12 +20,15 @@ from gm_helpers.data import (
     DataNotFoundError,
     binarized_test_labels,
     binary_patches,
+    colour_digits,
     downsample_binary,
     load_binarized_mnist,
     load_mnist_test,
 )
+from tests.helpers import random_images as _digits
 
-# From ../shared/data/README.md, typed in here so that the tests check the module's constants.
+# The split sizes, pixel means and checksums of the static binarization, as published with the
+# data files, typed in here so that the tests check the module's constants.
 README_SIZES = {"train": 50_000, "valid": 10_000, "test": 10_000}
 README_MEANS = {"train": 0.13056, "valid": 0.13113, "test": 0.13251}
 README_SHA256 = {
@@ -353,7 +356,57 @@ def test_downsample_binary(binarized_test):
     assert downsample_binary(img, 2).flatten().tolist() == [1.0, 0.0, 0.0, 0.0]
 
 
-# ----------------------------------------------------------------------------- hardening (issue 11, class 7)
+# ----------------------------------------------------------------------------- colour digits
+def test_colour_digits_paints_two_distinct_colours_per_image():
+    x = _digits()
+    x[0] = 0  # an empty image: only the background colour
+    x[1] = 1  # a full image: only the foreground colour
+    y = colour_digits(x, levels=4, seed=0)
+    assert y.shape == (50, 3, 8, 8) and y.dtype == torch.float32
+    assert ((y >= 0) & (y <= 3) & (y == y.round())).all()
+    for image, digit in zip(y, x):
+        fg = image[:, digit[0] == 1]  # (3, pixels of the digit)
+        bg = image[:, digit[0] == 0]
+        if fg.numel():
+            assert (fg == fg[:, :1]).all(), "one foreground colour per image"
+        if bg.numel():
+            assert (bg == bg[:, :1]).all(), "one background colour per image"
+        if fg.numel() and bg.numel():
+            assert not torch.equal(fg[:, 0], bg[:, 0]), "the digit must not vanish"
+
+
+def test_colour_digits_is_seeded_and_shows_the_digit():
+    x = _digits()
+    assert torch.equal(colour_digits(x, 4, seed=3), colour_digits(x, 4, seed=3))
+    assert not torch.equal(colour_digits(x, 4, seed=3), colour_digits(x, 4, seed=4))
+    y = colour_digits(x, levels=2, seed=0)
+    assert set(y.unique().tolist()) <= {0.0, 1.0}
+    # the digit is recoverable: the pixels that share the first foreground pixel's colour
+    for image, digit in zip(y, x):
+        if 0 < digit.sum() < digit.numel():
+            r, c = torch.nonzero(digit[0])[0].tolist()
+            same = (image == image[:, r:r + 1, c:c + 1]).all(0)
+            assert torch.equal(same.float(), digit[0])
+
+
+def test_colour_digits_colours_are_uniform_over_distinct_pairs():
+    """fg uniform over the 64 colours, bg uniform over the 63 others: P(R equal) = 15/63."""
+    y = colour_digits(torch.zeros(20000, 1, 1, 2).index_fill_(3, torch.tensor([0]), 1.0), 4, 0)
+    fg, bg = y[:, :, 0, 0], y[:, :, 0, 1]  # (N, 3) each
+    assert (fg != bg).any(1).all()
+    assert (fg == bg)[:, 0].float().mean().item() == pytest.approx(15 / 63, abs=0.01)
+    assert fg[:, 0].float().mean().item() == pytest.approx(1.5, abs=0.03)
+
+
+@pytest.mark.parametrize("bad", [torch.full((2, 1, 4, 4), 0.5), torch.zeros(2, 3, 4, 4)])
+def test_colour_digits_bad_inputs(bad):
+    with pytest.raises(ValueError, match="binary images"):
+        colour_digits(bad)
+    with pytest.raises(ValueError, match="levels"):
+        colour_digits(torch.zeros(2, 1, 4, 4), levels=1)
+
+
+# ----------------------------------------------------------------------------- unusable folders and files
 @pytest.mark.parametrize("empty", ["", "  "])
 def test_empty_data_dir_is_an_error_not_the_current_folder(empty):
     with pytest.raises(ValueError, match="empty string"):
@@ -371,7 +424,8 @@ def test_an_unwritable_folder_fails_before_downloading(tmp_path, fake_binarized_
     root = tmp_path / "readonly"
     root.mkdir()
     monkeypatch.setattr(data.os, "access",
-                        lambda p, mode: False if root in (Path(p), *Path(p).parents) else real_access(p, mode))
+                        lambda p, mode: False if root in (Path(p), *Path(p).parents)
+                        else real_access(p, mode))
     for load in (lambda: load_binarized_mnist("test", root, progress=False),
                  lambda: data.load_mnist_test(root, progress=False)):
         with pytest.raises(data.DataPermissionError, match="not writable.*nothing was downloaded"):

@@ -9,7 +9,6 @@ import nbformat
 import pytest
 import tomllib
 import torch
-from conftest import REPO
 
 from gm_helpers.analysis.sample_quality import accuracy, class_fractions, frechet_to, score_samples
 from gm_helpers.course import checkpoint_table, student
@@ -30,6 +29,7 @@ from gm_helpers.training.checkpoint import (
 )
 from gm_helpers.training.classifier import split_labelled
 from gm_helpers.training.loop import evaluate_loss, evaluate_nll, subset_nll
+from tests.helpers import REPO
 
 LECTURES = sorted((REPO / "lectures").glob("*.ipynb"))
 
@@ -180,6 +180,7 @@ NO_LIKELIHOOD = sorted(n for n, e in shipped_manifest().items()
                        if e["model"] in ("dcgan", "digit_classifier", "samples"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(set(shipped_manifest()) - set(LATENT) - set(NO_LIKELIHOOD)))
 def test_shipped_checkpoint_has_the_stated_test_nll(name, real_data_dir):
     """Re-evaluate exactly: on the full 10,000-image test set, or, for the slow models whose
@@ -197,6 +198,7 @@ def test_shipped_checkpoint_has_the_stated_test_nll(name, real_data_dir):
         assert abs(entry["test_nll_quarter"] - entry["test_nll"]) < 1.5
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", LATENT)
 def test_shipped_latent_variable_model_has_the_stated_bound_and_nll(name, real_data_dir):
     """The test bound (-ELBO, -L_k or the autoencoder's squared error) re-measured on the full
@@ -246,6 +248,7 @@ def test_shipped_checkpoint_has_its_learning_curves_and_a_lecture_plots_them(nam
     assert plotted, f"no lecture plots the learning curves of {name}"
 
 
+@pytest.mark.slow
 def test_shipped_classifier_dcgan_and_samples_have_the_stated_scores(real_data_dir):
     """Lecture 06's scores re-measured: the classifier's held-out accuracy and real-vs-real
     Frechet distance; the DCGAN's Frechet distance and label histogram on 10,000 samples (seed 0),

@@ -8,8 +8,8 @@ import math
 
 from gm_helpers.training.checkpoint import shipped_manifest
 
-# file -> (what it is, filled in from the entry's config; the paper's number; the target), from
-# ../shared/reference/targets.md
+# file -> (what it is, filled in from the entry's config; the paper's number; the target): the
+# papers' tables on statically binarized MNIST (NADE, MADE, PixelRNN, IWAE App. D)
 DESCRIPTIONS = {
     "fvsbn.pt": ("FVSBN, logistic autoregression", "97.45", "≈ 97.5"),
     "nade.pt": ("NADE, {H} hidden units", "88.86 / 88.33", "≤ 88.9"),

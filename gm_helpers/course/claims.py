@@ -9,11 +9,11 @@ The ledger lives in ``claims/NN_lecture.toml``, one file per lecture::
     [[claim]]
     id = "01-bernoulli-one-parameter"
     text = "A Bernoulli distribution has one free parameter."
-    checks = ["cell:claim-01-bernoulli-one-parameter", "test:tests/test_counting.py::test_x"]
+    checks = ["cell:claim-01-bernoulli-one-parameter", "test:tests/models/test_tabular.py::test_x"]
 
 ``cell:TAG``: a code cell of that lecture tagged TAG whose ``assert`` checks the claim (nbval
 re-runs it). ``test:PATH::NAME``: a test function (or ``Class::method``) in PATH.
-``tests/test_claims.py`` fails when a claim has no check, a check no longer exists, a tagged
+``tests/course/test_claims.py`` fails when a claim has no check, a check no longer exists, a tagged
 cell has no assert, a ``claim-`` tag has no claim, or the README's table is stale.
 """
 from __future__ import annotations

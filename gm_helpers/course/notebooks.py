@@ -48,8 +48,10 @@ def main(argv=None) -> None:
             subprocess.run([sys.executable, "-m", "jupytext", "--sync", str(path.with_suffix(".py"))],
                            check=True, capture_output=True)
         out = subprocess.run([sys.executable, "-m", "gm_helpers.course.notebooks", "--one",
-                              "--timeout", str(args.timeout),
-                              str(path)], check=True, capture_output=True, text=True)
+                              "--timeout", str(args.timeout), str(path)],
+                             capture_output=True, text=True)
+        if out.returncode != 0:  # the cell that failed and its error, not just an exit status
+            sys.exit(f"{path} failed:\n" + "\n".join(out.stderr.strip().splitlines()[-25:]))
         print(out.stdout.strip().splitlines()[-1], flush=True)
 
 

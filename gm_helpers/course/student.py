@@ -30,12 +30,9 @@ from pathlib import Path
 
 import nbformat
 
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"   # the canonical spelling
 STUB = "raise NotImplementedError"
-
-
 MARKDOWN_STUB = "*Your answer here.*"
-
-
 # a whole line that is a marker: any number of '#' (at least one), any spacing, any case
 MARKER = re.compile(r"^\s*#+\s*(BEGIN|END)[\s_-]*SOLUTION\s*$", re.IGNORECASE)
 

@@ -78,7 +78,6 @@ def check_markov_log_prob(fn) -> Feedback:
 
 TV_TOLERANCE = 0.01  # a right sampler's 100,000 draws of 8 states sit about 0.002 from exact
 
-
 NUM_SAMPLES = 100_000
 
 

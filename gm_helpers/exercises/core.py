@@ -32,7 +32,6 @@ class Feedback:
 # feedback, never a traceback or a hung kernel.
 TIME_LIMIT = 10.0  # seconds per call; the reference answers take milliseconds
 
-
 NOT_IMPLEMENTED = "not implemented yet: replace `raise NotImplementedError` with your code"
 
 
@@ -113,7 +112,8 @@ def _short(args) -> str:
 
 def _same(a, b, exact=False) -> bool:
     try:
-        a, b = np.asarray(a, dtype=object if exact else float), np.asarray(b, dtype=object if exact else float)
+        dtype = object if exact else float
+        a, b = np.asarray(a, dtype=dtype), np.asarray(b, dtype=dtype)
     except (TypeError, ValueError):
         return False
     if a.shape != b.shape:

@@ -70,7 +70,6 @@ def check_skew(fn) -> Feedback:
 
 RGB = "RGB"
 
-
 # (kernel_size, mask_type, in_channels, out_channels): every k, both types, non-square channels
 MASK_CASES = [(k, t, c_in, c_out) for k in (1, 3, 5) for t in ("A", "B")
               for c_in, c_out in ((3, 3), (3, 6), (9, 6))]
@@ -296,7 +295,6 @@ GATED_MISTAKES = {
     "first_residual": "the first layer adds a residual: there h is the image itself, so every "
                       "pixel would see its own value; the first layer returns h_out(gate(h_pre))",
 }
-
 
 GATED_CASES = [(3, 4, 6, 2), (5, 3, 7, 3)]  # (kernel_size, hidden, image_size, num_layers)
 

@@ -25,7 +25,6 @@ import numpy as np
 
 ASSUMPTIONS = ("full_joint", "independent", "markov", "ar")
 
-
 MAX_TABLE_BITS = 24  # 2**24 float64 numbers = 128 MB: the largest full table we build
 
 

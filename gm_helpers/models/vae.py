@@ -33,7 +33,6 @@ from gm_helpers.models.layers import bernoulli_log_prob, flatten_binary
 
 LOG_2PI = math.log(2 * math.pi)
 
-
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
 
 

@@ -1,7 +1,7 @@
 """How fast does each model train and sample on this machine? A benchmark, not a test.
 
-    python -m gm_helpers.bench                    # every registered model, all settings
-    python -m gm_helpers.bench made pixelcnn --no-compile --seconds 2
+    python -m gm_helpers.training.bench           # every registered model, all settings
+    python -m gm_helpers.training.bench made pixelcnn --no-compile --seconds 2
 
 For each model, at the size the lectures ship, it measures training images/s (one Adam step
 on a batch of random binary images, timed over a few seconds after warm-up) and sampling
@@ -24,6 +24,7 @@ import torch.nn as nn
 
 from gm_helpers.models.registry import build_model
 from gm_helpers.training.loop import per_example_loss
+from gm_helpers.training.runs import native_bf16
 
 # name -> (registered model, config, training batch size): the sizes the lectures ship
 BENCH = {
@@ -39,7 +40,6 @@ BENCH = {
     "vae 784-200-200-50": ("vae", {}, 100),
     "iwae 784-200-200-50, k=5": ("iwae", {}, 100),
 }
-
 
 # torch.compile unrolls Python loops: the Diagonal BiLSTM's 2 directions x 2 layers x 55
 # diagonal steps make a graph that takes minutes to compile on this CPU, so it is not timed
@@ -122,8 +122,18 @@ def bench_sampling(name, config, amp, num_samples=4) -> float:
     return num_samples / (time.perf_counter() - start)
 
 
+def _share(achieved: float, peak: float, amp: bool, native: bool | None) -> str:
+    """The fraction of the matmul peak a training step reached, or a dash with the reason where
+    the fraction means nothing: bf16 without native support (the emulated peak is a few
+    GFLOP/s, and a model whose small products stay fp32 would show thousands of percent)."""
+    if amp and native is False:
+        return "— (no native bf16)"
+    return f"{achieved / peak:.0%}" if peak > 0 else "—"
+
+
 def main(argv=None) -> list[dict]:
-    p = argparse.ArgumentParser(prog="python -m gm_helpers.bench", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m gm_helpers.training.bench",
+                                description=__doc__.split("\n")[0])
     p.add_argument("models", nargs="*", default=list(BENCH),
                    help=f"which (prefix match) of: {', '.join(BENCH)}")
     p.add_argument("--seconds", type=float, default=3.0, help="timing window per measurement")
@@ -138,9 +148,12 @@ def main(argv=None) -> list[dict]:
 
     peak = {amp: matmul_peak(dtype, seconds=min(2.0, args.seconds))
             for amp, dtype in ((False, torch.float32), (True, torch.bfloat16))}
+    native = native_bf16()
     print(f"# {platform.processor() or platform.machine()}, {args.threads} threads, torch "
           f"{torch.__version__}; matmul peak {peak[False] / 1e9:.0f} GFLOP/s fp32, "
-          f"{peak[True] / 1e9:.0f} GFLOP/s bf16", flush=True)
+          f"{peak[True] / 1e9:.1f} GFLOP/s bf16; native bf16 on this CPU: "
+          f"{ {True: 'yes', False: 'no (bf16 is emulated: slow)', None: 'unknown'}[native]}",
+          flush=True)
     settings = [(amp, c) for c in ([False] if args.no_compile else [False, True]) for amp in (False, True)]
     head = [f"train {'bf16' if a else 'fp32'}{' compiled' if c else ''}" for a, c in settings]
     print("| model | batch | " + " | ".join(f"{h} (img/s)" for h in head)
@@ -158,7 +171,7 @@ def main(argv=None) -> list[dict]:
         if not args.no_sampling:
             row["sample"] = {amp: bench_sampling(name, config, amp) for amp in (False, True)}
         flops = train_flops(build_model(name, config))
-        used = " / ".join(f"{row['train'][(amp, False)] * flops / peak[amp]:.0%}"
+        used = " / ".join(_share(row["train"][(amp, False)] * flops, peak[amp], amp, native)
                           for amp in (False, True)) if flops else "—"
         cells = [f"{row['train'][s]:,.0f}" if s in row["train"] else "—" for s in settings]
         cells += [f"{row['sample'][a]:.2f}" if row["sample"] else "—" for a in (False, True)]

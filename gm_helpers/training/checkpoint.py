@@ -80,11 +80,9 @@ class CheckpointError(ValueError):
 # a laptop's memory: a config asking for more is refused before anything is allocated.
 MAX_ELEMENTS = 200_000_000
 
-
 # buffers that training changes (BatchNorm's running statistics); every other buffer (masks,
 # orderings) is a function of the config and must equal the one the config rebuilds
 LEARNED_BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
-
 
 PLAIN = (str, int, float, bool, type(None))
 

@@ -10,7 +10,6 @@ measures the test NLL in fp32 and records the run in the checkpoint folder's man
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import math
 import os
@@ -24,6 +23,7 @@ import torch.distributed as dist
 
 from gm_helpers.checks import arg_float, arg_int, check_output_path
 from gm_helpers.models.registry import MODELS, build_model
+from gm_helpers.training import classifier, gan
 from gm_helpers.training.checkpoint import (
     CheckpointError,
     hardware,
@@ -38,12 +38,18 @@ from gm_helpers.training.loop import (
     seed_everything,
     subset_nll,
 )
-from gm_helpers.training.runs import TrainingDiverged, load_run, run_path_for, train_run
+from gm_helpers.training.runs import (
+    TrainingDiverged,
+    amp_problem,
+    load_run,
+    native_bf16,
+    run_path_for,
+    train_run,
+)
 
-# trained by their own command line, ``python -m gm_helpers.train NAME``: module:function
-OWN_LOOP = {"dcgan": "gm_helpers.training.gan:main",
-            "digit_classifier": "gm_helpers.training.classifier:main",
-            "samples": "gm_helpers.training.classifier:samples_main"}
+# trained by their own command line, ``python -m gm_helpers.train NAME``
+OWN_LOOP = {"dcgan": gan.main, "digit_classifier": classifier.main,
+            "samples": classifier.samples_main}
 
 
 def _parse_value(text: str):
@@ -172,6 +178,13 @@ def _check_before_training(args) -> tuple[dict, Path]:
     return config, out
 
 
+def _bf16_kind(device) -> str:
+    if device.type != "cpu":
+        return ""
+    return {True: " (native bf16 on this CPU)", None: " (whether this CPU has native bf16 is "
+            "unknown: compare one epoch with and without --amp)"}[native_bf16()]
+
+
 def _uniform_nll(model, train) -> float | None:
     """The uniform model's NLL, D ln(levels) nats: a run whose NLL (or bound) is above it has
     diverged. None for a loss that is not a likelihood (the autoencoder's squared error)."""
@@ -197,8 +210,7 @@ def main(argv=None) -> dict:
 
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in OWN_LOOP:  # the GAN and the classifier: not maximum likelihood
-        module, function = OWN_LOOP[argv[0]].split(":")
-        return getattr(importlib.import_module(module), function)(argv[1:])
+        return OWN_LOOP[argv[0]](argv[1:])
     args, command_argv, resumed = _resolve_args(argv)
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     if distributed:  # started by torchrun: NCCL between GPUs, gloo between CPU processes
@@ -211,6 +223,9 @@ def main(argv=None) -> dict:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
         torch.cuda.set_device(device)
     config, out = _check_before_training(args)   # every argument and the output, before data
+    if args.amp and amp_problem(device):
+        print(f"python -m gm_helpers.train: error: --amp: {amp_problem(device)}", file=sys.stderr)
+        raise SystemExit(2)
     model = build_model(args.model, config).to(device)
     if args.channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -226,7 +241,7 @@ def main(argv=None) -> dict:
     say = print if rank == 0 else (lambda *a, **k: None)
     resuming = f", resuming after epoch {resumed['epoch']}" if resumed else ""
     say(f"training {args.model} on {device} with {torch.get_num_threads()} CPU thread(s) per "
-        f"process, {world} process(es){', bf16 autocast' if args.amp else ''}{resuming}",
+        f"process, {world} process(es){', bf16 autocast' + _bf16_kind(device) if args.amp else ''}{resuming}",
         flush=True)
     resumes = (resumed or {}).get("resumes", []) + (["python -m gm_helpers.train " + shlex.join(argv)]
                                                    if resumed else [])

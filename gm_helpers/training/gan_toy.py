@@ -90,7 +90,8 @@ def run(dataset: str = "ring", loss: str = "non-saturating", k: int = 1, lr_g: f
     real = sample_mixture(dataset, 1000, seed=10**9)[0]  # for the figures
     return {"history": history, "snapshots": shots, "metrics": metrics, "samples": samples,
             "real": real, "means": means, "std": std,
-            "final_lr": [optimizer.param_groups[0]["lr"] for optimizer in optimizers], "lim": lim, "seconds": time.time() - start, "G": G, "D": D}
+            "final_lr": [optimizer.param_groups[0]["lr"] for optimizer in optimizers], "lim": lim,
+            "seconds": time.time() - start, "G": G, "D": D}
 
 
 def _table_row(job) -> dict:

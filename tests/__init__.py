@@ -1,0 +1,1 @@
+"""The test suite: one folder per folder of gm_helpers, one file per module it tests."""

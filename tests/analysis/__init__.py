@@ -1,0 +1,1 @@
+"""Tests of gm_helpers.analysis: one file per module."""

@@ -1,0 +1,1 @@
+"""Tests of gm_helpers.course: student copies and the claims ledger."""

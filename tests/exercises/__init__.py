@@ -1,0 +1,1 @@
+"""Tests of gm_helpers.exercises: the checker core and each lecture's checkers."""

@@ -1,0 +1,62 @@
+"""The shared layers: causal masks (types A and B, colour groups), masked convolutions and named orderings."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from gm_helpers.models.layers import causal_mask
+from gm_helpers.models.made import MADE
+
+
+def test_5x5_type_a_mask_is_the_seeds_table():
+    rows = ["11111", "11111", "11000", "00000", "00000"]
+    assert causal_mask(5, "A")[0, 0].int().tolist() == [[int(c) for c in r] for r in rows]
+    b = causal_mask(5, "B")[0, 0]
+    assert b[2, 2] == 1 and b.sum() == causal_mask(5, "A")[0, 0].sum() + 1
+
+
+@pytest.mark.parametrize("k", [1, 3, 7])
+def test_masks_for_any_odd_kernel(k):
+    a = causal_mask(k, "A")[0, 0]
+    assert a.sum() == (k * k - 1) // 2  # exactly the pixels before the centre in raster order
+    assert causal_mask(k, "B")[0, 0].sum() == (k * k + 1) // 2
+
+
+def test_colour_groups_at_the_centre():
+    """Output R sees no input channel of its own pixel (A), G sees R, B sees R and G."""
+    m = causal_mask(3, "A", in_channels=3, out_channels=3, groups=3)[:, :, 1, 1]
+    assert m.int().tolist() == [[0, 0, 0], [1, 0, 0], [1, 1, 0]]
+    m = causal_mask(3, "B", in_channels=3, out_channels=3, groups=3)[:, :, 1, 1]
+    assert m.int().tolist() == [[1, 0, 0], [1, 1, 0], [1, 1, 1]]
+
+
+@pytest.mark.parametrize("bad, match", [(dict(kernel_size=4), "odd"),
+                                        (dict(kernel_size=0), "kernel_size must be an integer >= 1"),
+                                        (dict(mask_type="C"), "'A'"),
+                                        (dict(in_channels=4, groups=3), "groups")])
+def test_bad_mask_arguments(bad, match):
+    args = dict(kernel_size=3, mask_type="A", in_channels=3, out_channels=3, groups=1) | bad
+    with pytest.raises(ValueError, match=match):
+        causal_mask(**args)
+
+
+def test_first_layer_mask_excludes_the_centre():
+    """Type A on pixels, type B on features: the only difference is the centre tap."""
+    from gm_helpers.models.layers import MaskedConv2d
+    a = MaskedConv2d(1, 1, 7, "A", shared_mask=True).mask[0, 0]
+    b = MaskedConv2d(1, 1, 7, "B", shared_mask=True).mask[0, 0]
+    assert a[3, 3] == 0 and b[3, 3] == 1 and a.sum() == 24 and torch.equal(b - a, F.one_hot(
+        torch.tensor(24), 49).reshape(7, 7).float())
+    assert MaskedConv2d(1, 1, (1, 3), "B", shared_mask=True).mask.flatten().tolist() == [1, 1, 0]
+
+
+def test_named_orderings():
+    """'raster' is the identity; 'random:SEED' is a fixed permutation, the same every time."""
+    from gm_helpers.models.layers import check_order
+    assert torch.equal(check_order("raster", 5), torch.arange(5))
+    a, b = check_order("random:3", 50), check_order("random:3", 50)
+    assert torch.equal(a, b) and not torch.equal(a, torch.arange(50))
+    assert torch.equal(a.sort().values, torch.arange(50))
+    assert torch.equal(MADE(50, hidden=(8,), order="random:3").base_order, a)
+    for bad in ("random", "random:x", "snake"):
+        with pytest.raises(ValueError, match="raster"):
+            check_order(bad, 5)

@@ -1,0 +1,44 @@
+"""The plots: image grids, labelled curves, learning curves from manifest entries."""
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from gm_helpers.viz import plot_param_counts, plot_params_vs_nll, show_images
+
+
+def test_show_images_shapes():
+    ax = show_images(np.zeros((6, 16)), nrow=3, title="t")
+    assert ax.get_title() == "t" and len(ax.images) == 1
+    with pytest.raises(ValueError, match="square"):
+        show_images(np.zeros((4, 10)))
+
+
+def test_plot_helpers_label_every_curve():
+    ax = plot_param_counts(range(1, 20), ks=(2, 4))
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["full joint", "independent", "Markov", "AR(2)", "AR(4)"]
+    rows = [{"name": "a", "params": 3, "train_nll": 2.0, "test_nll": 2.1},
+            {"name": "b", "params": 30, "train_nll": 1.5, "test_nll": 1.9}]
+    ax = plot_params_vs_nll(rows, ax=plt.subplots()[1])
+    assert ax.get_xscale() == "log"
+    assert [t.get_text() for t in ax.texts] == ["a", "b"]
+
+
+def test_plot_learning_curves_from_manifest_entries():
+    """Curves at the validated epochs' wall times; entries without a history are named."""
+    from gm_helpers.viz import plot_learning_curves
+    entries = {"a": {"history": {"seconds": [60, 120, 180], "valid_nll": [99.0, 95.0],
+                                 "valid_epoch": [2, 3]}},
+               "old": {"test_nll": 90.0},
+               "b": {"history": {"seconds": [30, 60], "valid_nll": [97.0, 96.0]}}}
+    ax = plot_learning_curves(entries, reference=91.1)
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert list(lines["a"].get_xdata()) == [2.0, 3.0] and list(lines["a"].get_ydata()) == [99, 95]
+    assert list(lines["b"].get_xdata()) == [0.5, 1.0]
+    assert "old: no curve recorded" in lines
+    plt.close(ax.figure)
+    entries["a"]["history"]["train_nll"] = [120.0, 100.0, 90.0]
+    ax = plot_learning_curves({"a": entries["a"]}, train=True)
+    dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert len(dashed) == 1 and list(dashed[0].get_ydata()) == [120.0, 100.0, 90.0]
+    assert list(dashed[0].get_xdata()) == [1.0, 2.0, 3.0]  # every epoch, at its minute

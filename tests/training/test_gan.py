@@ -1,0 +1,109 @@
+"""Training GANs: Algorithm 1's steps, the R1 penalty, a GAN learning a 1-d Gaussian, the DCGAN's resume."""
+import pytest
+import torch
+
+from gm_helpers.analysis.mixtures import mode_coverage, ring_means, sample_mixture
+from gm_helpers.models.dcgan import Discriminator, Generator
+from gm_helpers.models.gan import generator_loss, mlp_discriminator, mlp_generator
+from gm_helpers.training.gan import d_step, train_dcgan, train_gan
+from tests.helpers import IMAGES
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_algorithm_1_takes_k_discriminator_steps_per_generator_step(k, monkeypatch):
+    steps = []
+    real_step = torch.optim.Adam.step
+
+    def counting_step(self, *args, **kwargs):
+        steps.append("D" if self.param_groups[0]["params"][0] is first_d_param else "G")
+        return real_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", counting_step)
+    G, D = mlp_generator(hidden=8, depth=1), mlp_discriminator(hidden=8, depth=1)
+    first_d_param = next(D.parameters())
+    data = torch.randn(100, 2)
+    history = train_gan(G, D, data, num_steps=4, k=k, batch_size=16, progress=False)
+    assert steps == (["D"] * k + ["G"]) * 4
+    assert {len(v) for v in history.values()} == {4}
+
+
+def test_a_tiny_gan_learns_a_1d_gaussian():
+    torch.manual_seed(0)
+    G = mlp_generator(latent=1, hidden=16, depth=2, out=1)
+    D = mlp_discriminator(inp=1, hidden=16, depth=2)
+    history = train_gan(G, D, lambda n: 3.0 + 0.5 * torch.randn(n, 1), num_steps=1500,
+                            batch_size=128, lr_g=2e-3, lr_d=2e-3, latent=1, progress=False, seed=0)
+    with torch.no_grad():
+        x = G(torch.randn(5000, 1))
+    assert abs(x.mean().item() - 3.0) < 0.2 and abs(x.std().item() - 0.5) < 0.2
+    assert 0.3 < history["d_real"][-1] < 0.7  # near the equilibrium D = 1/2
+
+
+class NanAfter(torch.nn.Module):
+    def __init__(self, calls):
+        super().__init__()
+        self.net, self.calls, self.left = mlp_discriminator(hidden=4, depth=1), 0, calls
+
+    def forward(self, x):
+        self.calls += 1
+        out = self.net(x)
+        return out * float("nan") if self.calls > self.left else out
+
+
+def test_non_finite_loss_names_the_iteration():
+    with pytest.raises(FloatingPointError, match="at iteration 2"):
+        train_gan(mlp_generator(hidden=4, depth=1), NanAfter(calls=3 * 2 + 1),
+                      torch.randn(50, 2), num_steps=5, batch_size=8, progress=False)
+
+
+@pytest.mark.parametrize("bad", [
+    lambda: train_gan(mlp_generator(), mlp_discriminator(), torch.randn(9, 2), 1, k=0),
+    lambda: train_gan(mlp_generator(), mlp_discriminator(), torch.randn(9, 2), 0),
+    lambda: train_gan(mlp_generator(), mlp_discriminator(), torch.randn(9, 2), 1,
+                          loss="wasserstein"),
+    lambda: train_gan(mlp_generator(), mlp_discriminator(), torch.randn(9, 2), 1,
+                          batch_size=0),
+    lambda: generator_loss(torch.zeros(2), "saturating"),
+    lambda: sample_mixture("triangle", 10),
+    lambda: sample_mixture("ring", 0),
+    lambda: mode_coverage(torch.zeros(5, 3), ring_means(), 0.01),
+    lambda: mode_coverage(torch.zeros(0, 2), ring_means(), 0.01),
+])
+def test_bad_inputs_get_clear_errors(bad):
+    with pytest.raises(ValueError):
+        bad()
+
+
+def test_r1_penalty_adds_half_gamma_times_the_squared_gradient_on_data():
+    G, D = mlp_generator(hidden=8, depth=1), mlp_discriminator(hidden=8, depth=1)
+    x = torch.randn(16, 2)
+    losses = []
+    for r1 in (0.0, 5.0):
+        torch.manual_seed(0)
+        optimizer = torch.optim.SGD(D.parameters(), lr=0.0)  # measure, do not move
+        losses.append(d_step(G, D, x, optimizer, latent=2, r1=r1)["d_loss"])
+    x_req = x.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(D(x_req).sum(), x_req)
+    # fp32 losses near 0.7: their difference is good to ~1e-7, so the penalty is made large
+    assert losses[1] - losses[0] == pytest.approx(2.5 * grad.pow(2).sum(1).mean().item(), rel=1e-4)
+
+
+def test_resumed_training_equals_one_uninterrupted_run(tmp_path):
+    def make():
+        torch.manual_seed(0)
+        return Generator(latent=4, width=4), Discriminator(width=4)
+
+    z = torch.randn(4, 4)
+    G, D = make()
+    straight = train_dcgan(G, D, IMAGES, 2, batch_size=32, progress=False, snapshot_z=z)
+    G2, D2 = make()
+    run_path = tmp_path / "g.run.pt"
+    train_dcgan(G2, D2, IMAGES, 1, batch_size=32, progress=False, snapshot_z=z,
+                      run_path=run_path)
+    G3, D3 = make()  # a fresh process: new weights, and the run file restores everything
+    resumed = train_dcgan(G3, D3, IMAGES, 2, batch_size=32, progress=False, snapshot_z=z,
+                                run_path=run_path, resume=True)
+    for a, b in zip(G.state_dict().values(), G3.state_dict().values()):
+        torch.testing.assert_close(a, b)
+    assert resumed["history"] == straight["history"] and len(resumed["history"]["d_loss"]) == 6
+    assert len(resumed["snapshots"]) == 2 and resumed["snapshots"][0].dtype == torch.uint8

@@ -1,0 +1,1 @@
+"""Tests of gm_helpers.widgets: the explorer framework and each lecture's explorers."""
