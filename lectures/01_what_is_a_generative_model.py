@@ -85,13 +85,15 @@ device = get_device()  # nothing in this lecture needs a GPU; later lectures tra
 # Every likelihood in this course is measured on this test set, so our numbers can be compared
 # with the papers'.
 
-# %% tags=["claim-01-data-splits"]
+# %%
 x_train = load_binarized_mnist("train")  # (50000, 1, 28, 28), float32 in {0, 1}
 x_valid = load_binarized_mnist("valid")  # (10000, 1, 28, 28)
 x_test = load_binarized_mnist("test")    # (10000, 1, 28, 28)
 y_test = binarized_test_labels()         # (10000,) the test split is sorted by label
 print(tuple(x_train.shape), tuple(x_valid.shape), tuple(x_test.shape))
 print(f"fraction of pixels that are on: {x_train.mean():.4f}")
+
+# %% jupyter={"source_hidden": true} tags=["claim-01-data-splits", "hide-input"]
 assert (len(x_train), len(x_valid), len(x_test)) == (50_000, 10_000, 10_000)
 
 # %%
@@ -106,7 +108,7 @@ plt.show()
 # sentence: a pixel of intensity 0 is never 1, and among the pixels of intensity near $v$ the
 # fraction that are 1 is $v$.
 
-# %% tags=["claim-01-test-split-sorted", "claim-01-binarization"]
+# %%
 x_gray, labels_gray = load_mnist_test()                 # (10000, 1, 28, 28) in [0, 1]
 match = torch.argsort(labels_gray, stable=True)         # binarized[i] came from x_gray[match[i]]
 gray = x_gray[match]                                    # (10000, 1, 28, 28), aligned with x_test
@@ -125,11 +127,13 @@ for b in range(10):
     print(f"  ({b / 10:.1f}, {(b + 1) / 10:.1f}]  {int(pixels[b]):9,d}      {mean_intensity[b]:.3f}"
           f"           {fraction_of_ones[b]:.3f}")
 worst = (fraction_of_ones - mean_intensity).abs().max().item()
-assert labels_line_up and ones_on_blank == 0 and worst < 0.01
 pairs = torch.stack([gray[::1000], x_test[::1000]], 1).flatten(0, 1)  # (20, 1, 28, 28)
 show_images(pairs, nrow=10, title="grayscale, then its binarization (one per digit class)")
 plt.show()
 del gray, on, bin_of  # this notebook stays small enough for Binder
+
+# %% jupyter={"source_hidden": true} tags=["claim-01-test-split-sorted", "claim-01-binarization", "hide-input"]
+assert labels_line_up and ones_on_blank == 0 and worst < 0.01
 
 # %% [markdown]
 # In every intensity bin the fraction of 1s matches the mean intensity to within 0.01, and no
@@ -170,7 +174,7 @@ del gray, on, bin_of  # this notebook stays small enough for Binder
 # of all 512 probabilities, and the uniform distribution. "ML" means fitted by maximum
 # likelihood, which for tables is counting: each probability is a count ratio.
 
-# %% tags=["claim-01-ml-is-min-kl"]
+# %%
 patches = binary_patches(x_train, 3, 20_000, seed=0).numpy()   # (20000, 9) uint8: 3x3 crops
 states = all_binary_states(9)                                  # (512, 9): every possible patch
 index = patches.astype(np.int64) @ (1 << np.arange(8, -1, -1))  # (20000,) state number
@@ -194,6 +198,8 @@ for name, model in candidates.items():
     print(f"{name:>26}  {nll_patches:12.6f}   {entropy + kl_of[name]:12.6f}   {kl_of[name]:10.6f}"
           f"      {gap:.1e}")
     assert gap < 1e-12
+
+# %% jupyter={"source_hidden": true} tags=["claim-01-ml-is-min-kl", "hide-input"]
 assert abs(kl_of["full table (ML)"]) < 1e-12 and min(kl_of, key=kl_of.get) == "full table (ML)"
 
 # %% [markdown]
@@ -204,7 +210,7 @@ assert abs(kl_of["full table (ML)"]) < 1e-12 and min(kl_of, key=kl_of.get) == "f
 # values: the NLL is smallest exactly at the count ratio (the fraction of patches whose centre
 # is on), and random moves of all nine parameters away from the ML fit all raise it.
 
-# %% tags=["claim-01-ml-is-count-ratio"]
+# %%
 x_bar = patches.mean(0)                                         # (9,) count ratios = ML thetas
 
 
@@ -223,7 +229,6 @@ nll_ml = independent_nll(x_bar)
 print(f"ML theta_5 = count ratio = {x_bar[4]:.4f}; "
       f"the grid's best theta_5 = {grid[np.argmin(curve)]:.3f}")
 print(f"NLL at the ML fit {nll_ml:.4f}; lowest of 1000 random moves {min(moves):.4f}")
-assert abs(grid[np.argmin(curve)] - x_bar[4]) <= 0.005 and min(moves) > nll_ml
 fig, ax = plt.subplots(figsize=(6, 3))
 ax.plot(grid, curve, label=r"independent pixels, $\theta_5$ varied")
 ax.axvline(x_bar[4], color="k", ls=":", label=r"count ratio $n_1 / N$")
@@ -233,6 +238,9 @@ ax.set_ylabel("NLL (nats per patch)")
 ax.set_ylim(entropy - 0.2, entropy + 2.5)
 ax.legend(fontsize=8)
 plt.show()
+
+# %% jupyter={"source_hidden": true} tags=["claim-01-ml-is-count-ratio", "hide-input"]
+assert abs(grid[np.argmin(curve)] - x_bar[4]) <= 0.005 and min(moves) > nll_ml
 
 # %% [markdown]
 # The gap between the curve's minimum and the dashed line is the KL of the best independent
@@ -265,7 +273,7 @@ plt.show()
 # example. We read off the prior $p(y)$ and the likelihood $p(\text{centre on} \mid y)$ by
 # counting: each is a count ratio, the maximum-likelihood estimate.
 
-# %% tags=["claim-01-bayes-centre-pixel"]
+# %%
 perm = torch.randperm(len(x_test))
 fit_idx, eval_idx = perm[:5000], perm[5000:]
 centre_on = x_test[fit_idx, 0, 14, 14]                  # (5000,) the feature x
@@ -279,6 +287,8 @@ for c in range(10):
     print(f"{c:5d}  {prior[c]:.3f}   {likelihood[c]:.3f}      {prior[c] * likelihood[c]:.4f}   "
           f"{posterior[c]:.3f}")
 print(f"p(x=1) = {evidence:.4f};  the posterior sums to {posterior.sum():.3f}")
+
+# %% jupyter={"source_hidden": true} tags=["claim-01-bayes-centre-pixel", "hide-input"]
 assert posterior[0] < 0.01 and (posterior[[1, 8]] > 1.5 * prior[[1, 8]]).all()
 
 # %% [markdown]
@@ -312,10 +322,10 @@ assert posterior[0] < 0.01 and (posterior[[1, 8]] > 1.5 * prior[[1, 8]]).all()
 # prior (Laplace's rule of succession). For a categorical over $m$ values the same holds with
 # $(n_k + \alpha)/(n + m\alpha)$ and a Dirichlet prior. It is *not* maximum likelihood: it
 # trades a little fit to the counts for never assigning probability 0.
-# (`tests/models/test_tabular.py` checks all of these statements numerically.) Here $\alpha = 1$ is
+# (`tests/test_ml_estimates.py` checks all of these statements numerically.) Here $\alpha = 1$ is
 # a fixed choice, not a tuned one; Lecture 2 chooses $\alpha$ on held-out data.
 
-# %% tags=["claim-01-smoothing-naive-bayes", "claim-01-naive-bayes-accuracy"]
+# %%
 x_fit, x_eval = x_test[fit_idx].flatten(1), x_test[eval_idx].flatten(1)   # (5000, 784) each
 y_eval = y_test[eval_idx]
 
@@ -350,6 +360,8 @@ print(f"{'... for every y (p(y | x) undefined)':>48}{r0['every']:10.1%}   {r1['e
 print(f"{'mean NLL -log p(x | its own y), nats':>48}{r0['nll']:10.1f}   {r1['nll']:10.1f}")
 print(f"{'accuracy (undefined counted wrong)':>48}{r0['accuracy']:10.1%}   {r1['accuracy']:10.1%}")
 accuracy = r1["accuracy"]
+
+# %% jupyter={"source_hidden": true} tags=["claim-01-smoothing-naive-bayes", "claim-01-naive-bayes-accuracy", "hide-input"]
 assert r0["nll"] == np.inf and 0.985 <= r0["some"] < 0.995 and round(r0["every"], 3) == 0.008
 assert (min(r0["zeros"]), max(r0["zeros"])) == (270, 439)
 assert sum(r1["zeros"]) == 0 and r1["some"] == 0 and round(r0["accuracy"], 3) == 0.825
@@ -366,26 +378,28 @@ assert 0.825 <= accuracy < 0.835
 #
 # The same class-conditional models are **conditional generative** models: ask each for samples
 # of its own digit. To judge the samples with more than our eyes we use the course's digit
-# classifier (a small CNN, `gm_helpers.models.classifier`, trained on 8,000 labelled test digits; 98.2 %
-# accuracy on the 2,000 it never saw) on 100 samples per class, and count how often it names
-# the class each sample was drawn for.
+# classifier (a small CNN, `gm_helpers.models.classifier`, trained on 8,000 labelled test
+# digits; 98.2 % accuracy on the 2,000 it never saw) on 100 samples per class, and count how
+# often it names the class each sample was drawn for.
 
-# %% tags=["claim-01-class-conditional-samples"]
+# %%
 classifier, classifier_entry = load_shipped("digit_classifier.pt")   # p(y | x), a CNN
 samples = torch.cat([torch.from_numpy(m.sample(100, seed=c)) for c, m in enumerate(models)])
 samples = samples.float().view(-1, 1, 28, 28)           # (1000, 1, 28, 28), 100 per class
 named = logits(classifier, samples, batch_size=200).argmax(1).view(10, 100)  # its label
 recognised = (named == torch.arange(10)[:, None]).float().mean(1)  # (10,) per class
 print("classifier held-out accuracy (manifest):", classifier_entry["held_out_accuracy"])
-assert classifier_entry["held_out_accuracy"] == 0.982
 print("fraction of the samples of p(x | y) that the classifier labels y:",
       " ".join(f"{c}: {r:.2f}" for c, r in enumerate(recognised.tolist())))
 print(f"overall: {recognised.mean():.1%}")
-assert round(recognised.mean().item(), 2) == 0.47
-assert round(recognised.min().item(), 2) == 0.15 and recognised.max() == 1
 show_images(samples.view(10, 100, 1, 28, 28)[:, :8].flatten(0, 1), nrow=8,
             title="samples from p(x | y), one row per class y = 0..9")
 plt.show()
+
+# %% jupyter={"source_hidden": true} tags=["claim-01-class-conditional-samples", "hide-input"]
+assert classifier_entry["held_out_accuracy"] == 0.982
+assert round(recognised.mean().item(), 2) == 0.47
+assert round(recognised.min().item(), 2) == 0.15 and recognised.max() == 1
 
 # %% [markdown]
 # Each row puts its ink where its class usually has ink, yet none looks like handwriting: with
@@ -409,11 +423,10 @@ plt.show()
 # $\frac{1}{N}\sum_i p(y \mid x_i)$ estimates $p(y) = \mathbb E_{p(x)}[p(y \mid x)]$, how often
 # the PixelCNN draws a $y$ (as the classifier judges).
 
-# %% tags=["claim-01-classifier-to-conditional"]
+# %%
 x_model = load_shipped_samples("gated_pixelcnn_samples.pt")    # (1000, 1, 28, 28), x_i ~ p(x)
 minutes = shipped_manifest()["gated_pixelcnn_samples.pt"]["wall_time_s"] / 60
 print(f"{len(x_model)} samples of the Gated PixelCNN; drawing them took {minutes:.0f} minutes")
-assert 90 < minutes < 150
 log_p_y_given_x = logits(classifier, x_model, batch_size=200).log_softmax(1)  # (1000, 10)
 label = log_p_y_given_x.argmax(1)                              # (1000,) the classifier's label
 g = torch.Generator().manual_seed(0)
@@ -427,12 +440,15 @@ for y in range(10):
     print(f"{y:3d}    {out['p_y']:.3f}          {(label == y).float().mean():5.1%}       "
           f"{after[-1]:6.1%}        {out['ess']:6.1f}   {out['distinct']:5d}")
 before = torch.bincount(label, minlength=10) / len(label)
-assert (round(before.min().item(), 3), round(before.max().item(), 3)) == (0.039, 0.25)
-assert (round(min(after), 3), round(max(after), 3)) == (0.747, 0.892)
-assert all(a > b + 0.5 for a, b in zip(after, before.tolist())) and min(ess) < 70
 show_images(torch.cat(shown), nrow=8,
             title="Gated PixelCNN samples resampled by p(y | x): draws of p(x | y), y = 0..9")
 plt.show()
+
+# %% jupyter={"source_hidden": true} tags=["claim-01-classifier-to-conditional", "hide-input"]
+assert 90 < minutes < 150
+assert (round(before.min().item(), 3), round(before.max().item(), 3)) == (0.039, 0.25)
+assert (round(min(after), 3), round(max(after), 3)) == (0.747, 0.892)
+assert all(a > b + 0.5 for a, b in zip(after, before.tolist())) and min(ess) < 70
 
 # %% [markdown]
 # Before resampling, the classifier gives each label to between 3.9 % (zeros) and 25.0 %
@@ -460,7 +476,7 @@ plt.show()
 # in the 50,000 training digits, and 5 test digits have one of them on, so the ML fit would
 # give those 5 an infinite NLL.
 
-# %% tags=["claim-01-smoothing-independent"]
+# %%
 x_train_bits = x_train.flatten(1).byte().numpy()        # (50000, 784) uint8
 ml_fit = IndependentBernoulli(alpha=0.0).fit(x_train_bits)           # theta_d = n_d / N
 independent = IndependentBernoulli(alpha=1.0).fit(x_train_bits)      # (n_d + 1) / (N + 2)
@@ -473,7 +489,6 @@ shift = np.abs(theta_smooth - theta_ml).max()
 print(f"pixels never on in training: {never_on}, all within {to_edge.max() + 1} pixels of the edge")
 print(f"test digits with infinite NLL under ML: {infinite}")
 print(f"largest change of a theta by smoothing: {shift:.2e} <= 1 / (N + 2) = {1 / 50002:.2e}")
-assert never_on == 97 and to_edge.max() == 2 and infinite == 5 and shift <= 1 / 50002 + 1e-15
 del x_train_bits, ml_fit  # keep the notebook's memory small
 
 
@@ -482,7 +497,10 @@ def nll(x):
     return -independent.log_prob(x.flatten(1).byte().numpy())  # (B,)
 
 
-# %% tags=["claim-01-outliers"]
+# %% jupyter={"source_hidden": true} tags=["claim-01-smoothing-independent", "hide-input"]
+assert never_on == 97 and to_edge.max() == 2 and infinite == 5 and shift <= 1 / 50002 + 1e-15
+
+# %%
 g = torch.Generator().manual_seed(0)
 x_some = x_test[perm[:2000]]                            # (2000, 1, 28, 28) a random 2,000
 flip = torch.rand(x_some.shape, generator=g) < 0.1
@@ -499,6 +517,8 @@ print(f"{'test digits':>20}: mean NLL {nll(x_test).mean():6.1f}, flagged "
       f"{(nll(x_test) > threshold).mean():6.1%}")
 for name, x in impostors.items():
     print(f"{name:>20}: mean NLL {nll(x).mean():6.1f}, flagged {flagged[name]:6.1%}")
+
+# %% jupyter={"source_hidden": true} tags=["claim-01-outliers", "hide-input"]
 assert flagged["noise (same ink)"] == 1 and flagged["10% pixels flipped"] == 1
 assert 1 / 3 < flagged["shifted 5 px right"] < 1 / 2
 assert min(flagged, key=flagged.get) == "upside down"
@@ -521,13 +541,15 @@ plt.show()
 # often. The reason is in the model: it knows only where ink usually is. How much does that map
 # change when it is turned over, and how much does turning a digit over change its NLL?
 
-# %% tags=["claim-01-upside-down"]
+# %%
 theta_map = theta_smooth.reshape(28, 28)
 symmetry = np.corrcoef(theta_map.ravel(), theta_map[::-1].ravel())[0, 1]
 raise_nll = (nll(impostors["upside down"]) - nll(x_some)).mean()
 print(f"correlation of the ink map theta with its upside-down image: {symmetry:.2f}")
 print(f"turning a digit upside down raises its NLL by {raise_nll:.1f} nats on average "
       f"(test digits' NLLs have standard deviation {nll(x_test).std():.1f})")
+
+# %% jupyter={"source_hidden": true} tags=["claim-01-upside-down", "hide-input"]
 assert round(symmetry, 2) == 0.91 and raise_nll < nll(x_test).std() / 3
 
 # %% [markdown]
@@ -558,11 +580,11 @@ assert round(symmetry, 2) == 0.91 and raise_nll < nll(x_test).std() / 3
 #
 # which here equals the PCA projection $U_q^\top (x - \mu)$ with coordinate $j$ scaled by
 # $(\lambda_j - \sigma^2)^{1/2} / \lambda_j$. `gm_helpers/models/ppca.py` implements this;
-# `tests/models/test_ppca.py` checks $\sigma^2$, that the closed form beats every perturbed $W$,
+# `tests/test_ppca.py` checks $\sigma^2$, that the closed form beats every perturbed $W$,
 # $\sigma^2$ and $\mu$, and $\mathbb E[z \mid x]$ against brute-force Gaussian conditioning.
 # We fit $q = 20$ on the first 10,000 training images **without labels**.
 
-# %% tags=["claim-01-ppca-ml"]
+# %%
 x_flat = x_train[:10000].flatten(1)                     # (10000, 784)
 ppca = fit_ppca(x_flat, q=20)                           # mu (784,), W (784, 20), sigma2
 lam, d, q = ppca.eigenvalues, ppca.d, ppca.q
@@ -592,11 +614,13 @@ best_a, best_b = np.unravel_index(surface.argmax(), surface.shape)
 print(f"over W x a and sigma^2 x b for a, b in 0.50, 0.55, ..., 1.50 the best is "
       f"a = {scales[best_a]}, b = {scales[best_b]};  at a = 1.1: {mean_log_lik(1.1, 1):.3f}, "
       f"at b = 1.1: {mean_log_lik(1, 1.1):.3f}")
+test_ll = ppca.log_prob(x_test.flatten(1)).mean().item()
+print(f"test log-density per image: {test_ll:.1f} nats")
+
+# %% jupyter={"source_hidden": true} tags=["claim-01-ppca-ml", "hide-input"]
 assert abs(train_ll - closed_form) < 1e-6 * abs(closed_form)
 assert abs(mean_log_lik(1, 1) - closed_form) < 1e-9 * abs(closed_form)
 assert (scales[best_a], scales[best_b]) == (1.0, 1.0)
-test_ll = ppca.log_prob(x_test.flatten(1)).mean().item()
-print(f"test log-density per image: {test_ll:.1f} nats")
 assert test_ll > 0
 
 # %% [markdown]
@@ -622,7 +646,7 @@ fig.colorbar(points, ax=ax_codes, label="digit (not used in fitting)")
 plt.show()
 
 
-# %% tags=["claim-01-ppca-codes-1nn"]
+# %%
 def nearest_neighbour_accuracy(features):
     """1-NN: label each held-out test digit by its nearest neighbour in the other half."""
     queries = eval_idx[:2000]
@@ -634,6 +658,8 @@ acc_pixels = nearest_neighbour_accuracy(x_test.flatten(1))
 acc_codes = nearest_neighbour_accuracy(z_test)
 print(f"1-NN accuracy on raw pixels (784 numbers): {acc_pixels:.3f}")
 print(f"1-NN accuracy on pPCA codes ( 20 numbers): {acc_codes:.3f}")
+
+# %% jupyter={"source_hidden": true} tags=["claim-01-ppca-codes-1nn", "hide-input"]
 assert acc_codes > acc_pixels
 
 # %% [markdown]
@@ -661,8 +687,7 @@ assert acc_codes > acc_pixels
 # $\log p(x)$ as a sum of conditionals. The shipped checkpoints show the three kinds of number
 # side by side (read from `gm_helpers/checkpoints/manifest.json`):
 
-# %% tags=["claim-01-taxonomy"]
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["claim-01-taxonomy", "nbval-ignore-output"]
 # (the numbers come from the manifest, which retraining a checkpoint of Lectures 2-6 updates)
 manifest = shipped_manifest()
 independent_nll = nll(x_test).mean()
@@ -699,7 +724,7 @@ print(f"{'6':>7}  {'DCGAN':<24} {'implicit':<22} none; Fréchet distance "
 # * **An RGB pixel**: three channels of 256 levels, $256^3$ colours: **$256^3 - 1$**.
 # * **A binary image of $n$ pixels**: $2^n$ possible images: **$2^n - 1$**.
 
-# %% tags=["claim-01-param-counts"]
+# %%
 print("Bernoulli:        ", num_params_categorical(2))
 print("die (m = 6):      ", num_params_categorical(6))
 print("RGB pixel:        ", f"{num_params_categorical(256 ** 3):,}", "=", "256**3 - 1")
@@ -707,6 +732,8 @@ full = num_params("full_joint", 784)
 print(f"binary 28x28 image: 2**784 - 1, a number with {len(str(full))} digits:")
 print(full)
 print("more than the ~10**80 atoms in the observable universe:", full > 10 ** 80)
+
+# %% jupyter={"source_hidden": true} tags=["claim-01-param-counts", "hide-input"]
 assert full == 2**784 - 1 and len(str(full)) == 237 and 10**236 < full < 2 * 10**236
 assert num_params_categorical(256**3) == 256**3 - 1
 
@@ -721,7 +748,7 @@ assert num_params_categorical(256**3) == 256**3 - 1
 # `independent`, with $\alpha = 1$, which moved no $\theta_d$ by more than $1/(N + 2) = 2.0\times
 # 10^{-5}$; here are its 784 parameters as an image, and what it generates.
 
-# %% tags=["claim-01-independent-baseline"]
+# %%
 print("parameters:", independent.num_params(), "=", num_params("independent", 784))
 theta = torch.from_numpy(theta_smooth).view(1, 1, 28, 28)   # (1, 1, 28, 28)
 fig, (ax_theta, ax_samples) = plt.subplots(1, 2, figsize=(10, 3.2),
@@ -733,6 +760,8 @@ show_images(torch.from_numpy(independent.sample(24, seed=0)).float(), nrow=8, ax
             title="samples from the independent model")
 plt.show()
 print(f"test NLL of the independent model: {nll(x_test).mean():.2f} nats per image")
+
+# %% jupyter={"source_hidden": true} tags=["claim-01-independent-baseline", "hide-input"]
 assert independent.num_params() == 784 and 205.5 < nll(x_test).mean() < 206.5
 
 # %% [markdown]
@@ -755,8 +784,7 @@ plt.show()
 # variables $n$, the number of values $m$ and the AR order $k$; the box lists the exact counts
 # (they are Python integers, so even $256^{784} - 1$ is exact).
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 param_count_explorer(n=784, m=2, k=4)
 
 # %% [markdown]

@@ -92,10 +92,12 @@ device = get_device()
 # exactly the count of the full joint table. We check that for every $n$ up to 784, in exact
 # integer arithmetic:
 
-# %% tags=["claim-02-chain-rule-count"]
+# %%
 chain_rule_counts = [sum(2 ** (i - 1) for i in range(1, n + 1)) for n in range(1, 785)]
 same = all(c == num_params("full_joint", n) for n, c in enumerate(chain_rule_counts, 1))
 print("sum_i 2**(i-1) == 2**n - 1 for n = 1..784:", same)
+
+# %% jupyter={"source_hidden": true} tags=["claim-02-chain-rule-count", "hide-input"]
 assert same
 
 # %% [markdown]
@@ -153,13 +155,12 @@ plt.show()
 # later variables and dividing. Multiplying them back together must give the table again,
 # exactly: the chain rule in code.
 
-# %% tags=["claim-02-ml-table-infinite-nll", "claim-02-chain-rule-exact"]
+# %%
 states = all_binary_states(16)                            # (65536, 16)
 ml = FullJointTable(alpha=0.0).fit(train)                 # maximum likelihood: count(s) / N
 ml_logp = ml.log_prob(test)                               # (20000,): -inf where count(s) = 0
 print(f"ML table (alpha = 0): test NLL = {-ml_logp.mean()}, because "
       f"{np.isinf(ml_logp).mean():.1%} of test patches get probability 0")
-assert np.isinf(-ml_logp.mean()) and np.isinf(ml_logp).mean() == unseen_test
 
 full = FullJointTable(alpha=0.01).fit(train)
 total = float(np.exp(full.log_prob(states)).sum())
@@ -170,6 +171,9 @@ gap = np.abs(chain.log_prob(states) - full.log_prob(states)).max()
 print(f"max |log p_chain(x) - log p_table(x)| over all states: {gap:.1e}")
 print("parameters of the chain-rule factorisation:",
       sum(len(t) for t in chain.theta), "=", full.num_params())
+
+# %% jupyter={"source_hidden": true} tags=["claim-02-ml-table-infinite-nll", "claim-02-chain-rule-exact", "hide-input"]
+assert np.isinf(-ml_logp.mean()) and np.isinf(ml_logp).mean() == unseen_test
 assert abs(total - 1) < 1e-12 and gap < 1e-10
 assert sum(len(t) for t in chain.theta) == full.num_params() == 2 ** 16 - 1
 
@@ -206,7 +210,7 @@ assert sum(len(t) for t in chain.theta) == full.num_params() == 2 ** 16 - 1
 # sampling noise", we also shuffle $y$ among the digits that share the same $z$: that keeps
 # every count of $(x, z)$ and of $(y, z)$ and destroys any link between $x$ and $y$ given $z$.
 
-# %% tags=["claim-02-ci-nearly-holds", "claim-02-ci-fails-above"]
+# %%
 digits = x_train[:, 0].numpy().astype(np.uint8)          # (50000, 28, 28)
 x, z = digits[:, 14, 14], digits[:, 14, 13]               # a central pixel; its left neighbour
 candidates = {"(14, 12), two to the left": digits[:, 14, 12],
@@ -227,6 +231,8 @@ for name, y in candidates.items():
               f"(n = {t['count_yz'][c, 0]:>5}),  p(x=1 | y=1, z) = {t['p_x_given_yz'][c, 1]:.3f} "
               f"(n = {t['count_yz'][c, 1]:>5}),  p(x=1 | z) = {t['p_x_given_z'][c]:.3f}")
 left, above = info["(14, 12), two to the left"], info["(13, 14), directly above"]
+
+# %% jupyter={"source_hidden": true} tags=["claim-02-ci-nearly-holds", "claim-02-ci-fails-above", "hide-input"]
 assert left[1] < 0.05 * left[0] and 60 < left[1] / left[2] < 70   # small, but not sampling noise
 assert above[1] > 0.3 * above[0] and above[1] > 1000 * above[2]
 assert (round(left[0], 3), round(left[1], 4), round(above[0], 3), round(above[1], 3)) == \
@@ -262,7 +268,7 @@ assert (round(left[0], 3), round(left[1], 4), round(above[0], 3), round(above[1]
 # `gm_helpers/analysis/counting.py`). Each model is a proper distribution at every $\alpha$; the cell
 # checks that each chosen one sums to 1 over all 65,536 states.
 
-# %% tags=["claim-02-alpha-chosen-on-validation", "claim-02-every-model-normalised", "claim-02-ar-param-count"]
+# %%
 rows = compare_tabular_models(train, test, ks=range(2, 16), valid=valid)   # alpha per model
 by_name = {r["name"]: r for r in rows}
 print(f"{'model':>12} {'params':>7} {'alpha':>7} {'train NLL':>10} {'valid NLL':>10} "
@@ -270,6 +276,8 @@ print(f"{'model':>12} {'params':>7} {'alpha':>7} {'train NLL':>10} {'valid NLL':
 for r in rows:
     print(f"{r['name']:>12} {r['params']:>7,} {r['alpha']:7.2g} {r['train_nll']:10.3f} "
           f"{r['valid_nll']:10.3f} {r['test_nll']:9.3f}")
+
+# %% jupyter={"source_hidden": true} tags=["claim-02-alpha-chosen-on-validation", "claim-02-every-model-normalised", "claim-02-ar-param-count", "hide-input"]
 for r in rows:
     assert r["alpha"] == ALPHAS[int(np.argmin(r["valid_curve"]))]            # chosen on valid
     assert abs(np.exp(r["model"].log_prob(states)).sum() - 1) < 1e-9         # a distribution
@@ -283,7 +291,7 @@ for k in range(2, 16):
 # test NLL of every AR($k$) at its chosen $\alpha$, and, dashed, what the same models score
 # with one fixed $\alpha = 0.01$ for all.
 
-# %% tags=["claim-02-fixed-alpha-misleads"]
+# %%
 fixed = {r["name"]: r for r in compare_tabular_models(train, test, ks=range(2, 16), alpha=0.01)}
 names = ["independent", "Markov"] + [f"AR({k})" for k in range(2, 16)]
 fig, (ax_alpha, ax_k) = plt.subplots(1, 2, figsize=(11, 4))
@@ -307,10 +315,12 @@ plt.show()
 for name in ("AR(4)", "AR(8)"):
     print(f"{name}: test NLL {by_name[name]['test_nll']:.3f} at its chosen alpha "
           f"{by_name[name]['alpha']:.2g}, {fixed[name]['test_nll']:.3f} at alpha = 0.01")
+
+# %% jupyter={"source_hidden": true} tags=["claim-02-fixed-alpha-misleads", "hide-input"]
 assert fixed["AR(8)"]["test_nll"] > fixed["AR(4)"]["test_nll"] + 0.1     # what alpha = 0.01 said
 assert by_name["AR(8)"]["test_nll"] < by_name["AR(4)"]["test_nll"]        # and what it hid
 
-# %% tags=["claim-02-sweet-spot", "claim-02-underfit-overfit"]
+# %%
 best = min(rows, key=lambda r: r["valid_nll"])            # chosen on validation, like alpha
 print(f"lowest validation NLL: {best['name']} (alpha = {best['alpha']:.2g}); its test NLL "
       f"{best['test_nll']:.3f}; lowest test NLL: {min(rows, key=lambda r: r['test_nll'])['name']}")
@@ -322,15 +332,17 @@ for name in ("AR(4)", "AR(5)", "AR(7)", "AR(8)", "AR(15)", "full joint"):
 best_k = int(best["name"][3:-1])
 lead = {n: round(logp_best.mean() - by_name[n]["model"].log_prob(test).mean(), 3)
         for n in ("AR(4)", "AR(7)", "AR(8)")}
+full_row = by_name["full joint"]
+valid_nll_k = [by_name[f"AR({k})"]["valid_nll"] for k in range(6, 16)]
+
+# %% jupyter={"source_hidden": true} tags=["claim-02-sweet-spot", "claim-02-underfit-overfit", "hide-input"]
 assert lead == {"AR(4)": 0.049, "AR(7)": 0.008, "AR(8)": 0.020}
 assert all(by_name[f"AR({k})"]["test_nll"] - best["test_nll"] < 0.05 for k in range(4, 9))
 assert best["name"] == "AR(6)" == min(rows, key=lambda r: r["test_nll"])["name"]
 assert rows[0]["train_nll"] == max(r["train_nll"] for r in rows)          # independence underfits
 assert rows[0]["test_nll"] == max(r["test_nll"] for r in rows)
-full_row = by_name["full joint"]
 assert full_row["train_nll"] == min(r["train_nll"] for r in rows)         # the table fits best...
 assert all(full_row["test_nll"] > by_name[f"AR({k})"]["test_nll"] for k in range(4, 16))  # ...
-valid_nll_k = [by_name[f"AR({k})"]["valid_nll"] for k in range(6, 16)]
 assert all(a < b for a, b in zip(valid_nll_k, valid_nll_k[1:]))           # worse with every k > 6
 
 # %%
@@ -379,7 +391,7 @@ plt.show()
 # like strokes, so it spreads the mass evenly; an AR model spreads its unseen-patch mass
 # according to its conditionals, towards plausible patches.
 
-# %% tags=["claim-02-full-table-uniform-mass"]
+# %%
 a = full_row["alpha"]
 w = 2 ** 16 * a / (len(train) + 2 ** 16 * a)              # weight on the uniform distribution
 print(f"full table, alpha = {a:.2g}: weight on the uniform distribution w = {w:.1%}")
@@ -392,9 +404,11 @@ for name in ("full joint", best["name"]):
     logp = model.log_prob(test)
     print(f"{name:>10} {mass:22.1%} {logp[unseen_test_patch].mean():32.2f} "
           f"{logp[~unseen_test_patch].mean():7.2f}")
-assert a == 0.01 and abs(w - 0.116) < 0.0005
 full_unseen = full_row["model"].log_prob(test)[unseen_test_patch].mean()
 best_unseen = best["model"].log_prob(test)[unseen_test_patch].mean()
+
+# %% jupyter={"source_hidden": true} tags=["claim-02-full-table-uniform-mass", "hide-input"]
+assert a == 0.01 and abs(w - 0.116) < 0.0005
 assert best_unseen > full_unseen + 2                      # AR gives unseen patches far more
 assert (~seen).sum() == 64_174
 assert (round(-full_unseen, 2), round(-best_unseen, 2)) == (13.25, 10.52)
@@ -410,7 +424,7 @@ assert (round(-full_unseen, 2), round(-best_unseen, 2)) == (13.25, 10.52)
 # horizontally or vertically adjacent pixels that differ, 24 pairs in a 4×4 patch): a uniform
 # random patch has 12 on average, real patches about 3.8.
 
-# %% tags=["claim-02-sample-quality"]
+# %%
 shown = ["independent", "Markov", "AR(4)", "AR(6)", "AR(8)", "full joint"]
 samples = {name: by_name[name]["model"].sample(20_000, seed=0) for name in shown}  # (20000, 16)
 
@@ -430,6 +444,8 @@ for ax, name in zip(axes, shown):
     show_images(samples[name][:25], nrow=5, ax=ax, title=name)
 plt.show()
 d = {n: disagreements(s) for n, s in samples.items()}
+
+# %% jupyter={"source_hidden": true} tags=["claim-02-sample-quality", "hide-input"]
 assert d["independent"] > 2.5 * disagreements(test) and d["Markov"] > 1.5 * disagreements(test)
 assert abs(d[best["name"]] - disagreements(test)) < 0.3 < d["full joint"] - disagreements(test)
 
@@ -465,7 +481,7 @@ plt.show()
 # For each order and each $k$ we again choose $\alpha$ on the validation patches and report
 # the test NLL at that $\alpha$.
 
-# %% tags=["claim-02-ordering-matters", "claim-02-chain-rule-any-order"]
+# %%
 ks_order = (1, 2, 4, 6, 15)
 order_nll = {}
 print(f"{'order':>8} " + " ".join(f"{'AR(%d)' % k:>7}" for k in ks_order)
@@ -481,6 +497,8 @@ train_nll_15 = {name: -TabularAR(15, order=image_ordering(name, 4, 4)).fit(train
 print("AR(15) = chain rule, unsmoothed, train NLL in every order:",
       ", ".join(f"{k} {v:.6f}" for k, v in train_nll_15.items()))
 by_k = {k: [order_nll[n][i] for n in order_nll] for i, k in enumerate(ks_order)}
+
+# %% jupyter={"source_hidden": true} tags=["claim-02-ordering-matters", "claim-02-chain-rule-any-order", "hide-input"]
 assert max(by_k[1]) - min(by_k[1]) > 0.5 and max(by_k[2]) - min(by_k[2]) > 0.5
 assert order_nll["random"][0] == max(by_k[1]) and order_nll["snake"][0] == min(by_k[1])
 assert max(train_nll_15.values()) - min(train_nll_15.values()) < 1e-9
@@ -536,8 +554,7 @@ print(inspect.getsource(fit))
 # %% [markdown]
 # A short live run (two epochs on 10,000 images), just to watch the loop work:
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 live = FVSBN(D=784).to(device)
 live.init_biases(x_train)                    # start from the independent model's logits
 print("parameters:", f"{live.num_params():,}", "=", 784 * 785 // 2)
@@ -553,7 +570,7 @@ print(f"2 epochs in {time.time() - start:.1f} s; valid NLL per epoch:",
 # the command, the measured NLL and the file's sha256; here we load it and **measure** its NLL
 # on the full test set again.
 
-# %% tags=["claim-02-fvsbn-params", "claim-02-fvsbn-test-nll"]
+# %%
 fvsbn, entry = load_shipped("fvsbn.pt")
 print("trained with:", entry["command"])
 test_nll = evaluate_nll(fvsbn, x_test)
@@ -563,6 +580,8 @@ print(f"FVSBN test NLL: {test_nll:.2f} nats   (Larochelle & Murray 2011: 97.45; 
 independent_nll = -TabularAR(0, alpha=1.0).fit(x_train.flatten(1).byte().numpy()).log_prob(
     x_test.flatten(1).byte().numpy()).mean()
 print(f"independent pixels (Lecture 1): {independent_nll:.2f} nats")
+
+# %% jupyter={"source_hidden": true} tags=["claim-02-fvsbn-params", "claim-02-fvsbn-test-nll", "hide-input"]
 assert fvsbn.num_params() == 784 * 785 // 2 == 307_720
 assert abs(test_nll - entry["test_nll"]) < 0.01 and abs(test_nll - 97.45) < 1.0
 assert round(independent_nll) == 206 and round(test_nll) == 98
@@ -572,7 +591,7 @@ assert round(independent_nll) == 206 and round(test_nll) == 98
 # over the epoch's batches, while the weights were still moving) and the validation NLL after
 # it (solid). The star marks the epoch whose weights were kept.
 
-# %% tags=["claim-02-fvsbn-kept-best-epoch"]
+# %%
 manifest = shipped_manifest()
 plot_checkpoint_curves(["fvsbn.pt"], manifest)
 plt.show()
@@ -580,15 +599,17 @@ history_fvsbn = manifest["fvsbn.pt"]["history"]
 kept = history_fvsbn["valid_epoch"][int(np.argmin(history_fvsbn["valid_nll"]))]
 print(f"lowest validation NLL: {min(history_fvsbn['valid_nll']):.2f} nats at epoch {kept} of "
       f"{entry['epochs']}; the checkpoint holds epoch {entry['best_epoch']}")
+
+# %% jupyter={"source_hidden": true} tags=["claim-02-fvsbn-kept-best-epoch", "hide-input"]
 assert kept == entry["best_epoch"]
+
 
 # %% [markdown]
 # From about 206 nats (independent pixels) to about 98 with a model whose conditionals are
 # *still linear* in the logit. Sampling is the price of the chain rule: 784 sequential steps,
 # one per pixel, because pixel $d$ needs the pixels drawn before it.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 def best_time(fn, repeats):
     """The fastest of a few runs, in seconds: the least disturbed by other programs."""
     times = []
@@ -621,7 +642,7 @@ plt.show()
 # $d$ more likely to be on, red ones less (the colour range is clipped at the 99th percentile
 # so that the weaker, distant weights show).
 
-# %% tags=["claim-02-fvsbn-mask"]
+# %%
 W = (fvsbn.W * fvsbn.mask).detach()                       # (784, 784)
 pixels = [(8, 14), (14, 10), (14, 14), (20, 16)]
 fig, axes = plt.subplots(1, 4, figsize=(10, 2.8))
@@ -633,6 +654,8 @@ for ax, (r, c) in zip(axes, pixels):
     ax.set_title(f"into pixel ({r}, {c})")
     ax.set_axis_off()
 plt.show()
+
+# %% jupyter={"source_hidden": true} tags=["claim-02-fvsbn-mask", "hide-input"]
 assert torch.equal(fvsbn.order, torch.arange(784))        # raster order
 assert (W.triu() == 0).all()                              # nothing at or after pixel d
 for r, c in pixels:
@@ -646,12 +669,14 @@ for r, c in pixels:
 # the test NLL further. Two NADE numbers, not to be confused: the course's own checkpoint,
 # trained within a fixed time budget (its manifest records the epochs), and the paper's.
 
-# %% tags=["claim-02-nade-numbers"]
+# %%
 nade_entry = manifest["nade.pt"]
 print(f"NADE, this course's checkpoint (Lecture 3, manifest, {nade_entry['epochs']} epochs): "
       f"{nade_entry['test_nll']:.2f} nats")
 print("NADE, Larochelle & Murray 2011 (500 hidden units): 88.86 nats")
 print(f"FVSBN, this course's checkpoint (measured above): {test_nll:.2f} nats")
+
+# %% jupyter={"source_hidden": true} tags=["claim-02-nade-numbers", "hide-input"]
 assert nade_entry["test_nll"] < test_nll
 
 # %% [markdown]
@@ -667,8 +692,7 @@ draw_patch_result(ar_patch_experiment(x_train, x_test, size=4, k=best_k, orderin
                                       valid_images=x_valid))
 plt.show()
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 ar_patch_explorer(x_train, x_test, valid_images=x_valid)
 
 
@@ -770,7 +794,7 @@ feedback
 # $p(x_d = 1 \mid x_{<d}) = \sigma(b_d + \sum_{j<d} W_{dj} x_j)$. (Until your sampler passes,
 # this cell uses the reference one.)
 
-# %% tags=["claim-02-sampler-on-fvsbn", "claim-02-sampling-sequential"]
+# %%
 W_np = (fvsbn.W * fvsbn.mask).detach().double().numpy()   # (784, 784), raster order
 b_np = fvsbn.b.detach().double().numpy()                  # (784,)
 
@@ -796,6 +820,8 @@ print(f"{len(calls)} sequential calls of the conditional to draw 16 digits of 78
       f"(scoring them is one parallel pass: fvsbn.log_prob)")
 show_images(digits_drawn, nrow=16, title="FVSBN samples drawn by ar_sample")
 plt.show()
+
+# %% jupyter={"source_hidden": true} tags=["claim-02-sampler-on-fvsbn", "claim-02-sampling-sequential", "hide-input"]
 assert set(calls) == set(range(784)) and len(calls) >= 784  # one call (at least) per pixel
 assert np.array_equal(digits_drawn, reference_ar_sample(fvsbn_conditional, u))
 

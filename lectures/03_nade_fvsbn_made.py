@@ -98,7 +98,7 @@ print(FVSBN(4).mask)                            # (D, D): row d marks the pixels
 # The parameters are $W$, $c$, $V$, $b$: $2HD + H + D$, linear in $D$. The counts, from the
 # package's models:
 
-# %% tags=["claim-03-parameter-counts"]
+# %%
 D, H = 784, 500
 counts = {
     "FVSBN  D(D+1)/2": FVSBN(D).num_params(),
@@ -107,6 +107,8 @@ counts = {
 }
 for name, count in counts.items():
     print(f"{name:>40}: {count:>12,}")
+
+# %% jupyter={"source_hidden": true} tags=["claim-03-parameter-counts", "hide-input"]
 assert counts["FVSBN  D(D+1)/2"] == D * (D + 1) // 2
 assert counts["NADE  2HD + H + D"] == 2 * H * D + H + D
 
@@ -148,7 +150,7 @@ print(inspect.getsource(NADE.logits))
 # the right-hand plot checks the fast pass against the naive one, which recomputes
 # $W_{:, <d}\, x_{<d}$ from scratch for every $d$.
 
-# %% tags=["claim-03-nade-running-sum"]
+# %%
 nade, nade_entry = load_shipped("nade.pt")
 x0 = x_test[3000:3001].flatten(1)                       # (1, 784) one test digit
 with torch.no_grad():
@@ -168,9 +170,11 @@ ax_x.set_xlabel("naive logits")
 ax_x.set_ylabel("fast logits")
 ax_x.set_title(f"max difference {(fast - naive).abs().max():.1e}")
 plt.show()
-assert (fast - naive).abs().max() < 1e-3 and (plain - naive).abs().max() < 1e-3
 # between two inked pixels the activation does not move: a_{d+1} = a_d where x_d = 0
 blank = x0[0, :-1] == 0
+
+# %% jupyter={"source_hidden": true} tags=["claim-03-nade-running-sum", "hide-input"]
+assert (fast - naive).abs().max() < 1e-3 and (plain - naive).abs().max() < 1e-3
 assert torch.allclose(a[1:][blank], a[:-1][blank], atol=1e-5)
 
 # %% [markdown]
@@ -182,13 +186,15 @@ assert torch.allclose(a[1:][blank], a[:-1][blank], atol=1e-5)
 # of the PixelRNN/PixelCNN papers (lecture 4). (In batches of 25, so that the block of 28 steps
 # that `NADE.logits` holds at a time, $25 \times 28 \times 500$ numbers, stays in the cache.)
 
-# %% tags=["claim-03-nade-test-nll"]
+# %%
 print("trained with:", nade_entry["command"])
 print(f"epochs: {nade_entry['epochs']}, {nade_entry['hardware']}, "
       f"{nade_entry['wall_time_s'] / 60:.0f} min")
 nade_nll = evaluate_nll(nade, x_test, batch_size=25)
 print(f"NADE-500 test NLL: {nade_nll:.2f} nats = {bits_per_dim(nade_nll, 784):.4f} bits/dim   "
       f"(papers: 88.86 and 88.33 nats)")
+
+# %% jupyter={"source_hidden": true} tags=["claim-03-nade-test-nll", "hide-input"]
 assert abs(nade_nll - nade_entry["test_nll"]) < 0.01   # the manifest's number, re-measured
 
 # %% [markdown]
@@ -208,8 +214,7 @@ plt.show()
 # Sampling follows the chain rule: 784 steps, each drawing one pixel from
 # $p(x_d \mid x_{<d})$ and adding $W_{:, d}\, x_d$ to the running activation.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 start = time.time()
 samples = nade.sample(32, generator=torch.Generator().manual_seed(0))     # (32, 784)
 print(f"32 samples, 784 sequential steps: {time.time() - start:.2f} s")
@@ -224,7 +229,7 @@ plt.show()
 # say into every pixel below. Each row: the given upper half, then four completions (eight
 # test digits, 1000 apart in the test set).
 
-# %% tags=["claim-03-nade-completion"]
+# %%
 given = x_test[::1000][:8].flatten(1)                       # (8, 784)
 half = given.clone()
 half[:, 392:] = 0.5                                          # grey: unknown
@@ -233,6 +238,8 @@ completions = [nade.sample(8, given=given, num_given=392,
 grid = torch.stack([half, *completions], 1).flatten(0, 1)   # (8 * 5, 784)
 show_images(grid, nrow=5, title="upper half given, lower half sampled (x4)", size=0.9)
 plt.show()
+
+# %% jupyter={"source_hidden": true} tags=["claim-03-nade-completion", "hide-input"]
 assert all(torch.equal(c[:, :392], given[:, :392]) for c in completions)  # the given half stays
 
 # %% [markdown]
@@ -241,7 +248,7 @@ assert all(torch.equal(c[:, :392], given[:, :392]) for c in completions)  # the 
 # score high. The threshold is the 99th percentile of the NLL of held-out *validation* digits.
 # (The NLL axis is logarithmic, so that the noise fits on it.)
 
-# %% tags=["claim-03-density-flags"]
+# %%
 x_valid = load_binarized_mnist("valid")
 g = torch.Generator().manual_seed(0)
 some = x_test[torch.randperm(10000, generator=g)[:500]]     # (500, 1, 28, 28)
@@ -268,6 +275,8 @@ ax.set_ylabel("images")
 ax.legend(fontsize=8)
 plt.show()
 ratio = {k: (v.mean() / nll["test digits"].mean()).item() for k, v in nll.items()}
+
+# %% jupyter={"source_hidden": true} tags=["claim-03-density-flags", "hide-input"]
 assert flagged["noise (same ink)"] == 1.0 and 8 < ratio["noise (same ink)"] < 10
 assert flagged["shifted 3 px down"] > 0.5 and 1.7 < ratio["shifted 3 px down"] < 2.0
 assert flagged["rotated 90 degrees"] < 0.25          # most rotated digits get through
@@ -327,13 +336,15 @@ print(inspect.getsource(MADE.logits))
 # A small example, with the paths into the last output in red and, on the right, which inputs
 # each output can reach (the product of the masks):
 
-# %% tags=["claim-03-made-masks-autoregressive"]
+# %%
 example = made_connectivity(D=5, num_layers=2, hidden_size=6, seed=1, ordering="natural")
 draw_made(example)
 plt.show()
 print("connectivity numbers:", [m.tolist() for m in example["m"]])
 print("output", example["output"], "sees inputs", example["sees"])
 reach = example["reach"] > 0                                  # (D, D): output d, input j
+
+# %% jupyter={"source_hidden": true} tags=["claim-03-made-masks-autoregressive", "hide-input"]
 assert torch.equal(reach, reach.tril(-1))      # natural order: strictly lower-triangular
 
 # %% [markdown]
@@ -343,8 +354,7 @@ assert torch.equal(reach, reach.tril(-1))      # natural order: strictly lower-t
 # columns are sorted by the chosen order, and some inputs may be cut off entirely by an
 # unlucky draw of $m(k)$.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 made_explorer()
 
 # %% [markdown]
@@ -367,20 +377,16 @@ made_explorer()
 # disturb less than two threads that must wait for each other after every small operation
 # (the timings still depend on the machine and its load, and so do the ratios):
 
-# %% tags=["claim-03-made-cheaper-than-nade"]
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 D, H = 784, 500
 work = {"NADE": (D * H + D * H, D * H), "MADE, 1 hidden layer": (D * H + H * D, H)}
 for name, (mult_adds, stored) in work.items():
     print(f"{name:>22}: {mult_adds:>9,} multiply-adds, {stored:>7,} hidden values per image")
-assert work["NADE"][0] == work["MADE, 1 hidden layer"][0]        # the same arithmetic
-assert work["NADE"][1] == D * work["MADE, 1 hidden layer"][1]    # D times the activations
 C = math.isqrt(D - 1) + 1                                          # NADE.logits: K chunks of C
 K = -(-D // C)
 streamed = K * C * C * H + K * C * H + D * H   # triangular products, chunk totals, V_t . h_t
 print(f"{'NADE.logits (streamed)':>22}: {streamed:>9,} multiply-adds done, "
       f"{streamed / work['NADE'][0]:.0f}x the minimum")
-assert round(streamed / work["NADE"][0]) == 15
 
 x_batch = x_test[:25].flatten(1)                                   # (25, 784)
 nade_fresh, made_fresh = NADE(D, H), MADE(D, hidden=(H,))        # untrained: same cost
@@ -411,6 +417,11 @@ for name, s in seconds.items():
 ratio = seconds["NADE, streamed (logits)"] / seconds["MADE, 1 hidden layer of 500"]
 gain = seconds["NADE, plain cumsum (logits_cumsum)"] / seconds["NADE, streamed (logits)"]
 print(f"NADE (streamed) / MADE: {ratio:.0f}x;  plain cumsum / streamed: {gain:.1f}x")
+
+# %% jupyter={"source_hidden": true} tags=["claim-03-made-cheaper-than-nade", "hide-input"]
+assert work["NADE"][0] == work["MADE, 1 hidden layer"][0]        # the same arithmetic
+assert work["NADE"][1] == D * work["MADE, 1 hidden layer"][1]    # D times the activations
+assert round(streamed / work["NADE"][0]) == 15
 assert ratio > 2 and gain > 1.5
 
 # %% [markdown]
@@ -430,13 +441,11 @@ assert ratio > 2 and gain > 1.5
 # order every unit sees a scattering of pixels from the whole image. The same network, trained
 # for three epochs on 10,000 digits in each order:
 
-# %% tags=["claim-03-random-order-beats-raster"]
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 x_train_small = load_binarized_mnist("train")[:10_000]
 ink = x_train_small.flatten(1)
 print(f"share of the ink in the first 150 pixels (raster order): "
       f"{ink[:, :150].sum() / ink.sum():.1%}")
-assert ink[:, :150].sum() / ink.sum() < 0.03
 valid_curves = {}
 for ordering in ("raster", "random:0"):
     torch.manual_seed(0)
@@ -447,6 +456,9 @@ for ordering in ("raster", "random:0"):
     print(f"{ordering:>9} order: validation NLL per epoch",
           [round(v, 1) for v in history["valid_nll"]],
           f"(last: {bits_per_dim(history['valid_nll'][-1], 784):.3f} bits/dim)")
+
+# %% jupyter={"source_hidden": true} tags=["claim-03-random-order-beats-raster", "hide-input"]
+assert ink[:, :150].sum() / ink.sum() < 0.03
 assert all(r > q for r, q in zip(valid_curves["raster"], valid_curves["random:0"]))
 
 # %% [markdown]
@@ -477,8 +489,7 @@ assert all(r > q for r, q in zip(valid_curves["raster"], valid_curves["random:0"
 # digits (one patch per training digit, near the centre): one with a single ordering, one
 # order-agnostic. `combination_totals` sums each combination over all 512 states, in float64.
 
-# %% tags=["claim-03-mask-averages-one-ordering", "claim-03-mask-averages-many-orderings"]
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 g = torch.Generator().manual_seed(0)
 rows, cols = torch.randint(7, 19, (2, len(x_train_small)), generator=g)   # patch centres
 windows = x_train_small[:, 0].unfold(1, 3, 1).unfold(2, 3, 1)          # (N, 26, 26, 3, 3)
@@ -501,11 +512,13 @@ print(f"{'':>13} " + "".join(f"{v:>13}" for v in short.values()) + "   "
 for name in totals:
     print(f"{name:>13} " + "".join(f"{totals[name][k]:13.6f}" for k in short) + "   "
           + "".join(f"{patch_nll[name][k]:12.3f}" for k in short))
+del x_train_small, ink, windows
+
+# %% jupyter={"source_hidden": true} tags=["claim-03-mask-averages-one-ordering", "claim-03-mask-averages-many-orderings", "hide-input"]
 assert all(abs(t - 1) < 1e-9 for t in totals["one ordering"].values())
 assert abs(totals["8 orderings"]["mixture"] - 1) < 1e-9
 assert abs(totals["8 orderings"]["mean of logits"] - 1) > 0.05
 assert abs(totals["8 orderings"]["mean of probabilities"] - 1) > 0.05
-del x_train_small, ink, windows
 
 # %% [markdown]
 # With one ordering all three sum to 1 (to rounding) and give almost the same test NLL. With
@@ -523,7 +536,7 @@ del x_train_small, ink, windows
 # three combinations are valid likelihoods. Below: the mixtures of its first 1, 2, 4 and 8
 # masks, and the mean of its 8 masks' logits, beside the two single-mask networks:
 
-# %% tags=["claim-03-ensemble-jensen", "claim-03-ensemble-doubling", "claim-03-ensemble-vs-one-mask"]
+# %%
 made1, made1_entry = load_shipped("made_1mask.pt")           # 1 hidden layer of 500, 1 mask
 made2, made2_entry = load_shipped("made_2x500_1mask.pt")     # 2 hidden layers of 500, 1 mask
 made8, made8_entry = load_shipped("made_8masks.pt")          # the same 2 layers, 8 masks
@@ -550,6 +563,8 @@ print(f"MADE 2 hidden layers, mean of the 8 masks' logits: {mean_logits_nll:.2f}
       f"{bits_per_dim(mean_logits_nll, 784):.4f} bits/dim")
 print(f"(the 8-mask model: {made8_entry['epochs']} epochs, "
       f"{made8_entry['wall_time_s'] / 60:.0f} min)")
+
+# %% jupyter={"source_hidden": true} tags=["claim-03-ensemble-jensen", "claim-03-ensemble-doubling", "claim-03-ensemble-vs-one-mask", "hide-input"]
 assert all(torch.equal(o, orders[0]) for o in orders)     # one ordering: all three are valid
 assert abs(ensemble_nll[8] - made8_entry["test_nll"]) < 0.01
 assert all(ensemble_nll[K] <= member_nll[K] for K in ensemble_nll)            # Jensen
@@ -562,13 +577,13 @@ assert mean_logits_nll < ensemble_nll[8]
 # always beats the average of its members, as Jensen's inequality promises
 # ($\log \frac1K\sum_k p_k \ge \frac1K \sum_k \log p_k$). Averaging the logits does better
 # still here, and it is a legitimate likelihood for this model *because* its masks share one
-# ordering (an exact check of this on a small case: `tests/analysis/test_exact.py`).
+# ordering (an exact check of this on a small case: `tests/test_exact.py`).
 #
 # ### Compare like with like
 # MADE's Table 6 reports four networks; the course has three of them, with 8 masks where the
 # paper has 32. Side by side:
 
-# %% tags=["claim-03-like-with-like"]
+# %%
 # (depth, masks: paper / ours) -> the paper's test NLL; the course's network, if it has one
 paper = {("1 hidden layer", "1 / 1"): 88.40, ("1 hidden layer", "32 / -"): 88.04,
          ("2 hidden layers", "1 / 1"): 89.59, ("2 hidden layers", "32 / 8"): 86.64}
@@ -589,6 +604,8 @@ late_gain = min(history[: len(history) // 2]) - min(history)
 gap = made2_entry["history"]["valid_nll"][-1] - made2_entry["history"]["train_nll"][-1]
 print(f"2 layers, 1 mask: the second half of training improved the best validation NLL by "
       f"{late_gain:.2f} nats; at the end, validation - training NLL = {gap:.1f} nats")
+
+# %% jupyter={"source_hidden": true} tags=["claim-03-like-with-like", "hide-input"]
 assert made1_nll < made2_nll and paper["1 hidden layer", "1 / 1"] < paper["2 hidden layers", "1 / 1"]
 assert ensemble_nll[8] < made2_nll
 assert late_gain < 0.5 and gap > 5
@@ -627,7 +644,7 @@ assert late_gain < 0.5 and gap > 5
 # We use 8 masks rather than the paper's 32 because of the budget: with 32, each connectivity
 # gets a quarter as many updates in the same CPU time.
 
-# %% tags=["claim-03-learning-curves"]
+# %%
 fig, ax = plt.subplots(figsize=(5, 3.2))
 ax.plot(list(ensemble_nll), list(ensemble_nll.values()), "o-", label="mixture of K masks")
 ax.axhline(made2_nll, color="0.4", ls="--", lw=1, label="same network, trained with 1 mask")
@@ -648,6 +665,8 @@ for name in curves:
           f"training NLL {h['train_nll'][-1]:6.2f}, validation {h['valid_nll'][-1]:6.2f} "
           f"(kept: {kept:6.2f})")
 hn, h1, h2, h8 = (manifest[name]["history"] for name in curves)
+
+# %% jupyter={"source_hidden": true} tags=["claim-03-learning-curves", "hide-input"]
 # the 1-mask networks overfit: validation ends > 5 nats above training, the kept epoch is earlier
 for name, h in (("made_1mask.pt", h1), ("made_2x500_1mask.pt", h2)):
     assert h["valid_nll"][-1] - h["train_nll"][-1] > 5
@@ -674,8 +693,7 @@ assert round(manifest["nade.pt"]["wall_time_s"] / 60) == 91
 #
 # $$H \approx \log 2 + \tfrac12(\log 2\pi + \log 4\pi) + \tfrac12 \log(2\pi e \sigma^2) \approx 1.77 \text{ nats}.$$
 
-# %% tags=["claim-03-rnade-mixture"]
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 rings_train, rings_test = two_rings(3000, seed=0), two_rings(2000, seed=1)
 entropy = np.log(2) + 0.5 * (np.log(2 * np.pi) + np.log(4 * np.pi)) \
     + 0.5 * np.log(2 * np.pi * np.e * 0.08**2)
@@ -691,6 +709,8 @@ for K in (1, 10):
     rnade_nll[K] = evaluate_nll(rnade[K], rings_test)
     print(f"K = {K:2d}: test NLL {rnade_nll[K]:.3f} nats per point "
           f"({rnade_nll[K] - entropy:.2f} above the entropy)")
+
+# %% jupyter={"source_hidden": true} tags=["claim-03-rnade-mixture", "hide-input"]
 assert rnade_nll[10] < rnade_nll[1] - 0.5 and rnade_nll[10] - entropy < 0.35
 
 # %%
@@ -723,7 +743,7 @@ plt.show()
 # checkpoints (the manifest records each one's training command, hardware and time), in nats
 # per image and in bits per dimension.
 
-# %% tags=["claim-03-paper-table"]
+# %%
 fvsbn, fvsbn_entry = load_shipped("fvsbn.pt")
 fvsbn_nll = evaluate_nll(fvsbn, x_test)
 rows = [("FVSBN", fvsbn_nll, "97.45", fvsbn_entry),
@@ -737,11 +757,14 @@ for name, ours_nll, paper_nll, entry in rows:
     print(f"{name:>30} {ours_nll:7.2f} {bits_per_dim(ours_nll, 784):9.4f} {paper_nll:>17}  "
           f"{entry['epochs']} epochs, {entry['wall_time_s'] / 60:.0f} min "
           f"({per_epoch:.0f} s/epoch), {entry['hardware']}")
+
+# %% jupyter={"source_hidden": true} tags=["claim-03-paper-table", "hide-input"]
 assert abs(fvsbn_nll - fvsbn_entry["test_nll"]) < 0.01
 assert nade_entry["wall_time_s"] / nade_entry["epochs"] > \
     10 * max(e["wall_time_s"] / e["epochs"] for e in (made1_entry, made2_entry, made8_entry))
 assert min(r[1] for r in rows) == nade_nll                      # NADE is our best model here
 assert shipped_manifest()["pixelcnn.pt"]["test_nll"] < nade_nll  # lecture 4 goes lower
+
 
 # %% [markdown]
 # Where we miss the papers, the table says by how much, and the last column says why: these
@@ -825,7 +848,7 @@ check_log_mean_exp(log_mean_exp)
 #
 # Keep them in `self.m` (a list of tensors, inputs first) and `self.masks`. In `forward`,
 # multiply each layer's weight by its mask (`F.linear(h, W * M, b)`) and put a ReLU after
-# every layer but the last. The checker tests your network as `tests/models/test_made.py` tests
+# every layer but the last. The checker tests your network as `tests/test_nade_made.py` tests
 # the package's: with random weights, it reads off the gradients that logit $d$ depends on no
 # input at or after $d$ in the ordering, adds up $p(x)$ over all $2^D$ binary vectors (it must
 # be 1), and checks that every connection your numbers allow is really there. If something is

@@ -108,14 +108,16 @@ excerpt(MaskedConv2d, "def forward")
 # The 5×5 mask A, as the lecture notes draw it, and the count of visible weights: mask A keeps
 # the $(k^2 - 1)/2$ positions before the centre in raster order, mask B adds the centre.
 
-# %% tags=["claim-04-mask-a-table"]
+# %%
 for row in mask_table(5, "A", "R")["rows"]:
     print(row)
-assert mask_table(5, "A", "R")["rows"] == ["11111", "11111", "11000", "00000", "00000"]
 for k in (1, 3, 5, 7):
     a, b = causal_mask(k, "A")[0, 0], causal_mask(k, "B")[0, 0]
     assert a.sum() == (k * k - 1) // 2 and b.sum() == (k * k + 1) // 2
     print(f"k = {k}: mask A keeps {int(a.sum()):2d} of {k * k} weights, mask B {int(b.sum()):2d}")
+
+# %% jupyter={"source_hidden": true} tags=["claim-04-mask-a-table", "hide-input"]
+assert mask_table(5, "A", "R")["rows"] == ["11111", "11111", "11000", "00000", "00000"]
 
 # %% [markdown]
 # **Colour.** For colour, each pixel is three variables, R then G then B, and a layer's
@@ -127,7 +129,7 @@ for k in (1, 3, 5, 7):
 # input R, G and B side by side (tinted where the weight is kept, the centre outlined), drawn
 # from `causal_mask` itself; then the centre's connections as a table, output × input.
 
-# %% tags=["claim-04-rgb-centre"]
+# %%
 fig, axes = plt.subplots(2, 3, figsize=(13, 4.6))
 for i, mask_type in enumerate("AB"):
     for j, channel in enumerate("RGB"):
@@ -138,10 +140,12 @@ for mask_type in "AB":
     centre = mask_table(5, mask_type)["centre"]            # (3 out, 3 in) at the centre
     print(f"mask {mask_type}, centre (rows: output R, G, B; columns: input R, G, B):")
     print(centre.numpy())
-assert mask_table(5, "A")["centre"].tolist() == [[0, 0, 0], [1, 0, 0], [1, 1, 0]]
-assert mask_table(5, "B")["centre"].tolist() == [[1, 0, 0], [1, 1, 0], [1, 1, 1]]
 # with more channels per group, the same pattern in blocks: 6 -> 6 channels, 2 per colour
 big = causal_mask(3, "A", 6, 6, groups=3)[:, :, 1, 1]
+
+# %% jupyter={"source_hidden": true} tags=["claim-04-rgb-centre", "hide-input"]
+assert mask_table(5, "A")["centre"].tolist() == [[0, 0, 0], [1, 0, 0], [1, 1, 0]]
+assert mask_table(5, "B")["centre"].tolist() == [[1, 0, 0], [1, 1, 0], [1, 1, 1]]
 assert torch.equal(big, torch.kron(mask_table(3, "A")["centre"].float(), torch.ones(2, 2)))
 
 # %% [markdown]
@@ -149,8 +153,7 @@ assert torch.equal(big, torch.kron(mask_table(3, "A")["centre"].float(), torch.o
 # Choose the kernel size, the mask type and the output channel: the panel shows that channel's
 # mask from each input channel, and the table the centre's connections.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 mask_explorer()
 
 # %% [markdown]
@@ -235,13 +238,11 @@ excerpt(skew, "B, C, H, W = x.shape")
 excerpt(pixelrnn._DiagonalLSTM.forward, "x_is = ")
 excerpt(pixelrnn._DiagonalBiLSTMLayer.forward, "h_left = ")
 
-# %% tags=["claim-04-skew-steps"]
+# %%
 digit = x_test[:1]                                        # (1, 1, 28, 28)
 skewed = skew(digit)                                      # (1, 1, 28, 55)
 print("skewed shape:", tuple(skewed.shape), "; steps for N = 28:", num_diagonal_steps(28),
       "= 2 * 28 - 1 ;", "unskew(skew(x)) == x:", torch.equal(unskew(skewed), digit))
-assert skewed.shape == (1, 1, 28, 55) and num_diagonal_steps(28) == 2 * 28 - 1
-assert torch.equal(unskew(skewed), digit)
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(8, 2.6), gridspec_kw={"width_ratios": [1, 2]})
 ax1.imshow(digit[0, 0].numpy(), cmap="gray")
 ax1.set_title("a digit")
@@ -250,6 +251,10 @@ ax2.set_title("skewed: each column is one diagonal")
 for ax in (ax1, ax2):
     ax.set_axis_off()
 plt.show()
+
+# %% jupyter={"source_hidden": true} tags=["claim-04-skew-steps", "hide-input"]
+assert skewed.shape == (1, 1, 28, 55) and num_diagonal_steps(28) == 2 * 28 - 1
+assert torch.equal(unskew(skewed), digit)
 
 # %% [markdown]
 # ## 3. What does a pixel see? Receptive fields by gradients
@@ -264,7 +269,7 @@ plt.show()
 # to the right is never reached, however deep the stack. That is the **blind spot**. The
 # Gated PixelCNN's two stacks see the whole past.
 
-# %% tags=["claim-04-no-leak", "claim-04-blind-spot", "claim-04-rnn-fields"]
+# %%
 configs = [("PixelCNN", 1), ("PixelCNN", 3), ("PixelCNN", 6), ("Gated PixelCNN", 6),
            ("Row LSTM", 2), ("Diagonal BiLSTM", 2)]
 fig, axes = plt.subplots(1, 6, figsize=(15, 3.2))
@@ -279,10 +284,12 @@ for ax, (model, depth) in zip(axes, configs):
     ax.set_axis_off()
     print(f"{model:>16} {depth:>6} {result['seen']:>5} {result['past']:>4} {result['leak']:>5}")
 plt.show()
+diagonal_reach = fields["Diagonal BiLSTM", 2]["reach"]
+
+# %% jupyter={"source_hidden": true} tags=["claim-04-no-leak", "claim-04-blind-spot", "claim-04-rnn-fields", "hide-input"]
 assert all(result["leak"] == 0 for result in fields.values())
 assert fields["PixelCNN", 6]["seen"] < 112 and fields["Gated PixelCNN", 6]["seen"] == 112
 assert fields["Row LSTM", 2]["seen"] == 99 and fields["Diagonal BiLSTM", 2]["seen"] == 111
-diagonal_reach = fields["Diagonal BiLSTM", 2]["reach"]
 assert diagonal_reach[6, 14] == 0 and (diagonal_reach.flatten()[:6 * 15 + 14] > 0).all()
 
 # %% [markdown]
@@ -301,8 +308,7 @@ assert diagonal_reach[6, 14] == 0 and (diagonal_reach.flatten()[:6 * 15 + 14] > 
 # ### Explore receptive fields
 # Choose the model, its depth and the target pixel.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 receptive_field_explorer()
 
 # %% [markdown]
@@ -318,8 +324,7 @@ receptive_field_explorer()
 # rather than the time on the clock, because other programs sharing the machine stretch the
 # clock time but not the work; on an otherwise idle machine the two agree.
 
-# %% tags=["claim-04-sampling-cost"]
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 names = {"PixelCNN": "pixelcnn.pt", "Gated PixelCNN": "gated_pixelcnn.pt",
          "Row LSTM": "row_lstm.pt", "Diagonal BiLSTM": "diagonal_bilstm.pt"}
 models = {name: load_shipped(file) for name, file in names.items()}
@@ -356,10 +361,11 @@ for name, (model, _) in models.items():
           f"{1e3 * train:6.2f} ms/image, sampling {sample:5.2f} s/image ({sample / score:,.0f}x "
           f"scoring)")
 torch.set_num_threads(threads)
+
+# %% jupyter={"source_hidden": true} tags=["claim-04-sampling-cost", "hide-input"]
 assert all(t["sample"] > 100 * t["score"] for t in timing.values())
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 fig, ax = plt.subplots(figsize=(7, 3))
 pos = np.arange(len(timing))
 ax.bar(pos - 0.2, [t["score"] for t in timing.values()], 0.4, label="score one image (parallel)")
@@ -382,8 +388,7 @@ plt.show()
 # its learning curve, and nothing of the original run): their minutes are budgets, not clean
 # speed measurements.
 
-# %% tags=["claim-04-training-speed"]
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 manifest = shipped_manifest()
 print(f"{'model':>16} {'free params':>11} {'live, CPU':>11} {'-> min/epoch':>12} | "
       f"{'recorded: epochs':>16} {'min':>4} {'min/epoch':>9}  precision")
@@ -407,6 +412,8 @@ print(f"per image, live: cheapest {cheapest}; PixelCNN / Row LSTM "
       f"{train['PixelCNN'] / train['Diagonal BiLSTM']:.1f}x; slowest per epoch, recorded: "
       f"{slowest_recorded}")
 params = {name: model.num_params() for name, (model, _) in models.items()}
+
+# %% jupyter={"source_hidden": true} tags=["claim-04-training-speed", "hide-input"]
 assert cheapest == "Row LSTM" and slowest_recorded == "Diagonal BiLSTM"
 assert train["PixelCNN"] > 3 * train["Row LSTM"]
 assert train["Diagonal BiLSTM"] > 3 * train["Row LSTM"]
@@ -445,8 +452,7 @@ assert "--compile" not in manifest["diagonal_bilstm.pt"]["command"]
 # does this; here it is against the naive loop on the Gated PixelCNN, with the same random
 # numbers.
 
-# %% tags=["claim-04-crop-exact"]
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 gated = models["Gated PixelCNN"][0]
 runs, seconds = {}, {}
 for crop in (False, True):
@@ -456,6 +462,8 @@ for crop in (False, True):
     print(f"crop={crop!s:>5}: {seconds[crop]:5.1f} CPU seconds for 2 samples")
 print(f"identical samples: {torch.equal(runs[False], runs[True])}; "
       f"speed-up {seconds[False] / seconds[True]:.1f}x")
+
+# %% jupyter={"source_hidden": true} tags=["claim-04-crop-exact", "hide-input"]
 assert torch.equal(runs[False], runs[True])
 
 # %% [markdown]
@@ -472,7 +480,7 @@ assert torch.equal(runs[False], runs[True])
 # dimension**, the unit of the PixelRNN paper's colour results:
 # $\text{NLL} / (D \ln 2)$ with $D = 784$ binary pixels here.
 
-# %% tags=["claim-04-nll-table"]
+# %%
 subset_index = torch.randperm(10000, generator=torch.Generator().manual_seed(0))[:2000]
 subset = x_test[subset_index]
 paper = {"NADE (lecture 3)": "88.86", "PixelCNN": "81.30",
@@ -493,8 +501,10 @@ ranked = sorted(rows, key=lambda name: rows[name][1]["test_nll"])
 print("\nranked by full-test NLL, best first:", " < ".join(ranked))
 print(f"the papers' 79.20 to 81.30 nats are {bits_per_dim(79.20, 784):.4f} to "
       f"{bits_per_dim(81.30, 784):.4f} bits/dim")
-assert ranked[-1] == "NADE (lecture 3)"
 del nade
+
+# %% jupyter={"source_hidden": true} tags=["claim-04-nll-table", "hide-input"]
+assert ranked[-1] == "NADE (lecture 3)"
 
 # %% [markdown]
 # Each number above is a budget as much as a model: the last column says how long each one
@@ -513,7 +523,7 @@ plt.show()
 # The budgets side by side, and the one comparison the manifest allows at an equal budget:
 # the validation NLL after 3 epochs, the whole budget of the two PixelRNNs.
 
-# %% tags=["claim-04-budgets"]
+# %%
 def valid_nll_at(entry, epoch):
     """Validation NLL after ``epoch`` epochs, from the manifest's learning curve (or, for a run
     without one, its final validation NLL when it stopped at that epoch)."""
@@ -534,6 +544,8 @@ print("at the end of each budget (test):", " < ".join(by_end))
 print("after 3 epochs each (validation):", " < ".join(by_epoch_3))
 minutes = {name: round(entry["wall_time_s"] / 60) for name, entry in budgets.items()}
 epochs = {name: entry["epochs"] for name, entry in budgets.items()}
+
+# %% jupyter={"source_hidden": true} tags=["claim-04-budgets", "hide-input"]
 assert (min(epochs.values()), max(epochs.values())) == (3, 8)        # the budgets differ
 assert (min(minutes.values()), max(minutes.values())) == (17, 41)
 assert min(minutes, key=minutes.get) == "Row LSTM" and "--amp" not in budgets["Row LSTM"]["command"]
@@ -637,7 +649,7 @@ plt.show()
 # strictly lower-triangular matrix, whose $3 \times 3$ blocks on the diagonal are the
 # centre pattern of mask A.
 
-# %% tags=["claim-04-colour-jacobian"]
+# %%
 torch.manual_seed(0)
 small = PixelCNN(channels=3, levels=4, hidden=2, num_layers=2, image_size=4).double()
 with torch.no_grad():
@@ -654,7 +666,6 @@ print("depends only on earlier inputs:", bool((~depends | strictly_before).all()
       "; depends on every earlier input:", bool(depends[strictly_before].all()))
 print("one pixel's block (rows: output R, G, B; columns: input R, G, B):")
 print(depends[15:18, 15:18].int().numpy())
-assert torch.equal(depends, strictly_before)
 fig, ax = plt.subplots(figsize=(4.2, 4.2))
 ax.imshow(depends.numpy(), cmap="Greens", vmin=0, vmax=1.3)
 ax.set_xlabel("input j (pixel, then R, G, B)")
@@ -663,6 +674,9 @@ ax.set_title("d logits_i / d x_j ≠ 0", fontsize=10)
 ax.set_xticks(np.arange(0, 48, 12) - 0.5, [f"pixel {4 * i}" for i in range(4)], fontsize=7)
 ax.set_yticks([])
 plt.show()
+
+# %% jupyter={"source_hidden": true} tags=["claim-04-colour-jacobian", "hide-input"]
+assert torch.equal(depends, strictly_before)
 
 # %% [markdown]
 # On a 4×4 image the 7×7 first layer already reaches every earlier pixel, so the
@@ -684,14 +698,9 @@ plt.show()
 # PixelCNN's NLL plus $\ln 4032 = 8.30$ nats. (We score 1,000 of the test images here, to keep
 # the notebook fast; the manifest has the full test set.)
 
-# %% tags=["claim-04-colour-nll"]
+# %%
 colour, colour_entry = load_shipped("colour_pixelcnn.pt")
 colour_subset = x_colour[subset_index[:1000]]              # (1000, 3, 28, 28) test images
-with torch.no_grad():
-    per_channel = torch.cat([-colour.log_prob_channels(xb) for xb in colour_subset.split(50)])
-    total = per_channel.sum(1)                             # (1000,) nats per image
-    # log p(R) + log p(G | R) + log p(B | R, G) = log p(x), checked on 100 images
-    assert torch.allclose(total[:100], -colour.log_prob(colour_subset[:100]), rtol=1e-5)
 uniform = 784 * math.log(4)                                # nats per channel
 rule = manifest["pixelcnn.pt"]["test_nll"] + math.log(64 * 63)  # binary shapes + the colour rule
 print(f"colour PixelCNN, {colour.num_params():,} free parameters, {colour_entry['epochs']} "
@@ -704,6 +713,13 @@ print(f"  {'all three':>20} {total.mean():8.2f} nats {bits_per_dim(total.mean(),
       f"bits/dim   (uniform: {3 * uniform:.1f} nats; full test: {colour_entry['test_nll']:.2f})")
 print(f"  {'shapes + colour rule':>20} {rule:8.2f} nats {bits_per_dim(rule, 3 * 784):7.4f} "
       f"bits/dim   (the binary PixelCNN's {manifest['pixelcnn.pt']['test_nll']:.2f} + ln 4032)")
+
+# %% jupyter={"source_hidden": true} tags=["claim-04-colour-nll", "hide-input"]
+with torch.no_grad():
+    per_channel = torch.cat([-colour.log_prob_channels(xb) for xb in colour_subset.split(50)])
+    total = per_channel.sum(1)                             # (1000,) nats per image
+    # log p(R) + log p(G | R) + log p(B | R, G) = log p(x), checked on 100 images
+    assert torch.allclose(total[:100], -colour.log_prob(colour_subset[:100]), rtol=1e-5)
 assert abs(bits_per_dim(3 * uniform, 3 * 784) - 2) < 1e-12
 assert total.mean() < 0.1 * 3 * uniform
 assert abs(total.mean() - colour_entry["test_nll"]) < 5
@@ -717,13 +733,15 @@ assert round(rule, 1) == 97.5
 # overfitting (that would show as a gradual rise); the file keeps the weights of epoch 3, the
 # lowest validation NLL.
 
-# %% tags=["claim-04-colour-curves"]
+# %%
 plot_checkpoint_curves(["colour_pixelcnn.pt"], manifest, size=(4.2, 2.8))
 plt.show()
 h = colour_entry["history"]
 print("epoch  training NLL  validation NLL")
 for epoch, train_nll, valid_nll in zip(h["valid_epoch"], h["train_nll"], h["valid_nll"]):
     print(f"{epoch:5d} {train_nll:13.2f} {valid_nll:15.2f}")
+
+# %% jupyter={"source_hidden": true} tags=["claim-04-colour-curves", "hide-input"]
 assert colour_entry["best_epoch"] == 3 and colour_entry["epochs"] == 4
 assert all(a > b for a, b in zip(h["train_nll"], h["train_nll"][1:]))   # training still falling
 assert h["train_nll"][-2] - h["train_nll"][-1] > 30                      # and not flattened
@@ -740,7 +758,7 @@ assert h["valid_nll"][3] > h["valid_nll"][2] + 50                        # the j
 # $48/63 \approx 76\,\%$ of images, R is shared and G differs in $12/63 \approx 19\,\%$, and only B
 # differs in $3/63 \approx 5\,\%$.)
 
-# %% tags=["claim-04-colour-channels"]
+# %%
 varies = colour_subset.flatten(2).std(2) > 0               # (1000, 3): channel shows the digit
 first = varies.float().argmax(1)                           # first channel that differs
 copy_cost = 2 * math.log(4)                                # two colour values, shape known
@@ -756,6 +774,13 @@ mean = per_channel.mean(0)
 print(f"{'all':>21} {len(first):>7} " +
       " ".join(f"{v:{w}.2f}" for v, w in zip(mean.tolist(), (10, 12, 14))))
 print(f"after the revealing channel the data allow {copy_cost:.2f} nats per channel")
+later = torch.arange(3)[None, :] > first[:, None]          # (1000, 3): channels after it
+excess = ((per_channel - copy_cost) * later).sum(1).mean()  # what the copying still costs
+gap = total.mean() - rule
+print(f"the later channels' excess over {copy_cost:.2f} nats: {excess:.1f} of the {gap:.1f} nats "
+      f"between the model and the shapes-plus-colour reference")
+
+# %% jupyter={"source_hidden": true} tags=["claim-04-colour-channels", "hide-input"]
 assert abs((first == 0).float().mean() - 48 / 63) < 0.05
 assert mean[0] > mean[1] > mean[2]                         # R, then G, then B on average
 for ch, name in enumerate("RGB"):
@@ -763,11 +788,6 @@ for ch, name in enumerate("RGB"):
     assert (group_nll[name][:ch] < 12).all()               # constant channels before it: cheap
     assert (group_nll[name][ch + 1:] > 3 * copy_cost).all()  # after it: far from copying
 assert group_nll["R"][2] < group_nll["R"][1]               # B (given R and G) below G
-later = torch.arange(3)[None, :] > first[:, None]          # (1000, 3): channels after it
-excess = ((per_channel - copy_cost) * later).sum(1).mean()  # what the copying still costs
-gap = total.mean() - rule
-print(f"the later channels' excess over {copy_cost:.2f} nats: {excess:.1f} of the {gap:.1f} nats "
-      f"between the model and the shapes-plus-colour reference")
 assert 0.4 < excess / gap < 0.7                             # about half of the gap
 assert group_nll["R"][1] > 10 * copy_cost                  # G after R: over ten times
 
@@ -793,8 +813,7 @@ assert group_nll["R"][1] > 10 * copy_cost                  # G after R: over ten
 # channel of each pixel (with the row crop), several seconds of CPU time each: we draw two
 # whole images and complete the lower halves of two test images, and time both.
 
-# %% tags=["claim-04-colour-samples"]
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 start = time.process_time()
 colour_samples = colour.sample(2, generator=torch.Generator().manual_seed(0))   # (2, 3, 28, 28)
 sample_seconds = time.process_time() - start
@@ -817,11 +836,14 @@ index = (colour_samples * torch.tensor([16.0, 4.0, 1.0])[:, None, None]).sum(1).
 counts = torch.stack([torch.bincount(i.flatten(), minlength=64) for i in index])  # (2, 64)
 print("colours per sample:", (counts > 0).sum(1).tolist(), "(data: always 2); the commonest "
       "colour covers", [f"{c:.0%}" for c in (counts.max(1).values / 784).tolist()])
-assert ((counts > 0).sum(1) > 2).all() and (counts.max(1).values > 0.4 * 784).all()
 # the completions keep the given half's background: its commonest colour stays the commonest
 top, bottom = [(colour_completions[:, :, rows] * torch.tensor([16.0, 4.0, 1.0])[:, None, None])
                .sum(1).long().flatten(1).mode(1).values for rows in (slice(0, 14), slice(14, 28))]
+
+# %% jupyter={"source_hidden": true} tags=["claim-04-colour-samples", "hide-input"]
+assert ((counts > 0).sum(1) > 2).all() and (counts.max(1).values > 0.4 * 784).all()
 assert torch.equal(top, bottom)
+
 
 # %% [markdown]
 # The samples agree with the table. In each, one colour covers much of the image (the shares

@@ -130,8 +130,7 @@ print(f"code size {codes.shape[1]} for {x_show[0].numel()} pixels; test squared 
 # * **random init**: the same architecture from random weights;
 # * **raw pixels**: a linear classifier (multinomial logistic regression) on the 784 pixels.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 perm = torch.randperm(10000, generator=torch.Generator().manual_seed(0))
 pool, held_out = perm[:5000], perm[5000:]
 x_flat = x_test.flatten(1)                                 # (10000, 784)
@@ -152,11 +151,13 @@ for n in few:
 # labels, the encoder-initialised classifier beats both the same network from a random start
 # and the linear model on raw pixels.
 
-# %% tags=["claim-05-few-labels"]
+# %%
+print("with 100 and with 1,000 labels, the pretrained encoders win, the VAE's most")
+
+# %% jupyter={"source_hidden": true} tags=["claim-05-few-labels", "hide-input"]
 for n in few:
     assert few[n]["encoder-initialised"] > max(few[n]["random init"], few[n]["raw pixels"]), n
     assert vae_few[n]["encoder-initialised"] > few[n]["encoder-initialised"], n
-print("with 100 and with 1,000 labels, the pretrained encoders win, the VAE's most")
 
 # %% [markdown]
 # ### An autoencoder cannot sample
@@ -168,7 +169,7 @@ print("with 100 and with 1,000 labels, the pretrained encoders win, the VAE's mo
 # the region that the real codes occupy jointly: each lands further from its nearest test code
 # than any real code lies from its nearest neighbour (printed last).
 
-# %% tags=["claim-05-ae-cannot-sample"]
+# %%
 with torch.no_grad():
     test_codes = autoencoder.encode(x_test)                # (10000, 50)
     g = torch.Generator().manual_seed(0)
@@ -190,6 +191,8 @@ near_real = torch.cdist(test_codes[:10], test_codes[10:]).min(1).values         
 print(f"distance to the nearest test code: random codes {near_random.min():.1f} to "
       f"{near_random.max():.1f}; the first 10 test codes (to the other 9,990) "
       f"{near_real.min():.1f} to {near_real.max():.1f}")
+
+# %% jupyter={"source_hidden": true} tags=["claim-05-ae-cannot-sample", "hide-input"]
 assert (test_codes.std(0) < 0.9).all() and test_codes.mean(0).abs().max() > 0.4   # not N(0, I)
 assert near_random.min() > near_real.max()     # random codes land away from the real ones
 
@@ -216,7 +219,7 @@ assert near_random.min() > near_real.max()     # random codes land away from the
 # Below, the true posterior $p(z \mid x)$ (filled) and the encoder's Gaussian
 # $q_\phi(z \mid x)$ (red contours) for four test digits.
 
-# %% tags=["claim-05-narrow-posteriors"]
+# %%
 four = [3, 2500, 2300, 7000]                               # test indices: a 0, a 2, a 2, a 7
 fig, axes = plt.subplots(1, 4, figsize=(13, 3.3))
 post_std = []                                              # the posterior's std along z_1, z_2
@@ -241,6 +244,8 @@ plt.tight_layout()
 plt.show()
 print(f"posterior standard deviations along z_1 and z_2: from {min(post_std):.3f} to "
       f"{max(post_std):.3f}")
+
+# %% jupyter={"source_hidden": true} tags=["claim-05-narrow-posteriors", "hide-input"]
 assert max(post_std) < 0.1                                 # narrow: a few hundredths
 
 # %% [markdown]
@@ -267,19 +272,21 @@ assert max(post_std) < 0.1                                 # narrow: a few hundr
 # closed form, and the second needs the true posterior, which the grid gives us.
 # `elbo_derivation` evaluates each line (in float64) for the four digits above:
 
-# %% tags=["claim-05-elbo-identity", "claim-05-q-misses-posterior"]
+# %%
 lines = elbo_derivation(vae2d, x_test[four])
 for name, values in lines.items():
     print(f"{name:>46}: " + "  ".join(f"{v:9.4f}" for v in values.tolist()))
 identity = torch.stack([lines[k] for k in list(lines)[:5]])   # the five lines equal to log p(x)
 spread = (identity.max(0).values - identity.min(0).values).max().item()
-assert spread < 1e-4, spread
 gap = lines["log p(x)"] - lines["ELBO"]
+kl_post = lines["KL(q||p(z|x))"]
+print(f"\nthe five lines agree to {spread:.1e} nats; log p(x) - ELBO = KL(q || p(z|x)) > 0")
+
+# %% jupyter={"source_hidden": true} tags=["claim-05-elbo-identity", "claim-05-q-misses-posterior", "hide-input"]
+assert spread < 1e-4, spread
 assert torch.allclose(gap, lines["KL(q||p(z|x))"], atol=1e-4) and (gap > 0).all()
 assert (lines["q mass on the grid"] - 1).abs().max() < 1e-4        # the grid covers q
-kl_post = lines["KL(q||p(z|x))"]
 assert (kl_post[:2] < 10).all() and (kl_post[2:] > 50).all()       # q fits, q fits, q misses twice
-print(f"\nthe five lines agree to {spread:.1e} nats; log p(x) - ELBO = KL(q || p(z|x)) > 0")
 
 # %% [markdown]
 # Read the table: all five lines are the same number, $\log p(x)$; the ELBO is below it, and
@@ -296,7 +303,7 @@ print(f"\nthe five lines agree to {spread:.1e} nats; log p(x) - ELBO = KL(q || p
 # p(x, z_i) / q(z_i \mid x)$ with $z_i \sim q$ (the IWAE bound of section 6 with a large $k$).
 # Here we can compare it with the exact value, digit by digit, on 40 test digits:
 
-# %% tags=["claim-05-is-gap-falls", "claim-05-is-errors-both-ways"]
+# %%
 x_some = x_test[::250]                                     # 40 test digits, 3 to 5 per class
 exact = exact_log_prob(vae2d, x_some, fitted=True)         # (40,)
 torch.manual_seed(0)
@@ -309,9 +316,11 @@ for k in (1, 10, 100, 1000, 5000):
     medians.append(below.median().item())
     print(f"{k:6d} {medians[-1]:11.3f} {below.mean():9.2f} {int((below > 1).sum()):21d}")
     assert below.mean() > below.median()                   # skewed by the digits q misses
+print(f"k = 5000: {int((below < 0).sum())} digits estimated above their exact log p(x)")
+
+# %% jupyter={"source_hidden": true} tags=["claim-05-is-gap-falls", "claim-05-is-errors-both-ways", "hide-input"]
 assert medians[0] > medians[2] > medians[4]                # k = 1, 100, 5000
 assert 8 <= int((below > 1).sum()) <= 12                   # k = 5000: about a quarter of 40
-print(f"k = 5000: {int((below < 0).sum())} digits estimated above their exact log p(x)")
 assert (below < 0).any()                                   # the other error, from heavy tails
 
 # %% [markdown]
@@ -344,7 +353,7 @@ assert (below < 0).any()                                   # the other error, fr
 # $f(z) = -\sum_j (z_j - a_j)^2$, so $\mathbb E_q[f] = -\sum_j [(\mu_j - a_j)^2 + \sigma_j^2]$,
 # $\partial/\partial\mu_j = -2(\mu_j - a_j)$ and $\partial/\partial \log\sigma_j^2 = -\sigma_j^2$.
 
-# %% tags=["claim-05-estimators-unbiased", "claim-05-reparam-lower-variance"]
+# %%
 mu = torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64)
 logvar = torch.tensor([0.0, -1.0, 0.5], dtype=torch.float64)
 a = torch.tensor([1.0, 1.0, 1.0], dtype=torch.float64)
@@ -363,6 +372,8 @@ print("score function, 2e5 ", estimate(score).flatten().numpy().round(3))
 print("reparameterised, 2e5", estimate(reparam).flatten().numpy().round(3))
 ratio = variance_per_sample(score) / variance_per_sample(reparam)
 print("variance ratio score / reparameterised, per gradient entry:", ratio.flatten().numpy().round(1))
+
+# %% jupyter={"source_hidden": true} tags=["claim-05-estimators-unbiased", "claim-05-reparam-lower-variance", "hide-input"]
 for terms in (score, reparam):                             # unbiased: within 5 standard errors
     se = (variance_per_sample(terms) / len(terms)).sqrt()
     assert ((estimate(terms) - exact_grad).abs() < 5 * se).all()
@@ -375,7 +386,7 @@ assert (ratio > 10).all()                                  # far noisier, on eve
 # function needs for the same precision. Measured directly, repeating each $S$-sample estimate
 # 400 times:
 
-# %% tags=["claim-05-variance-one-over-s"]
+# %%
 sizes = [1, 4, 16, 64, 256]
 measured = {"score function": [], "reparameterised": []}
 g = torch.Generator().manual_seed(1)
@@ -394,6 +405,8 @@ ax.set_title("both fall as 1/S; the gap stays")
 ax.grid(alpha=0.3, which="both")
 ax.legend()
 plt.show()
+
+# %% jupyter={"source_hidden": true} tags=["claim-05-variance-one-over-s", "hide-input"]
 assert all(s > r for s, r in zip(measured["score function"], measured["reparameterised"]))
 for values in measured.values():                           # variance x S stays at its S = 1 value
     assert all(0.5 < values[0] / (v * S) < 2 for v, S in zip(values, sizes))
@@ -403,7 +416,7 @@ for values in measured.values():                           # variance x S stays 
 # multiplies that large number by a random $\nabla \log q$, and the variance is enormous. For one
 # test digit and the trained VAE, one-sample variances of the gradient with respect to $\mu$:
 
-# %% tags=["claim-05-vae-score-variance"]
+# %%
 with torch.no_grad():
     mu_x, logvar_x = vae.encode(x_test[:1])                # (1, 50) each
 x_one = vae._x(x_test[:1])                                 # (1, 784)
@@ -420,6 +433,8 @@ reparam_vae = variance_per_sample(reparameterised_terms(log_lik, mu_x[0], logvar
 vae_ratio = (score_vae[0] / reparam_vae[0])
 print(f"variance ratio score / reparameterised over the 50 mu-entries: median "
       f"{vae_ratio.median():.0f}, from {vae_ratio.min():.0f} to {vae_ratio.max():.0f}")
+
+# %% jupyter={"source_hidden": true} tags=["claim-05-vae-score-variance", "hide-input"]
 assert vae_ratio.min() > 100                               # enormous: orders of magnitude
 
 # %% [markdown]
@@ -433,7 +448,7 @@ assert vae_ratio.min() > 100                               # enormous: orders of
 #
 # It is checked against `torch.distributions` and against a Monte-Carlo average:
 
-# %% tags=["claim-05-kl-closed-form"]
+# %%
 mu_q, logvar_q = torch.randn(4, 50, dtype=torch.float64), torch.randn(4, 50, dtype=torch.float64)
 closed = kl_diag_gaussians(mu_q, logvar_q)                 # (4,)
 q_dist = torch.distributions.Normal(mu_q, (0.5 * logvar_q).exp())
@@ -444,8 +459,10 @@ monte_carlo = (q_dist.log_prob(z) - p_dist.log_prob(z)).sum(-1).mean(0)
 print("closed form     ", closed.numpy().round(3))
 print("torch.distrib.  ", library.numpy().round(3))
 print("Monte Carlo 2e4 ", monte_carlo.numpy().round(1))
-assert torch.allclose(closed, library) and torch.allclose(closed, monte_carlo, rtol=0.01)
 del z
+
+# %% jupyter={"source_hidden": true} tags=["claim-05-kl-closed-form", "hide-input"]
+assert torch.allclose(closed, library) and torch.allclose(closed, monte_carlo, rtol=0.01)
 
 # %% [markdown]
 # The training loop is the course's one `fit` loop (`gm_helpers.training.loop`, printed in
@@ -458,8 +475,7 @@ del z
 # early on, information in $z$ costs more KL than it buys in reconstruction. Only with longer
 # training does the encoder put information into $z$ (the shipped model: 23 nats of KL, below).
 
-# %% tags=["claim-05-live-training"]
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 # (training: the numbers vary with the CPU's rounding; the asserts hold on any CPU)
 x_train = load_binarized_mnist("train")                    # (50000, 1, 28, 28)
 seed_everything(0)
@@ -486,6 +502,8 @@ plt.show()
 print(f"after 300 steps: ELBO {np.mean(log['ELBO'][-20:]):.1f}, reconstruction "
       f"{np.mean(log['reconstruction'][-20:]):.1f}, KL {np.mean(log['KL'][-20:]):.1f}")
 del x_train
+
+# %% jupyter={"source_hidden": true} tags=["claim-05-live-training", "hide-input"]
 assert abs(log["reconstruction"][0] + 784 * math.log(2)) < 10          # coin flips at step 0
 assert np.mean(log["reconstruction"][90:110]) > -230                   # about -200 by step 100
 assert max(log["KL"][:50]) > 5 * np.mean(log["KL"][-20:]) and np.mean(log["KL"][-20:]) < 5
@@ -496,7 +514,7 @@ assert max(log["KL"][:50]) > 5 * np.mean(log["KL"][-20:]) and np.mean(log["KL"][
 # in its manifest entry); its validation
 # $-\mathrm{ELBO}$ against wall time, and the same for the IWAE model of section 6:
 
-# %% tags=["claim-05-vae-overfits"]
+# %%
 fig, ax = plt.subplots(figsize=(7, 3.8))
 plot_learning_curves({"VAE (k = 1)": vae_entry, "IWAE (k = 5)": manifest["iwae.pt"]}, ax=ax,
                      train=True, title="-ELBO (VAE) and -L_5 (IWAE): train dashed, valid dots")
@@ -515,6 +533,8 @@ late = [v for e, v in valid_at.items() if e >= 200]
 print(f"VAE: validation -ELBO {np.mean(late):.1f} on average from epoch 200 on; "
       f"validation minus training loss {valid_at[100] - train_at[100]:.2f} at epoch 100, "
       f"{valid_at[200] - train_at[200]:.2f} at 200, {valid_at[244] - train_at[244]:.2f} at 244")
+
+# %% jupyter={"source_hidden": true} tags=["claim-05-vae-overfits", "hide-input"]
 assert abs(np.mean(late) - 98.1) < 0.05 and max(late) - min(late) < 1        # levelled off
 assert (vae_entry["best_epoch"], round(vae_entry["valid_loss"], 2)) == (209, 97.89)
 assert train_at[244] < train_at[200] < train_at[100]                          # still falling
@@ -526,7 +546,7 @@ assert valid_at[100] - train_at[100] < valid_at[200] - train_at[200] < valid_at[
 # the $-$bound on the training and validation sets). The star marks the epoch whose weights
 # were kept, the one with the lowest validation loss.
 
-# %% tags=["claim-05-learning-curves"]
+# %%
 curves = ["autoencoder.pt", "vae.pt", "iwae.pt", "vae_2d.pt"]
 plot_checkpoint_curves(curves, manifest, ncols=4)
 plt.show()
@@ -537,6 +557,8 @@ for name in curves:
           f"loss there {kept:6.2f}, at the end {h['valid_nll'][-1]:6.2f} (training "
           f"{h['train_nll'][-1]:6.2f})")
 ae_h, v2_h = ae_entry["history"], vae2d_entry["history"]
+
+# %% jupyter={"source_hidden": true} tags=["claim-05-learning-curves", "hide-input"]
 assert ae_entry["best_epoch"] == ae_entry["epochs"] == 50      # still improving at the end
 assert ae_h["valid_nll"][-1] < ae_h["valid_nll"][-10] and ae_h["valid_nll"][-1] - ae_h["train_nll"][-1] < 1.5
 assert vae2d_entry["best_epoch"] == 89                          # the 2-d VAE: kept epoch 89
@@ -580,7 +602,7 @@ plt.show()
 # $\mu_j \approx 0, \sigma_j \approx 1$ for every $x$ and its KL is about 0 (**posterior
 # collapse**, one dimension at a time). The average KL per dimension over the test set:
 
-# %% tags=["claim-05-active-units"]
+# %%
 kl_dims = kl_per_dimension(vae, x_test)                    # (50,)
 order = torch.argsort(kl_dims, descending=True)
 active = int((kl_dims > 0.01).sum())
@@ -593,6 +615,8 @@ ax.set_title(f"{active} of 50 dimensions are active (KL > 0.01 nats)")
 plt.show()
 print(f"active units: {active} of 50; total KL {kl_dims.sum():.2f} nats per image, of which "
       f"the inactive units carry {kl_dims[kl_dims <= 0.01].sum():.3f}")
+
+# %% jupyter={"source_hidden": true} tags=["claim-05-active-units", "hide-input"]
 assert active == 15 and round(kl_dims.sum().item()) == 23          # as the prose says
 assert kl_dims[kl_dims <= 0.01].sum() < 0.1                        # switched off: about the prior
 
@@ -608,7 +632,7 @@ assert kl_dims[kl_dims <= 0.01].sum() < 0.1                        # switched of
 # the standard estimate of a VAE's log-likelihood. Training on $\mathcal L_5$ instead of the
 # ELBO gives the **IWAE** (`iwae.pt`, same architecture). Measured on 100 test digits:
 
-# %% tags=["claim-05-iwae-bound-grows", "claim-05-iwae-broader-proposal"]
+# %%
 iwae, iwae_entry = load_shipped("iwae.pt")
 x_100 = x_test[torch.randperm(10000, generator=torch.Generator().manual_seed(0))[:100]]
 ks = (1, 5, 50, 500, 5000)
@@ -620,13 +644,15 @@ bounds = {name: [values.mean().item() for values in rows] for name, rows in per_
 print(f"{'k':>6} " + " ".join(f"{name:>10}" for name in bounds))
 for i, k in enumerate(ks):
     print(f"{k:6d} " + " ".join(f"{bounds[name][i]:10.2f}" for name in bounds))
-for values in bounds.values():
-    assert all(lo < hi for lo, hi in zip(values, values[1:]))
 print("L_k grows with k for both models")
-assert bounds["IWAE"][0] < bounds["VAE"][0]                # the IWAE's L_1 is the worse one
 vae_nll_100 = -per_digit["VAE"][-1]                        # (100,) nats, k = 5000
 print(f"the VAE's NLL of single digits ranges from {vae_nll_100.min():.0f} to "
       f"{vae_nll_100.max():.0f} nats")
+
+# %% jupyter={"source_hidden": true} tags=["claim-05-iwae-bound-grows", "claim-05-iwae-broader-proposal", "hide-input"]
+for values in bounds.values():
+    assert all(lo < hi for lo, hi in zip(values, values[1:]))
+assert bounds["IWAE"][0] < bounds["VAE"][0]                # the IWAE's L_1 is the worse one
 
 # %% [markdown]
 # Each row is higher than the one above: more samples, a tighter bound. The first row is the
@@ -683,22 +709,24 @@ for file, name in names.items():
 #   for 3,280 passes with batches of 20; we did not reproduce that schedule (the README
 #   describes one shorter attempt with batches of 20, which did not ship).
 
-# %% tags=["claim-05-elbo-not-nll", "claim-05-iwae-trains-better", "claim-05-vae-vs-autoregressive", "claim-05-papers-not-reached", "claim-05-subset-is-noisy"]
+# %%
 nll = {file: manifest[file]["test_nll"] for file in names}
 elbo_vae = manifest["vae.pt"]["test_loss"]                 # -ELBO on the full test set
+behind = sorted(round(nll["vae.pt"] - nll[f], 1) for f in ("pixelcnn.pt", "gated_pixelcnn.pt"))
+subset_gap = nll["vae.pt"] - vae_nll_100.mean().item()     # full test set vs 100 digits
+print("ELBO gap, IWAE < VAE < NADE, both PixelCNNs < VAE: as stated")
+
+# %% jupyter={"source_hidden": true} tags=["claim-05-elbo-not-nll", "claim-05-iwae-trains-better", "claim-05-vae-vs-autoregressive", "claim-05-papers-not-reached", "claim-05-subset-is-noisy", "hide-input"]
 assert manifest["vae.pt"]["test_loss"] - nll["vae.pt"] > 5          # the ELBO's gap
 assert round(elbo_vae - nll["vae.pt"], 1) == 6.4 and round(elbo_vae - nll["nade.pt"]) == 6
 assert nll["iwae.pt"] < nll["vae.pt"] < nll["nade.pt"]
 assert round(nll["vae.pt"] - nll["iwae.pt"], 2) == 1.25
 assert nll["pixelcnn.pt"] < nll["vae.pt"] and nll["gated_pixelcnn.pt"] < nll["vae.pt"]
 assert round(float(paper["vae.pt"]) - float(paper["pixelcnn.pt"])) == 7   # in the papers
-behind = sorted(round(nll["vae.pt"] - nll[f], 1) for f in ("pixelcnn.pt", "gated_pixelcnn.pt"))
 assert behind == [1.5, 2.2], behind                        # the summary's "1.5 and 2.2"
 assert all(nll[f] > float(paper[f]) for f in ("vae.pt", "iwae.pt"))
-subset_gap = nll["vae.pt"] - vae_nll_100.mean().item()     # full test set vs 100 digits
 assert round(subset_gap, 1) == 1.7 and subset_gap > nll["vae.pt"] - nll["iwae.pt"]
 assert 30 < vae_nll_100.min() < 40 and 130 < vae_nll_100.max() < 145
-print("ELBO gap, IWAE < VAE < NADE, both PixelCNNs < VAE: as stated")
 
 # %% [markdown]
 # ## 8. Walk the latent space
@@ -733,8 +761,7 @@ plt.show()
 fig = draw_latent_map(latent_map_result(vae2d, codes_2d, y_test, 0.0, 0.0))
 plt.show()
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 latent_map_explorer(vae2d, x_test, y_test)
 
 # %% [markdown]
@@ -748,8 +775,7 @@ latent_map_explorer(vae2d, x_test, y_test)
 fig = draw_interpolation(interpolation_result(vae, x_test, 3, 9000))
 plt.show()
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 interpolation_explorer(vae, x_test, index_a=3, index_b=9000)
 
 # %% [markdown]
@@ -759,7 +785,7 @@ interpolation_explorer(vae, x_test, index_a=3, index_b=9000)
 # Dimensions are ordered by their KL (section 5): the first rows change the digit most; an
 # inactive dimension changes almost nothing (measured below the figure over all 50).
 
-# %% tags=["claim-05-inactive-dims"]
+# %%
 fig = draw_traversal(traversal_result(vae, x_test, kl_dims, 3, 6))
 plt.show()
 every_dim = traversal_result(vae, x_test, kl_dims, 3, 50)  # images (50, 9, 784), by KL
@@ -768,11 +794,12 @@ is_active = torch.tensor(every_dim["kl"]) > 0.01
 print(f"mean change of a pixel's probability over the sweep: active dimensions "
       f"{change[is_active].min():.3f} to {change[is_active].max():.3f}, inactive at most "
       f"{change[~is_active].max():.4f}")
+
+# %% jupyter={"source_hidden": true} tags=["claim-05-inactive-dims", "hide-input"]
 assert change[is_active].min() > 10 * change[~is_active].max()
 assert change[:3].min() > change[3:].max()                # the top rows change the most
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 traversal_explorer(vae, x_test, kl=kl_dims, index=3)
 
 # %% [markdown]
@@ -787,7 +814,7 @@ traversal_explorer(vae, x_test, kl=kl_dims, index=3)
 # blurry reconstructions and samples. $\beta = 1$ is the ELBO; $\beta > 1$ is a looser lower
 # bound on $\log p(x)$ (the KL is $\ge 0$); $\beta < 1$ is no bound at all.
 
-# %% tags=["claim-05-beta-rate-distortion"]
+# %%
 betas = {b: load_shipped(f"vae_beta{b:g}.pt")[0] for b in (0.25, 1.0, 4.0, 16.0)}
 x_rd = x_test[::10]                                        # 1,000 test digits
 points = {b: rate_distortion(model, x_rd) for b, model in betas.items()}
@@ -798,9 +825,11 @@ for b, model in betas.items():
           f"{points[b]['rate'] + points[b]['distortion']:7.2f} {active_b:13d}")
 rates = [points[b]["rate"] for b in sorted(points)]
 distortions = [points[b]["distortion"] for b in sorted(points)]
+print("a larger beta: a lower rate and a higher distortion")
+
+# %% jupyter={"source_hidden": true} tags=["claim-05-beta-rate-distortion", "hide-input"]
 assert all(r1 > r2 for r1, r2 in zip(rates, rates[1:]))
 assert all(d1 < d2 for d1, d2 in zip(distortions, distortions[1:]))
-print("a larger beta: a lower rate and a higher distortion")
 
 # %% [markdown]
 # Their learning curves. Each run minimised its own objective, the $\beta$-weighted loss
@@ -808,7 +837,7 @@ print("a larger beta: a lower rate and a higher distortion")
 # are not to be compared with one another (the table above compares them on the same footing).
 # All four were stopped after 40 epochs; the kept epochs are at or near the end.
 
-# %% tags=["claim-05-beta-curves"]
+# %%
 beta_files = ["vae_beta0.25.pt", "vae_beta1.pt", "vae_beta4.pt", "vae_beta16.pt"]
 plot_checkpoint_curves(beta_files, manifest, ncols=4)
 plt.show()
@@ -820,6 +849,8 @@ for name in beta_files:
     assert h["train_nll"][-1] < h["train_nll"][-10]                 # training still falling
 # the objective grows with beta (a larger weight on a non-negative KL)
 finals = [min(manifest[name]["history"]["valid_nll"]) for name in beta_files]
+
+# %% jupyter={"source_hidden": true} tags=["claim-05-beta-curves", "hide-input"]
 assert all(a < b for a, b in zip(finals, finals[1:]))
 
 # %%
@@ -828,8 +859,7 @@ from gm_helpers.widgets.vae import beta_result  # noqa: E402
 fig = draw_beta(beta_result(betas, points, x_rd, 1.0))
 plt.show()
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 beta_explorer(betas, x_rd)
 
 # %% [markdown]

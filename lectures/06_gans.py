@@ -115,7 +115,7 @@ print(f"DCGAN generator: {sum(p.numel() for p in G_dcgan.parameters()):,} parame
 #
 # The course's models, asked what they offer:
 
-# %% tags=["claim-06-implicit-model"]
+# %%
 nade, _ = load_shipped("nade.pt")
 pixelcnn, _ = load_shipped("gated_pixelcnn.pt")
 vae, _ = load_shipped("vae.pt")
@@ -129,9 +129,11 @@ for name, model in (("NADE", nade), ("Gated PixelCNN", pixelcnn), ("VAE", vae), 
 print(f"{'model':16} {'sample':7} {'log p(x)':28} encoder")
 for row in rows:
     print(f"{row[0]:16} {row[1]:7} {row[2]:28} {row[3]}")
-assert not hasattr(G_dcgan, "log_prob") and hasattr(G_dcgan, "sample")
 print("NADE's log p(x) of two validation digits:", nade.log_prob(x_one).detach().numpy().round(2))
 print("the DCGAN draws 4 digits in one pass:", tuple(G_dcgan.sample(4, seed=0).shape))
+
+# %% jupyter={"source_hidden": true} tags=["claim-06-implicit-model", "hide-input"]
+assert not hasattr(G_dcgan, "log_prob") and hasattr(G_dcgan, "sample")
 
 # %% [markdown]
 # ## 2. The game and Algorithm 1
@@ -161,7 +163,7 @@ print(source[source.index("    for step in tqdm"):source.index("    return histo
 # The claim "k discriminator steps per generator step" is counted, not assumed: hooks on the
 # two optimizers record every step they take (`Optimizer.register_step_post_hook`).
 
-# %% tags=["claim-06-algorithm-1"]
+# %%
 G_tiny, D_tiny = mlp_generator(hidden=8, depth=1), mlp_discriminator(hidden=8, depth=1)
 opt_g = torch.optim.Adam(G_tiny.parameters(), lr=1e-3, betas=(0.5, 0.999))
 opt_d = torch.optim.Adam(D_tiny.parameters(), lr=1e-3, betas=(0.5, 0.999))
@@ -171,6 +173,8 @@ opt_g.register_step_post_hook(lambda *_: steps.append("G"))
 train_gan(G_tiny, D_tiny, torch.randn(500, 2), num_steps=4, k=3, batch_size=32,
               optimizers=(opt_g, opt_d), progress=False)
 print(" ".join("".join(steps[i:i + 4]) for i in range(0, len(steps), 4)))
+
+# %% jupyter={"source_hidden": true} tags=["claim-06-algorithm-1", "hide-input"]
 assert steps == ["D", "D", "D", "G"] * 4
 
 # %% [markdown]
@@ -187,8 +191,7 @@ assert steps == ["D", "D", "D", "G"] * 4
 # (an MLP, `train_discriminator`: the inner max of the game, 2,000 Adam steps) and lay it
 # over the formula.
 
-# %% tags=["claim-06-optimal-discriminator"]
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 # (training: the numbers vary with the CPU's rounding; the asserts hold on any CPU)
 torch.manual_seed(0)
 G_fixed = torch.nn.Linear(1, 1)                         # z (B, 1) -> x (B, 1) = 2 + 0.5 z
@@ -220,8 +223,10 @@ ax.set_xlabel("x")
 ax.legend(fontsize=8)
 plt.show()
 print(f"|D - D*| where p_data + p_g > 0.05: max {gap.max():.4f}, mean {gap.mean():.4f}")
-assert gap.max() < 0.05
 cross = torch.where(bulk, (p_data - p_g).abs(), math.inf).argmin()   # where the densities cross
+
+# %% jupyter={"source_hidden": true} tags=["claim-06-optimal-discriminator", "hide-input"]
+assert gap.max() < 0.05
 assert abs(d_star[cross] - 0.5) < 0.02                  # the grid point nearest the crossing
 assert torch.allclose(optimal_discriminator(p_data, p_data), torch.full_like(p_data, 0.5))
 
@@ -248,7 +253,7 @@ assert torch.allclose(optimal_discriminator(p_data, p_data), torch.full_like(p_d
 # left side; the JSD is computed independently, from entropies,
 # $\mathrm{JSD} = H(m) - \tfrac12 H(p_\mathrm{data}) - \tfrac12 H(p_g)$.
 
-# %% tags=["claim-06-value-is-jsd", "claim-06-minimum-at-data"]
+# %%
 x_grid = torch.linspace(-12, 12, 240001, dtype=torch.float64)
 dx = (x_grid[1] - x_grid[0]).item()
 
@@ -259,12 +264,17 @@ def entropy(p):
 
 p0 = normal_pdf(x_grid, 0, 1)
 print(f"{'p_g':>14} {'V(D*, G)':>10} {'2 JSD - 2 log 2':>16} {'JSD':>8} {'difference':>11}")
+values = {}                                             # (mu, sigma) -> (V(D*, G), JSD)
 for mu, sigma in ((0, 1), (0.5, 1), (1, 1), (2, 0.5), (3, 2), (6, 1)):
     pg = normal_pdf(x_grid, mu, sigma)
     v = value_at_optimum(p0, pg, dx).item()
     jsd = (entropy((p0 + pg) / 2) - entropy(p0) / 2 - entropy(pg) / 2).item()
+    values[mu, sigma] = v, jsd
     print(f"  N({mu}, {sigma}^2) {v:10.6f} {2 * jsd - 2 * math.log(2):16.6f} {jsd:8.5f} "
           f"{abs(v - (2 * jsd - 2 * math.log(2))):11.1e}")
+
+# %% jupyter={"source_hidden": true} tags=["claim-06-value-is-jsd", "claim-06-minimum-at-data", "hide-input"]
+for (mu, sigma), (v, jsd) in values.items():
     assert abs(v - (2 * jsd - 2 * math.log(2))) < 1e-4
     assert -1e-9 < jsd <= math.log(2) and v >= -math.log(4) - 1e-9   # the minimum is -log 4
     if (mu, sigma) == (0, 1):                           # p_g = p_data: JSD 0, V = -log 4
@@ -280,7 +290,7 @@ for mu, sigma in ((0, 1), (0.5, 1), (1, 1), (2, 0.5), (3, 2), (6, 1)):
 # never separate but which overlap less and less as they narrow: for narrow ones the JSD is
 # flat at $\log 2$ to machine precision.
 
-# %% tags=["claim-06-jsd-flat"]
+# %%
 shifts = torch.linspace(0, 8, 41)
 fig, ax = plt.subplots(figsize=(7, 3))
 for sigma in (1.0, 0.3, 0.05):
@@ -304,10 +314,12 @@ plt.show()
 far = [js_divergence(box(-1, 0), box(-1 + s, s), dx).item() for s in (1.5, 3.0, 6.0)]
 print("uniform boxes 1.5, 3 and 6 apart: JSD =", [round(j, 6) for j in far],
       f"(log 2 = {math.log(2):.6f})")
-assert all(abs(j - math.log(2)) < 1e-3 for j in far)
 narrow = [js_divergence(normal_pdf(x_grid, 0, 0.05), normal_pdf(x_grid, s, 0.05), dx).item()
           for s in (2.0, 2.01)]
 print(f"narrow Gaussians 2 apart: d JSD / d distance = {(narrow[1] - narrow[0]) / 0.01:.1e}")
+
+# %% jupyter={"source_hidden": true} tags=["claim-06-jsd-flat", "hide-input"]
+assert all(abs(j - math.log(2)) < 1e-3 for j in far)
 assert abs(narrow[1] - narrow[0]) / 0.01 < 1e-6
 
 # %% [markdown]
@@ -336,7 +348,7 @@ assert abs(narrow[1] - narrow[0]) / 0.01 < 1e-6
 # Below, the two losses and their gradients computed by autograd through
 # `generator_loss`, against the closed forms:
 
-# %% tags=["claim-06-generator-gradients", "claim-06-stable-logits"]
+# %%
 logit = torch.linspace(-8, 8, 401, dtype=torch.float64, requires_grad=True)   # (401,) logits of D
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.2))
 for kind, closed_form in (("minimax", lambda d: -d), ("non-saturating", lambda d: -(1 - d))):
@@ -356,6 +368,8 @@ ax1.set_xscale("log")
 fig.tight_layout()
 plt.show()
 far = torch.tensor([-200.0])                            # D certain that a sample is fake
+
+# %% jupyter={"source_hidden": true} tags=["claim-06-generator-gradients", "claim-06-stable-logits", "hide-input"]
 assert torch.log(torch.sigmoid(far)).isinf().all()      # log of the rounded sigmoid: log 0
 assert generator_loss(far, "non-saturating").item() == 200.0   # softplus(200): exact
 
@@ -367,8 +381,7 @@ assert generator_loss(far, "non-saturating").item() == 200.0   # softplus(200): 
 # with momentum; here without), and $k = 5$ discriminator steps per generator step, so $D$ wins early. Only the generator's
 # loss differs.
 
-# %% tags=["claim-06-minimax-stalls"]
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 # (training: the numbers vary with the CPU's rounding; the asserts hold on any CPU)
 stall = {}
 for kind in ("minimax", "non-saturating"):
@@ -399,6 +412,8 @@ ax2.legend(fontsize=8)
 fig.tight_layout()
 plt.show()
 mm, ns = stall["minimax"], stall["non-saturating"]
+
+# %% jupyter={"source_hidden": true} tags=["claim-06-minimax-stalls", "hide-input"]
 assert abs(ns[1].mean() - 4) < 0.2 and abs(mm[1].mean() - 4) > 3
 assert np.mean(mm[0]["g_grad"][100:200]) < np.mean(ns[0]["g_grad"][100:200]) / 5
 assert np.mean(mm[0]["d_fake"][100:200]) < 0.01         # D wins: D(G(z)) near 0
@@ -421,20 +436,20 @@ assert np.mean(mm[0]["d_fake"][100:200]) < 0.01         # D wins: D(G(z)) near 0
 # currently believes is data, and $D$ then moves its hills to where the data are not yet
 # covered.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 ring_run = run("ring", num_steps=2000, snapshots=10, seed=0)
 print(f"2,000 iterations in {ring_run['seconds']:.0f} s")
 fig = draw_run(ring_run, ncols=6)
 plt.show()
 
-# %% tags=["claim-06-modes-found-early"]
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 # (training: the numbers vary with the CPU's rounding; the asserts hold on any CPU)
 m = ring_run["metrics"]
 print(f"after 2,000 iterations: {m['modes']}/8 modes captured, {m['high_quality']:.1%} high quality")
 shares = mode_shares(ring_run["samples"], ring_run["means"])
 print("share of samples nearest each mode:", shares.numpy().round(3))
+
+# %% jupyter={"source_hidden": true} tags=["claim-06-modes-found-early", "hide-input"]
 assert shares.min() > 0.05 and m["high_quality"] < 0.5
 
 # %% [markdown]
@@ -454,8 +469,7 @@ assert shares.min() > 0.05 and m["high_quality"] < 0.5
 # largest share one mode takes (a generator that covers the mixture gives each of the 8 ring
 # modes 12.5 % and each of the 25 grid modes 4 %).
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 collapse = {name: run(name, lr_g=1e-3, lr_d=1e-4, num_steps=1500, snapshots=5, seed=0)
             for name in ("ring", "grid")}
 for name, result in collapse.items():
@@ -463,27 +477,30 @@ for name, result in collapse.items():
     fig.suptitle(f"{name}: D's learning rate 1e-4, G's 1e-3", y=1.02)
     plt.show()
 
-# %% tags=["claim-06-mode-collapse"]
-# NBVAL_IGNORE_OUTPUT
-# (training: the numbers vary with the CPU's rounding; the asserts hold on any CPU)
+# %% tags=["nbval-ignore-output"]
+# (training: the numbers vary with the CPU's rounding; the checks below hold on any CPU)
+collapse_shares = {}                  # dataset -> share of the samples per mode, per snapshot
 for name, result in collapse.items():
-    shares = [mode_shares(s["points"], result["means"]) for s in result["snapshots"][1:]]
+    collapse_shares[name] = [mode_shares(s["points"], result["means"]) for s in result["snapshots"][1:]]
     print(f"{name}: modes holding >= 2 % of the samples at each snapshot: "
-          f"{[int((s >= 0.02).sum()) for s in shares]} of {len(result['means'])}; "
-          f"largest share {[round(s.max().item(), 2) for s in shares]}; "
-          f"the mode holding it {[int(s.argmax()) for s in shares]}")
-    assert max(int((s >= 0.02).sum()) for s in shares) <= 3
-    assert min(s.max().item() for s in shares) > 0.45
+          f"{[int((s >= 0.02).sum()) for s in collapse_shares[name]]} of {len(result['means'])}; "
+          f"largest share {[round(s.max().item(), 2) for s in collapse_shares[name]]}; "
+          f"the mode holding it {[int(s.argmax()) for s in collapse_shares[name]]}")
+
+# %% jupyter={"source_hidden": true} tags=["claim-06-mode-collapse", "hide-input"]
+for name in collapse:
+    assert max(int((s >= 0.02).sum()) for s in collapse_shares[name]) <= 3
+    assert min(s.max().item() for s in collapse_shares[name]) > 0.45
 
 # %% [markdown]
 # ### The mode-coverage table, over seeds
 #
-# One run is an anecdote; GAN training is noisy from seed to seed. `gan_toy.mode_table` (in `gm_helpers.training`) trains
-# five seeds for each dataset and each method: the recipe of the first run above, for 20,000
-# iterations, with both learning rates annealed to zero by a cosine over the run (so the last
-# iterations refine rather than wander). Its results ship with the command that made them in
-# `gm_helpers/checkpoints/gan_toy_modes.json`; `gan_toy.run` with the printed settings
-# re-runs any row.
+# One run is an anecdote; GAN training is noisy from seed to seed. `gan_toy.mode_table` (in
+# `gm_helpers.training`) trains five seeds for each dataset and each method: the recipe of the
+# first run above, for 20,000 iterations, with both learning rates annealed to zero by a cosine
+# over the run (so the last iterations refine rather than wander). Its results ship with the
+# command that made them in `gm_helpers/checkpoints/gan_toy_modes.json`; `gan_toy.run` with the
+# printed settings re-runs any row.
 #
 # The remedy we chose is a **gradient penalty on the data**, $R_1$ (Mescheder, Geiger and
 # Nowozin 2018, `d_step(..., r1=0.1)`): $D$'s loss gets
@@ -497,7 +514,7 @@ for name, result in collapse.items():
 # points, so a collapsed $G$, whose packs have no variety, is easy to reject. Try it against
 # the collapse above.)
 
-# %% tags=["claim-06-r1-every-mode", "claim-06-plain-gan-unreliable"]
+# %%
 sweep = json.loads((CHECKPOINT_DIR / "gan_toy_modes.json").read_text())
 print("made by:", sweep["command"], f"({sweep['wall_time_s'] / 60:.0f} min, {sweep['hardware']})")
 print("settings of every run:", sweep["settings"])
@@ -518,12 +535,14 @@ for dataset in ("ring", "grid"):
         print(f"{'':5} {label:34} {value:>27} (published)")
 plain_ring, plain_grid = summary["ring", "none"], summary["grid", "none"]
 r1_ring, r1_grid = summary["ring", "r1"], summary["grid", "r1"]
+ring_modes = sorted(r["modes"] for r in sweep["rows"]
+                    if (r["dataset"], r["remedy"]) == ("ring", "none"))
+
+# %% jupyter={"source_hidden": true} tags=["claim-06-r1-every-mode", "claim-06-plain-gan-unreliable", "hide-input"]
 assert r1_ring["modes_mean"] == 8 and r1_grid["modes_mean"] == 25          # every seed, every mode
 assert min(r1_ring["hq_mean"], r1_grid["hq_mean"]) >= 0.95                 # the course's target
 assert plain_ring["modes_mean"] < 8 and plain_grid["modes_mean"] < 24
 assert plain_grid["hq_mean"] < 0.95 < r1_grid["hq_mean"] and r1_ring["hq_mean"] < plain_ring["hq_mean"]
-ring_modes = sorted(r["modes"] for r in sweep["rows"]
-                    if (r["dataset"], r["remedy"]) == ("ring", "none"))
 assert ring_modes == [7, 8, 8, 8, 8]                                       # one seed drops a mode
 assert round(25 - plain_grid["modes_mean"]) == 3                           # about 3 missed
 assert r1_ring["hq_mean"] > 0.959 and r1_grid["hq_mean"] > 0.936           # above PacGAN4's
@@ -557,12 +576,10 @@ assert all(0.97 <= s["hq_mean"] < 0.985 for s in (r1_ring, r1_grid))       # abo
 # distributions overlap everywhere. The shipped checkpoint was trained with this command (the
 # manifest records it, with the time it took and on what):
 
-# %% tags=["claim-06-instance-noise", "claim-06-dcgan-architecture"]
+# %%
 print(dcgan_entry["command"])
 print(f"{dcgan_entry['epochs']} epochs, {dcgan_entry['wall_time_s'] / 60:.0f} minutes on "
       f"{dcgan_entry['hardware']}")
-assert dcgan_entry["instance_noise"] == 0.3 and "--noise 0.3" in dcgan_entry["command"]
-assert (G_dcgan.latent, G_dcgan.width) == (64, 64)              # z in R^64; 2 x 64 = 128 channels
 snapshots = torch.load(CHECKPOINT_DIR / "dcgan.pt", weights_only=True)["metrics"]["snapshots"]   # (epochs, 64, 1, 28, 28) uint8
 epochs_to_show = sorted({0, 1, 2, len(snapshots) // 2 - 1, len(snapshots) - 1})
 fig, axes = plt.subplots(len(epochs_to_show), 1, figsize=(9, 1.3 * len(epochs_to_show)))
@@ -570,6 +587,10 @@ for ax, e in zip(axes, epochs_to_show):
     show_images(snapshots[e][:16].float() / 255, nrow=16, ax=ax, title=f"after epoch {e + 1}")
 fig.tight_layout()
 plt.show()
+
+# %% jupyter={"source_hidden": true} tags=["claim-06-instance-noise", "claim-06-dcgan-architecture", "hide-input"]
+assert dcgan_entry["instance_noise"] == 0.3 and "--noise 0.3" in dcgan_entry["command"]
+assert (G_dcgan.latent, G_dcgan.width) == (64, 64)              # z in R^64; 2 x 64 = 128 channels
 
 # %% [markdown]
 # The same 16 noise vectors after several epochs (grey levels are $G$'s sigmoid outputs,
@@ -580,7 +601,7 @@ plt.show()
 # outputs on the two approach each other, but $D$ keeps an edge to the end: its mean output
 # on data stays above its mean output on samples at every point logged.
 
-# %% tags=["claim-06-dcgan-curves"]
+# %%
 dcgan_history = dcgan_entry["history"]                  # means over 100 iterations
 plot_checkpoint_curves(["dcgan.pt"], manifest, size=(4.2, 2.8))
 plt.show()
@@ -597,6 +618,8 @@ d_real, d_fake, d_loss = (np.array(dcgan_history[k]) for k in ("d_real", "d_fake
 print(f"mean D(x) - mean D(G(z)): {d_real[0] - d_fake[0]:.2f} in the first 100 iterations, "
       f"{d_real[-1] - d_fake[-1]:.2f} in the last; D's loss {d_loss[0]:.2f} -> {d_loss[-1]:.2f} "
       f"(2 ln 2 = {2 * np.log(2):.3f})")
+
+# %% jupyter={"source_hidden": true} tags=["claim-06-dcgan-curves", "hide-input"]
 assert (d_real > d_fake).all()                           # D keeps an edge throughout
 assert d_loss[-1] > 3 * d_loss[0] and d_loss.max() < 2 * np.log(2)
 assert d_real[-1] - d_fake[-1] < 0.4 * (d_real[0] - d_fake[0])
@@ -614,20 +637,21 @@ assert d_real[-1] - d_fake[-1] < 0.4 * (d_real[0] - d_fake[0])
 # learning curves (cross-entropy per digit, on its 8,000 training and 2,000 held-out digits);
 # the file keeps the weights of the last epoch.
 
-# %% tags=["claim-06-classifier-curves"]
+# %%
 plot_checkpoint_curves(["digit_classifier.pt"], manifest, size=(4.2, 2.8))
 plt.show()
 cls_history = classifier_entry["history"]
 print(f"held-out accuracy per epoch: {[round(a, 3) for a in cls_history['valid_accuracy']]}")
+
+# %% jupyter={"source_hidden": true} tags=["claim-06-classifier-curves", "hide-input"]
 assert cls_history["valid_accuracy"][-1] == classifier_entry["held_out_accuracy"] == 0.982
 assert max(cls_history["valid_accuracy"]) == cls_history["valid_accuracy"][-1]
 assert cls_history["valid_loss"][-1] < cls_history["valid_loss"][0] / 5
 
-# %% tags=["claim-06-dcgan-nearly-binary", "claim-06-dcgan-class-coverage"]
+# %%
 grey = G_dcgan.sample(10_000, seed=0)                       # (10000, 1, 28, 28) in [0, 1]
 grey_fraction = ((grey > 0.1) & (grey < 0.9)).float().mean().item()
 print(f"pixels of G's samples strictly between 0.1 and 0.9: {grey_fraction:.2%}")
-assert grey_fraction < 0.05                                 # nearly binary already
 samples_dcgan = G_dcgan.sample_binary(10_000, seed=0)       # (10000, 1, 28, 28) of 0s and 1s
 del grey
 fractions = class_fractions(classifier, samples_dcgan)
@@ -646,6 +670,9 @@ print("validation digits per class (%):", [round(100 * f, 1) for f in fractions_
 print(f"classifier: held-out accuracy {classifier_entry['held_out_accuracy']:.1%}")
 rare = [d for d in range(10) if fractions[d] < 0.05]
 print("classes below 5 % of the samples:", rare)
+
+# %% jupyter={"source_hidden": true} tags=["claim-06-dcgan-nearly-binary", "claim-06-dcgan-class-coverage", "hide-input"]
+assert grey_fraction < 0.05                                 # nearly binary already
 assert min(fractions) > 0 and rare == [0] and max(fractions) == fractions[9] > 0.15
 assert fractions[0] < 0.03 and all(0.085 < f < 0.115 for f in fractions_real)   # zeros: < 3 %
 assert fractions[9] > 1.8 * fractions_real[9]               # nines: about twice their share
@@ -676,7 +703,7 @@ assert fractions[9] > 1.8 * fractions_real[9]               # nines: about twice
 # outputs. The likelihood column: exact for the PixelCNN, importance-sampled for the VAE,
 # none for the GAN.
 
-# %% tags=["claim-06-frechet-ranking"]
+# %%
 x_train = load_binarized_mnist("train")[:10_000].clone()     # the real-vs-real baseline
 torch.manual_seed(0)
 with torch.no_grad():
@@ -696,14 +723,16 @@ for name in candidates:
     row = fd[name]
     big = f"{row[10_000]:11.2f}" if 10_000 in row else f"{'—':>11}"
     print(f"{name:24} {row[1000]:10.2f} {big} {nll[name]:>18}")
-assert abs(fd["real (training digits)"][10_000] - classifier_entry["frechet_real_vs_real"]) < 1e-3
 fig, axes = plt.subplots(1, 4, figsize=(12, 3.2))
 for ax, (name, x) in zip(axes, candidates.items()):
     show_images(x[:36], nrow=6, ax=ax, title=name)
 plt.show()
 at_1000 = {name: row[1000] for name, row in fd.items()}
-assert at_1000["real (training digits)"] < at_1000["VAE (ELBO-trained)"] < at_1000["DCGAN"] < at_1000["Gated PixelCNN"]
 baseline = at_1000["real (training digits)"]
+
+# %% jupyter={"source_hidden": true} tags=["claim-06-frechet-ranking", "hide-input"]
+assert abs(fd["real (training digits)"][10_000] - classifier_entry["frechet_real_vs_real"]) < 1e-3
+assert at_1000["real (training digits)"] < at_1000["VAE (ELBO-trained)"] < at_1000["DCGAN"] < at_1000["Gated PixelCNN"]
 assert all(v > 10 * baseline for name, v in at_1000.items() if name != "real (training digits)")
 assert manifest["gated_pixelcnn.pt"]["test_nll"] < manifest["vae.pt"]["test_nll"]   # best NLL
 
@@ -735,8 +764,7 @@ assert manifest["gated_pixelcnn.pt"]["test_nll"] < manifest["vae.pt"]["test_nll"
 fig = draw_toy_state(ring_run, len(ring_run["snapshots"]) - 1)
 plt.show()
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 toy_gan_explorer(initial_run=ring_run, num_steps=2000)
 
 # %% [markdown]
@@ -751,8 +779,7 @@ toy_gan_explorer(initial_run=ring_run, num_steps=2000)
 fig = draw_dcgan(dcgan_result(G_dcgan, seed=0, seed_a=1, seed_b=2))
 plt.show()
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 dcgan_explorer(G_dcgan)
 
 # %% [markdown]
@@ -778,8 +805,7 @@ dcgan_explorer(G_dcgan)
 # in both directions, for the Diagonal BiLSTM). The shipped models, and one training step
 # (forward and backward on the same 32 digits) of each, timed here:
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 x_batch = x_valid[:32]
 step_time = {}
 for name in ("pixelcnn.pt", "gated_pixelcnn.pt", "row_lstm.pt", "diagonal_bilstm.pt"):
@@ -795,10 +821,13 @@ for name in ("pixelcnn.pt", "gated_pixelcnn.pt", "row_lstm.pt", "diagonal_bilstm
           f"one training step {1000 * step_time[name]:6.0f} ms")
     del model
 
-# %% tags=["claim-06-pixelcnn-vs-pixelrnn"]
+# %%
 best = manifest["diagonal_bilstm.pt"]["test_nll"]
 print("behind the Diagonal BiLSTM by (nats):",
       {n: round(manifest[n]["test_nll"] - best, 2) for n in ("pixelcnn.pt", "gated_pixelcnn.pt", "row_lstm.pt")})
+row_lstm = manifest["row_lstm.pt"]
+
+# %% jupyter={"source_hidden": true} tags=["claim-06-pixelcnn-vs-pixelrnn", "hide-input"]
 assert manifest["diagonal_bilstm.pt"]["test_nll"] < min(manifest[n]["test_nll"] for n in ("pixelcnn.pt", "gated_pixelcnn.pt"))
 assert step_time["diagonal_bilstm.pt"] > 2 * step_time["gated_pixelcnn.pt"]
 assert manifest["row_lstm.pt"]["test_nll"] > max(manifest[n]["test_nll"] for n in ("pixelcnn.pt", "gated_pixelcnn.pt"))
@@ -806,7 +835,6 @@ assert best == min(e["test_nll"] for e in manifest.values()            # our bes
                    if "test_nll" in e and "colour" not in e["command"])  # (binarized MNIST)
 assert round(manifest["gated_pixelcnn.pt"]["test_nll"] - best, 1) == 0.6
 assert step_time["row_lstm.pt"] < step_time["diagonal_bilstm.pt"] / 2           # its step is quick
-row_lstm = manifest["row_lstm.pt"]
 assert row_lstm["config"] == {"hidden": 16, "num_layers": 2} and row_lstm["epochs"] == 3
 
 # %% [markdown]
