@@ -4,6 +4,7 @@ The map (each folder's ``__init__.py`` lists its modules):
 
     data          the datasets: binarized MNIST, grayscale and colour digits, patches, 2-d rings
     viz           plots: images, parameter counts, learning curves, MADE's graph
+    diagrams      the block diagrams: the taxonomy, NADE's shared weights, the VAE, the GAN loop
     checks        validation of sizes, choices and command-line arguments, shared by all
     models/       the models, one file per family, and the registry of trainable ones
     analysis/     measuring and comparing: exact enumeration, estimators, latent grids, Bayes,

@@ -1,7 +1,7 @@
 """The package's architecture, held by tests: dependencies point one way, no module reaches into
 another's private names, there are no import cycles, and every public name has one import path.
 
-The layers, from the bottom: ``checks`` and ``data``; ``models``; ``analysis`` and ``viz``;
+The layers, from the bottom: ``checks`` and ``data``; ``models``; ``analysis``, ``viz``, ``diagrams``;
 ``training``; ``widgets`` and ``exercises``; ``course``. A module may import from its own layer
 and the layers below it, never above.
 """
@@ -16,7 +16,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "gm_helpers"
 
-LAYER = {"checks": 0, "data": 0, "models": 1, "analysis": 2, "viz": 2, "training": 3,
+LAYER = {"checks": 0, "data": 0, "models": 1, "analysis": 2, "viz": 2, "diagrams": 2, "training": 3,
          "widgets": 4, "exercises": 4, "course": 5, "train": 6}
 SIBLINGS_APART = {("widgets", "exercises"), ("exercises", "widgets")}
 

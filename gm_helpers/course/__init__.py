@@ -7,5 +7,6 @@
     claims            The claims ledger: every claim the lectures make, and where it is checked
     notebooks         Execute lecture notebooks in place and measure each one's wall time and peak
                       memory
+    study_time        How long a lecture takes a strong student: reading, code, figures and exercises
     student           Write student copies of the lectures: every solution replaced by a stub
 """

@@ -4,18 +4,20 @@
     python -m gm_helpers.course execute [--sync] lectures/*.ipynb  # execute; time and memory
     python -m gm_helpers.course claims-table                     # the README's claims table
     python -m gm_helpers.course checkpoint-table                 # the README's checkpoint table
+    python -m gm_helpers.course study-time [lectures/*.ipynb]     # reading and exercise minutes
 """
 from __future__ import annotations
 
 import sys
 
-from gm_helpers.course import checkpoint_table, claims, notebooks, student
+from gm_helpers.course import checkpoint_table, claims, notebooks, student, study_time
 
 COMMANDS = {
     "student": student.main,
     "execute": notebooks.main,
     "claims-table": lambda argv: print(claims.table()),
     "checkpoint-table": lambda argv: print(checkpoint_table.table()),
+    "study-time": study_time.main,
 }
 
 

@@ -15,13 +15,29 @@ Safety, because a mistake here either destroys the committed solutions or publis
 * the output folder may not be the input folder, inside it, or contain it;
 * an input that is missing, not a folder, or holds no notebook is an error (exit status 2);
 * every notebook is written into a temporary folder first and checked: no copy may contain a
-  marker, or a line of a solution that does not also appear outside the solution in that cell.
-  Only when every notebook has passed are the copies moved into the output folder;
-* every error names the notebook and the cell (its index, counting from 0, and its first line).
+  marker, and no telling line of any solution may show anywhere in the copy, in a cell's source
+  or in the text of its outputs (a printed ``inspect.getsource`` of the package's code that is
+  also an exercise's answer, say). Only when every notebook has passed are the copies moved into
+  the output folder, and when any fails, every failure of every notebook is reported at once;
+* a cell tagged ``answer-source`` (the package's code for an exercise, printed after it) becomes
+  a short note in the copy;
+* every error names the notebook and the cell (its index, counting from 0, and its first line),
+  and for a leak the line that shows and the cell of the solution it comes from.
+
+Which solution lines are telling: a line is compared by its code (a trailing comment dropped)
+with all white space removed, wherever it shows inside a line of the copy (so a printed source
+with other spacing or comments still matches). A line is skipped as too generic to give anything
+away when fewer than 8 characters remain (``return x``, ``else:``, ``)``) or when it is an import,
+a bare ``return name``, a bare condition (``if first:``, ``else:``, ``try:``), a loop header over
+a name or ``range(name)`` (``for d in range(D):``), an alias (``h = x``) or a shape unpacked
+(``B, D = u.shape``). A comment line, and a line of a markdown solution, is telling when it has at
+least 20 characters. A line that the question itself shows outside the solution, in its own cell,
+is no secret.
 """
 from __future__ import annotations
 
 import argparse
+import html
 import re
 import shutil
 import sys
@@ -31,6 +47,11 @@ from pathlib import Path
 import nbformat
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"   # the canonical spelling
+# a cell tagged so shows the package's own code for an exercise just solved: the student copy
+# replaces it by a note (it comes after the exercise, so the solutions notebook can show it)
+ANSWER_SOURCE = "answer-source"
+ANSWER_NOTE = ("*Here the solutions notebook shows the package's own code for the exercise "
+               "above: compare it with yours once your answer passes its checker.*")
 STUB = "raise NotImplementedError"
 MARKDOWN_STUB = "*Your answer here.*"
 # a whole line that is a marker: any number of '#' (at least one), any spacing, any case
@@ -81,6 +102,107 @@ def solution_lines(source: str) -> set[str]:
     return within - outside
 
 
+# the lines too generic to give a solution away (matched against the whole stripped code)
+GENERIC = re.compile(r"""
+    (import|from)\s.*                                          # imports
+  | return(\s+[\w.]+)?                                         # return x, return self.h
+  | (if|elif|while)\s+(not\s+)?[\w.]+\s*: | (else|try|finally)\s*: | except\b.*:
+  | pass | break | continue
+  | for\s+[\w\s,()]+\sin\s+(range\(\s*[\w.]+\s*\)|[\w.]+)\s*:   # for d in range(D):
+  | [\w\s,]+=\s*[\w.]+\.shape | [\w.]+\s*=\s*[\w.]+                # B, D = u.shape; h = x
+""", re.VERBOSE)
+MIN_CODE, MIN_TEXT = 8, 20   # characters left once white space is removed
+
+
+def _squeeze(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def _code(line: str) -> str:
+    """The line without its trailing comment (a ``#`` outside string quotes)."""
+    quote = None
+    for i, char in enumerate(line):
+        if quote:
+            quote = None if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "#":
+            return line[:i]
+    return line
+
+
+def telling_key(line: str, markdown: bool = False) -> str | None:
+    """The form in which a solution line is looked for in the copy (white space removed), or
+    None when the line is too generic to give the solution away (see the module's doc)."""
+    text = line.strip()
+    if markdown or text.startswith("#"):
+        key = _squeeze(text.lstrip("#") if not markdown else text)
+        return key if len(key) >= MIN_TEXT else None
+    code = _code(text).strip()
+    key = _squeeze(code)
+    if len(key) < MIN_CODE or GENERIC.fullmatch(code):
+        return None
+    return key
+
+
+def telling_lines(nb) -> dict[str, tuple[int, str]]:
+    """Every telling solution line of a notebook: its key -> (the solution's cell, the line).
+    A line that also shows outside the solutions of its own cell is the question's, not kept."""
+    found = {}
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type not in ("code", "markdown") or not has_solution(cell.source):
+            continue
+        inside, secret, shown = False, {}, []
+        for line in cell.source.splitlines():
+            kind = marker(line)
+            if kind:
+                inside = kind == "BEGIN"
+            elif inside:
+                key = telling_key(line, markdown=cell.cell_type == "markdown")
+                if key:
+                    secret[key] = line.strip()
+            else:
+                shown.append(_squeeze(line))
+        for key, line in secret.items():
+            if not any(key in other for other in shown):
+                found.setdefault(key, (index, line))
+    return found
+
+
+def cell_texts(cell):
+    """(where, text) for everything a reader sees of a cell: its source, then the text of each
+    output (streams, every text/* of a result or display, HTML without its tags, tracebacks)."""
+    yield "source", cell.source
+    for output in cell.get("outputs", []):
+        if "text" in output:
+            yield "output", "".join(output["text"])
+        for mime, value in output.get("data", {}).items():
+            if mime.startswith("text/"):
+                value = "".join(value) if isinstance(value, list) else str(value)
+                if mime == "text/html":
+                    value = html.unescape(re.sub(r"<[^>]*>", "", value))
+                yield "output", value
+        if output.get("output_type") == "error":
+            text = "\n".join([output.get("evalue", ""), *output.get("traceback", [])])
+            yield "output", re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+def leaks(original, copy, name: str) -> list[str]:
+    """One message per place where a telling solution line of ``original`` shows in ``copy``."""
+    secrets = telling_lines(original)
+    found = []
+    for index, cell in enumerate(copy.cells):
+        for where, text in cell_texts(cell):
+            shown = [_squeeze(line) for line in text.splitlines()]
+            for key, (solution, line) in secrets.items():
+                if any(key in other for other in shown):
+                    message = (f"{_where(name, index, cell)}: its {where} shows {line!r}, a line "
+                               f"of the solution in cell {solution}")
+                    if message not in found:
+                        found.append(message)
+    return found
+
+
 def has_solution(source: str) -> bool:
     return any(marker(line) for line in source.splitlines())
 
@@ -97,6 +219,9 @@ def student_notebook(nb, name: str = "notebook"):
     (``verify_copy`` then checks the result independently)."""
     nb = nbformat.from_dict(nb)
     for index, cell in enumerate(nb.cells):
+        if ANSWER_SOURCE in cell.metadata.get("tags", []):  # the package's code that answers
+            nb.cells[index] = nbformat.v4.new_markdown_cell(ANSWER_NOTE)
+            continue
         if cell.cell_type not in ("code", "markdown"):
             continue
         solved = has_solution(cell.source)
@@ -114,7 +239,9 @@ def student_notebook(nb, name: str = "notebook"):
 
 
 def verify_copy(original, copy, name: str) -> None:
-    """Check a written student copy against its lecture: no marker and no solution line left."""
+    """Check a written student copy against its lecture: no marker and no solution line left in
+    its cell, and no telling solution line anywhere else in the copy, source or output (every
+    place found is named, one per line)."""
     if len(original.cells) != len(copy.cells):
         raise StudentCopyError(f"{name}: the copy has {len(copy.cells)} cells, the lecture "
                                f"{len(original.cells)}")
@@ -124,6 +251,21 @@ def verify_copy(original, copy, name: str) -> None:
             if marker(line) or line.strip() in secret:
                 raise StudentCopyError(f"{_where(name, index, cell)}: the student copy still "
                                        f"contains {line.strip()!r}")
+    found = leaks(original, copy, name)
+    if found:
+        raise StudentCopyError("\n".join(found))
+
+
+def _stage(path: Path, scratch: Path) -> Path:
+    """Write the student copy of the lecture at ``path`` into ``scratch`` and verify it."""
+    try:
+        original = nbformat.read(path, as_version=4)
+    except Exception as error:  # noqa: BLE001 - name the file whatever nbformat raises
+        raise StudentCopyError(f"{path}: not a readable notebook ({error})") from None
+    target = scratch / path.name
+    nbformat.write(student_notebook(original, name=str(path)), target)
+    verify_copy(original, nbformat.read(target, as_version=4), str(path))
+    return target
 
 
 def _overlap(a: Path, b: Path) -> bool:
@@ -149,16 +291,14 @@ def write_copies(lectures: Path, out: Path) -> list[Path]:
         raise StudentCopyError(f"{lectures}: no .ipynb notebook in this folder")
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out, prefix=".student-") as scratch:
-        staged = []
-        for path in paths:
+        staged, errors = [], []
+        for path in paths:   # check them all, so that one run names every problem
             try:
-                original = nbformat.read(path, as_version=4)
-            except Exception as error:  # noqa: BLE001 - name the file whatever nbformat raises
-                raise StudentCopyError(f"{path}: not a readable notebook ({error})") from None
-            target = Path(scratch) / path.name
-            nbformat.write(student_notebook(original, name=str(path)), target)
-            verify_copy(original, nbformat.read(target, as_version=4), str(path))
-            staged.append(target)
+                staged.append(_stage(path, Path(scratch)))
+            except StudentCopyError as error:
+                errors.append(str(error))
+        if errors:
+            raise StudentCopyError("\n".join(errors))
         written = []
         for target in staged:   # every notebook passed: move them into place
             final = out / target.name

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from gm_helpers.exercises.core import Feedback, call_student, check_cases
+from gm_helpers.exercises.core import Feedback, call_student, check_cases, read_answer, shape_only
 from gm_helpers.models.tabular import all_binary_states
 
 
@@ -205,10 +205,10 @@ def _frequencies(x: np.ndarray) -> np.ndarray:
 
 def _format_problem(got, B: int, D: int) -> str | None:
     """A message if the output is not a (B, D) array of 0s and 1s, else None."""
-    try:
-        x = np.asarray(got, dtype=float)
-    except (TypeError, ValueError):
-        return f"return a (B, D) array of 0s and 1s; got {type(got).__name__}"
+    x, problem = read_answer(got)
+    if x is None:
+        return problem + " (a (B, D) array of 0s and 1s)"
+    x = x.astype(float)
     if x.shape == (D, B) and B != D:
         return f"transposed: return x with shape (B, D) = {(B, D)}, one row per sample; " \
                f"got {x.shape}"
@@ -238,8 +238,9 @@ def check_ar_sampler(fn) -> Feedback:
         if failed is not None:
             return failed
         problem = _format_problem(out, *u.shape)
-        if problem:
-            return Feedback(False, problem)
+        if problem:  # the right samples in another shape are told so
+            return Feedback(False, shape_only(out, reference_ar_sample(model.p, u), exact=True)
+                            or problem)
         got.append(np.asarray(out, dtype=float).astype(np.uint8))
         records.append(conditional.calls)
     want = [reference_ar_sample(model.p, u) for model, u in cases]

@@ -4,9 +4,29 @@ Each ``check_*`` of a lecture's module takes the student's function, runs it on 
 compares with the reference, and when it disagrees tries the usual mistakes (an off-by-one, a
 forgotten normalisation, log base 2 instead of e, a transposed table) to name the one that was
 made. It returns a ``Feedback``, which is truthy when the answer is right and prints as one line.
+
+The type rule, one for every checker. An answer may be a torch tensor or a NumPy array (a list
+of numbers is read as NumPy reads it) or, where the answer is one number, a Python number, a
+NumPy scalar or a 0-d tensor; of dtype float32 or float64, or of an integer or bool dtype where
+the answer is integral (a count, a mask, a sample). It is judged to the precision of the dtype it
+comes in, ``|got - want| <= atol + rtol |want|`` with (rtol, atol) from ``TOLERANCE``:
+
+    float64, Python float   1e-10, 1e-10   a right formula is off by ~1e-15: room for any order
+                                           of operations, and still far from every mistake
+    float32                 1e-5,  1e-5    its rounding unit is 6e-8, and tens of exp, log and
+                                           sum steps lose up to ~1e-6
+    integer, bool           exactly
+
+Counts (``exact=True``) are compared exactly whatever the dtype: 2.0**784 - 1 is not 2**784 - 1.
+float16 and bfloat16 (three digits) and anything that is not numbers are refused with a message.
+Values that are right in the wrong shape are told so: "right values, wrong shape: expected (4,),
+got (4, 1)". Every input a checker draws comes from a fixed seed, and the student's code runs
+under a fixed global seed (``seeded``), so one answer gets one verdict, however often it is run.
 """
 from __future__ import annotations
 
+import numbers
+import random
 import signal
 import threading
 from contextlib import contextmanager
@@ -31,6 +51,8 @@ class Feedback:
 # calls sys.exit, runs for ever, returns a tensor that requires grad), the checker answers with
 # feedback, never a traceback or a hung kernel.
 TIME_LIMIT = 10.0  # seconds per call; the reference answers take milliseconds
+
+SEED = 0  # the global seed the student's code runs under
 
 NOT_IMPLEMENTED = "not implemented yet: replace `raise NotImplementedError` with your code"
 
@@ -61,6 +83,23 @@ def time_limit(seconds: float | None):
         signal.signal(signal.SIGALRM, previous)
 
 
+@contextmanager
+def seeded(seed: int = SEED):
+    """Run the block with torch's (CPU), NumPy's and Python's global generators seeded, and give
+    the notebook its own generators' states back afterwards: code that draws its own noise gets
+    the same noise on every call, and checking does not change the notebook's random numbers."""
+    np_state, py_state = np.random.get_state(), random.getstate()
+    with torch.random.fork_rng(devices=[]):
+        torch.default_generator.manual_seed(seed)
+        np.random.seed(seed)
+        random.seed(seed)
+        try:
+            yield
+        finally:
+            np.random.set_state(np_state)
+            random.setstate(py_state)
+
+
 def _detached(out):
     """Tensors that require grad, detached (inside tuples and lists too), so comparing them
     with NumPy cannot fail; everything else unchanged."""
@@ -73,12 +112,12 @@ def _detached(out):
 
 def call_student(fn, *args, where: str = "", limit: float | None = None, detach: bool = True,
                  **kwargs):
-    """``fn(*args, **kwargs)`` guarded: returns ``(output, None)``, or ``(None, Feedback)`` that
-    says what went wrong (``where`` names the input, e.g. "on input 784, 2")."""
+    """``fn(*args, **kwargs)`` guarded and ``seeded``: returns ``(output, None)``, or ``(None,
+    Feedback)`` that says what went wrong (``where`` names the input, e.g. "on input 784, 2")."""
     limit = TIME_LIMIT if limit is None else limit
     suffix = f" {where}" if where else ""
     try:
-        with time_limit(limit):
+        with seeded(), time_limit(limit):
             out = fn(*args, **kwargs)
     except NotImplementedError:
         return None, Feedback(False, NOT_IMPLEMENTED)
@@ -94,49 +133,155 @@ def call_student(fn, *args, where: str = "", limit: float | None = None, detach:
     return (_detached(out) if detach else out), None
 
 
-def _run(fn, cases):
-    """Call fn on each case; return (outputs, None) or (None, Feedback) if it failed."""
-    outputs = []
-    for args in cases:
-        copies = [np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args]
-        out, failed = call_student(fn, *copies, where=f"on input {_short(args)}")
-        if failed is not None:
-            return None, failed
-        outputs.append(out)
-    return outputs, None
+# ----------------------------------------------------------------------------- the type rule
+TOLERANCE = {"float64": (1e-10, 1e-10), "float32": (1e-5, 1e-5)}  # (rtol, atol); see above
+
+
+def read_answer(out):
+    """The answer under the type rule: ``(array, precision)``, precision one of "float64",
+    "float32", "exact"; or ``(None, message)`` when the answer breaks the rule."""
+    if torch.is_tensor(out):
+        if out.dtype in (torch.float16, torch.bfloat16) or out.is_complex():
+            return None, (f"your answer is a {out.dtype} tensor: compute in float32 or float64 "
+                          f"(half precision keeps about 3 digits, too few to judge)")
+        out = out.detach().cpu().numpy()
+    if out is None or isinstance(out, (str, bytes, dict)) or not isinstance(
+            out, (numbers.Number, np.ndarray, np.generic, list, tuple)):
+        hint = " (is a `return` missing?)" if out is None else ""
+        return None, (f"return a torch tensor or a NumPy array (or a Python number where the "
+                      f"answer is one number); you returned {type(out).__name__}{hint}")
+    try:
+        array = np.asarray(out)
+    except (TypeError, ValueError) as err:
+        return None, f"your answer cannot be read as an array of numbers ({err})"
+    kind = array.dtype.kind
+    if kind == "f" and array.dtype.itemsize < 4:
+        return None, (f"your answer is {array.dtype}: compute in float32 or float64 (half "
+                      f"precision keeps about 3 digits, too few to judge)")
+    if kind == "f":
+        return array, "float32" if array.dtype == np.float32 else "float64"
+    if kind in "iub":
+        return array, "exact"
+    if kind == "O" and all(isinstance(v, numbers.Real) for v in array.flat):
+        whole = all(isinstance(v, numbers.Integral) for v in array.flat)
+        return array, "exact" if whole else "float64"
+    return None, f"your answer holds {array.dtype} values, not real numbers"
+
+
+def _reference(want) -> np.ndarray:
+    return np.asarray(want.detach().cpu().numpy() if torch.is_tensor(want) else want)
+
+
+def _close(a: np.ndarray, b: np.ndarray, precision: str, exact: bool) -> bool:
+    """Equal values (same shapes): exactly, or to the tolerance of ``precision``."""
+    if exact or precision == "exact":
+        return bool(np.all(a.astype(object) == b.astype(object)))
+    try:
+        a, b = a.astype(np.float64), b.astype(np.float64)
+    except (TypeError, ValueError, OverflowError):
+        return False
+    rtol, atol = TOLERANCE[precision]
+    return bool(np.allclose(a, b, rtol=rtol, atol=atol))
+
+
+def same(got, want, exact: bool = False) -> bool:
+    """Is the answer ``got`` the value ``want``: same shape, values to got's own precision?"""
+    a, precision = read_answer(got)
+    if a is None:
+        return False
+    b = _reference(want)
+    return a.shape == b.shape and _close(a, b, precision, exact)
+
+
+def shape_only(got, want, exact: bool = False) -> str | None:
+    """A message when the answer has the right values in the wrong shape ((B, 1) for (B,), a
+    transposed matrix), else None."""
+    a, precision = read_answer(got)
+    b = _reference(want)
+    if a is None or a.shape == b.shape or a.size != b.size:
+        return None
+    head = f"right values, wrong shape: expected {b.shape}, got {a.shape}"
+    if a.ndim == 2 and a.T.shape == b.shape and _close(a.T, b, precision, exact):
+        return head + " (transposed)"
+    if _close(a.reshape(b.shape), b, precision, exact):
+        return head
+    return None
+
+
+def precision_note(got, want) -> str:
+    """Why a float64 or integer answer that is close to right is still wrong, or ''."""
+    a, precision = read_answer(got)
+    b = _reference(want)
+    if a is None or a.shape != b.shape:
+        return ""
+    if precision == "float64" and _close(a, b, "float32", False):
+        return ("; your answer is float64 (a Python float counts as one) and so is judged to "
+                "1e-10, but it is right only to float32 precision: somewhere your code computes "
+                "in float32 (torch.tensor of Python floats, np.float32, .item() of a float32 "
+                "tensor); keep float64 throughout, or return float32")
+    with np.errstate(invalid="ignore"):
+        fractional = b.dtype.kind == "f" and not np.all(np.mod(b, 1) == 0)
+    if precision == "exact" and a.dtype.kind in "iu" and fractional:
+        return (f"; your answer has an integer dtype ({a.dtype}), but the answer is not a whole "
+                f"number: an integer array drops the fractions (create it as float)")
+    return ""
+
+
+# ----------------------------------------------------------------------------- verdicts
+def _matches(got, mistake, cases, exact) -> bool:
+    """Does every answer equal what ``mistake`` gives on its case?"""
+    try:
+        return all(same(g, mistake(*args), exact) for g, args in zip(got, cases))
+    except Exception:  # noqa: BLE001 - a mistake that cannot be made on these inputs does not fit
+        return False
+
+
+def verdict(got, cases, reference, mistakes: dict, success: str, exact: bool = False,
+            wrong_shape=None, wrong_values=None, probes: dict | None = None) -> Feedback:
+    """The answers ``got`` to ``cases`` against ``reference``: the type rule, then right, then
+    the first named mistake that fits every case, then the first probe (message -> a function
+    of nothing) that returns True, then "right values, wrong shape" if that is all that is
+    wrong, else, at the first case i wrong in its values, ``wrong_shape(i, want)`` (if given,
+    for a wrong shape) or ``wrong_values(i, want)`` with a note on the answer's precision."""
+    for g in got:
+        a, problem = read_answer(g)
+        if a is None:
+            return Feedback(False, problem)
+    want = [reference(*args) for args in cases]
+    if all(same(g, w, exact) for g, w in zip(got, want)):
+        return Feedback(True, success)
+    for message, mistake in mistakes.items():
+        if _matches(got, mistake, cases, exact):
+            return Feedback(False, message)
+    for message, probe in (probes or {}).items():
+        if probe():
+            return Feedback(False, message)
+    wrong = [i for i, (g, w) in enumerate(zip(got, want)) if not same(g, w, exact)]
+    shaped = [shape_only(got[i], want[i], exact) for i in wrong]
+    if all(shaped):  # right values in every case, only the shape is off
+        return Feedback(False, shaped[0])
+    i = next(i for i, s in zip(wrong, shaped) if not s)
+    if wrong_shape is not None and read_answer(got[i])[0].shape != _reference(want[i]).shape:
+        return Feedback(False, wrong_shape(i, want[i]))
+    return Feedback(False, wrong_values(i, want[i]) + precision_note(got[i], want[i]))
 
 
 def _short(args) -> str:
     return ", ".join(np.array2string(np.asarray(a), precision=3, threshold=6) for a in args)
 
 
-def _same(a, b, exact=False) -> bool:
-    try:
-        dtype = object if exact else float
-        a, b = np.asarray(a, dtype=dtype), np.asarray(b, dtype=dtype)
-    except (TypeError, ValueError):
-        return False
-    if a.shape != b.shape:
-        return False
-    if exact:
-        return bool(np.all(a == b))
-    return bool(np.allclose(a, b, rtol=1e-6, atol=1e-9))
-
-
 def check_cases(fn, cases, reference, mistakes, success, exact=False) -> Feedback:
-    """Compare fn with reference on every case; if wrong, name the first mistake that fits."""
-    got, failed = _run(fn, cases)
-    if failed is not None:  # a Feedback is falsy when it reports a failure
-        return failed
-    want = [reference(*args) for args in cases]
-    if all(_same(g, w, exact) for g, w in zip(got, want)):
-        return Feedback(True, success)
-    for message, wrong in mistakes.items():
-        if all(_same(g, wrong(*args), exact) for g, args in zip(got, cases)):
-            return Feedback(False, message)
-    i = next(i for i, (g, w) in enumerate(zip(got, want)) if not _same(g, w, exact))
-    return Feedback(False, f"on input {_short(cases[i])} you returned {got[i]!r}; "
-                           f"expected {want[i]!r}")
+    """Compare fn with reference on every case (NumPy or Python inputs, each passed as a copy);
+    if wrong, name the first mistake that fits."""
+    got = []
+    for args in cases:
+        copies = [np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args]
+        out, failed = call_student(fn, *copies, where=f"on input {_short(args)}")
+        if failed is not None:
+            return failed
+        got.append(out)
+    return verdict(got, cases, reference, mistakes, success, exact, wrong_values=lambda i, w: (
+        f"on input {_short(cases[i])} you returned {got[i]!r}; expected {w!r}"))
 
 
 def tensor_cases(shapes, seed=0):
@@ -145,13 +290,11 @@ def tensor_cases(shapes, seed=0):
              torch.randn(*s, generator=g, dtype=torch.float64) * 1.5) for s in shapes]
 
 
-def agree(got, want) -> bool:
-    if not torch.is_tensor(got) or got.shape != want.shape:
-        return False
-    return bool(torch.allclose(got.detach().to(want.dtype), want, rtol=1e-6, atol=1e-8))
-
-
-def judge(fn, cases, reference, mistakes: dict, success: str, shape_hint: str) -> Feedback:
+def judge(fn, cases, reference, mistakes: dict, success: str, shape_hint: str,
+          probes: dict | None = None) -> Feedback:
+    """``check_cases`` for float64 tensor inputs (each passed as a clone). ``probes``: message
+    -> ``probe(fn)``, tried after the named mistakes; a probe that returns True names the
+    mistake (e.g. an output that does not change when an input does)."""
     got = []
     for args in cases:
         shapes = ", ".join(str(tuple(a.shape)) for a in args)
@@ -160,20 +303,17 @@ def judge(fn, cases, reference, mistakes: dict, success: str, shape_hint: str) -
         if failed is not None:
             return failed
         got.append(out)
-    want = [reference(*args) for args in cases]
-    if all(agree(g, w) for g, w in zip(got, want)):
-        return Feedback(True, success)
-    for message, wrong in mistakes.items():
-        if all(agree(g, wrong(*args)) for g, args in zip(got, cases)):
-            return Feedback(False, message)
-    for g, w, args in zip(got, want, cases):
-        if not torch.is_tensor(g):
-            return Feedback(False, f"return a torch tensor, got {type(g).__name__}")
-        if g.shape != w.shape:
-            return Feedback(False, f"for inputs of shape {tuple(args[0].shape)} return shape "
-                                   f"{tuple(w.shape)} ({shape_hint}); you returned {tuple(g.shape)}")
-        if not agree(g, w):
-            return Feedback(False, f"wrong values for inputs of shape {tuple(args[0].shape)}: "
-                                   f"expected {w.flatten()[:4].tolist()}..., got "
-                                   f"{g.detach().flatten()[:4].tolist()}...")
-    return Feedback(False, "wrong values")
+
+    def wrong_shape(i, w):
+        return (f"for inputs of shape {tuple(cases[i][0].shape)} return shape "
+                f"{tuple(w.shape)} ({shape_hint}); you returned "
+                f"{read_answer(got[i])[0].shape}")
+
+    def wrong_values(i, w):
+        return (f"wrong values for inputs of shape {tuple(cases[i][0].shape)}: expected "
+                f"{w.flatten()[:4].tolist()}..., got "
+                f"{read_answer(got[i])[0].flatten()[:4].tolist()}...")
+    return verdict(got, cases, reference, mistakes, success, wrong_shape=wrong_shape,
+                   wrong_values=wrong_values,
+                   probes={m: (lambda p=p: p(fn)) for m, p in (probes or {}).items()})
+

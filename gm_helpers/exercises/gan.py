@@ -1,8 +1,9 @@
 """Checkers for lecture 06's exercises (GANs). Same contract as ``gm_helpers.exercises.core``: run
 the student's function on several inputs, compare with the reference, and when it disagrees
 name the usual mistake: a sign error (the value function instead of the loss), the saturating
-generator loss where the non-saturating one was asked, a missing log, real and fake swapped,
-the typos of the lecture notes (``1 - log D(G(z))``).
+generator loss where the non-saturating one was asked, the generator trained with the
+discriminator's label for fakes, a missing log, real and fake swapped, one mean over the real and
+fake batch concatenated, the typos of the lecture notes (``1 - log D(G(z))``).
 
 Every function takes the discriminator's *logits* l, with D = sigmoid(l), as the package does.
 """
@@ -12,6 +13,14 @@ import torch
 import torch.nn.functional as F
 
 from gm_helpers.exercises.core import Feedback, judge
+
+ONE_MEAN = ("one mean over the concatenated batch: BCE(cat(real, fake), cat(1, 0)) averages over "
+            "all 2B logits, which is half of D's loss (same minimiser, half the gradient); the "
+            "loss is the sum of two means, -(mean log D(x) + mean log(1 - D(G(z))))")
+FAKE_LABEL = ("you gave the generator the discriminator's label for fakes: BCE(D(G(z)), 0) = "
+              "-mean log(1 - D(G(z))) is what D minimises on samples, so descending it makes the "
+              "samples look more fake; G labels its samples 1: BCE(D(G(z)), 1) = "
+              "-mean log D(G(z))")
 
 
 def _logit_cases(seed=0):
@@ -39,6 +48,8 @@ def check_discriminator_loss(fn) -> Feedback:
             lambda r, f: -(log_d(r).mean() + log_d(f).mean()),
         "you summed over the batch: the expectations are means":
             lambda r, f: -(log_d(r).sum() + log_d(-f).sum()),
+        ONE_MEAN: lambda r, f: F.binary_cross_entropy_with_logits(
+            torch.cat([r, f]), torch.cat([torch.ones_like(r), torch.zeros_like(f)])),
         "the inputs are logits: apply the sigmoid before the log (D = sigmoid(logit))":
             lambda r, f: -(torch.log(r.abs()).mean() + torch.log((1 - f).abs()).mean()),
     }, "D's loss = -(mean log D(x) + mean log(1 - D(G(z)))): binary cross-entropy with data "
@@ -73,6 +84,7 @@ def check_generator_loss(fn) -> Feedback:
             lambda f: F.logsigmoid(-f).mean(),
         "sign error: G descends -log D(G(z)) (it ascends log D(G(z)))":
             lambda f: F.logsigmoid(f).mean(),
+        FAKE_LABEL: lambda f: -F.logsigmoid(-f).mean(),
         "a log is missing: -mean D(G(z)) gives vanishing gradients too":
             lambda f: -torch.sigmoid(f).mean(),
         "the notes' typo 1 - log D(G(z)): the constant 1 does not matter for the gradient, "

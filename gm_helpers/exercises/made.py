@@ -17,6 +17,13 @@ from gm_helpers.exercises.core import (
     check_cases,
 )
 
+SWAPPED_RULES = ("the two mask rules are swapped: hidden masks use >= (unit k listens to unit j "
+                 "when m(k) >= m(j)) and the output mask a strict > (output d listens to units "
+                 "with m(k) < m(d)); with > in the hidden layers and >= at the output nothing "
+                 "leaks, but connections are lost: units with m(k) = 1 listen to no input, and "
+                 "the last output never sees the input just before it (one step more is lost "
+                 "with each further hidden layer)")
+
 
 # ----------------------------------------------------------------------------- lecture 03
 def check_nade_params(fn) -> Feedback:
@@ -43,6 +50,8 @@ def check_made_mask(fn) -> Feedback:
     ref = lambda m_in, m_out, out: (m_out[:, None] > m_in[None, :]) if out \
         else (m_out[:, None] >= m_in[None, :])
     return check_cases(fn, cases, lambda *a: ref(*a).astype(float), {
+        SWAPPED_RULES: lambda m_in, m_out, out: ((m_out[:, None] >= m_in[None, :]) if out
+                                                 else (m_out[:, None] > m_in[None, :])).astype(float),
         "output masks need a strict >: with >= output d could see input d itself, a leak":
             lambda m_in, m_out, out: (m_out[:, None] >= m_in[None, :]).astype(float),
         "hidden masks use >=: with a strict > units drop connections MADE allows":
@@ -148,6 +157,8 @@ def _mask_mistake(masks, m) -> str | None:
     if len(masks) != len(want):
         return f"self.masks should hold one mask per layer ({len(want)}), it holds {len(masks)}"
     last = len(want) - 1
+    if _rules_swapped(masks, m):
+        return SWAPPED_RULES
     for i, (mask, good) in enumerate(zip(masks, want)):
         m_in, m_out = (m[i], m[i + 1]) if i < last else (m[-1], m[0])
         name = "the output mask" if i == last else f"the mask into hidden layer {i + 1}"
@@ -178,6 +189,22 @@ def _mask_mistake(masks, m) -> str | None:
                     f"(below) when m(k) >= m(j), i.e. M[k, j] = m_out[:, None] >= m_in[None, :]")
         return f"{name} is not the MADE mask for your numbers self.m"
     return None
+
+
+def _rules_swapped(masks, m) -> bool:
+    """Are the hidden masks [m(k) > m(j)] and the output mask [m(d) >= m(k)], where that
+    differs from the right masks?"""
+    pairs = [(m[i], m[i + 1]) for i in range(len(m) - 1)] + [(m[-1], m[0])]
+    try:
+        masks = [torch.as_tensor(mask).double() for mask in masks]
+    except Exception:  # noqa: BLE001 - not tensors: the loop below names that
+        return False
+    strict = [(m_out[:, None] > m_in[None, :]).double() for m_in, m_out in pairs]
+    loose = [(m_out[:, None] >= m_in[None, :]).double() for m_in, m_out in pairs]
+    swapped = strict[:-1] + loose[-1:]
+    right = loose[:-1] + strict[-1:]
+    return (all(mask.shape == s.shape and torch.equal(mask, s) for mask, s in zip(masks, swapped))
+            and not all(torch.equal(s, r) for s, r in zip(swapped, right)))
 
 
 def _randomised(model, seed, positive=False):
@@ -216,9 +243,10 @@ def check_made(cls) -> Feedback:
         net = _randomised(model, seed)
         def run_forward():
             dep = dependencies(_randomised(model, seed, positive=True), D, seed=seed)
+            x = torch.rand(64, D, dtype=torch.float64,
+                           generator=torch.Generator().manual_seed(seed))
             with torch.no_grad():
-                return (dep, total_probability(_log_prob(net), D),
-                        net(torch.rand(64, D, dtype=torch.float64)))
+                return dep, total_probability(_log_prob(net), D), net(x)
         out, failed = call_student(run_forward, where=f"in the forward pass of {call}")
         if failed is not None:
             if structural and failed.message != NOT_IMPLEMENTED:
@@ -226,19 +254,23 @@ def check_made(cls) -> Feedback:
             return failed
         dep, total, logits = out
         leaked = leaks(dep, order)
+        missing = reachable(reference_masks(m)) & ~dep
         evidence = ""
         if leaked:
             d, j = leaked[0]
             evidence = (f" (found by gradients in {call}: logit {d} depends on input {j}, "
                         f"{'itself' if d == j else 'which comes after it'}; the 2**{D} "
                         f"probabilities sum to {total:.4f})")
+        elif missing.any():
+            d, j = torch.nonzero(missing)[0].tolist()
+            evidence = (f" (found by gradients in {call}: logit {d} does not depend on input "
+                        f"{j}, which comes before it)")
         if structural:
             return Feedback(False, structural + evidence)
         if leaked:
             return Feedback(False, "your masks are right but the network leaks: does forward "
                                    "multiply each layer's weight by its mask (F.linear(h, W * M, "
                                    "b)) in every layer?" + evidence)
-        missing = reachable(reference_masks(m)) & ~dep
         if missing.any():
             d, j = torch.nonzero(missing)[0].tolist()
             return Feedback(False, f"in {call}, logit {d} should depend on input {j} (your masks "

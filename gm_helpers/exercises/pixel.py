@@ -7,7 +7,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from gm_helpers.exercises.core import Feedback, call_student, check_cases
+from gm_helpers.exercises.core import (
+    Feedback,
+    call_student,
+    check_cases,
+    read_answer,
+    seeded,
+    shape_only,
+)
 from gm_helpers.models.layers import causal_mask
 
 
@@ -127,11 +134,9 @@ MASK_MISTAKES = {
 
 
 def _as_mask(got):
-    """The student's mask as a float64 tensor, or None if it is not array-like."""
-    try:
-        return torch.as_tensor(np.asarray(got, dtype=np.float64))
-    except (TypeError, ValueError):
-        return None
+    """The student's mask as a float64 tensor, or None if it breaks the type rule."""
+    array, _ = read_answer(got)
+    return None if array is None else torch.as_tensor(array.astype(np.float64))
 
 
 def _net(masks, x):
@@ -208,15 +213,19 @@ def check_rgb_mask(fn) -> Feedback:
             f"on kernel_size={k}, mask_type={t!r}, in_channels={c_in}, out_channels={c_out}"))
         if failed is not None:
             return failed
+        answer, problem = read_answer(mask)
+        if answer is None:
+            return Feedback(False, problem + " (a mask of 0s and 1s)")
         mask = _as_mask(mask)
-        if mask is None:
-            return Feedback(False, "return a tensor or array of 0s and 1s")
         want = (c_out, c_in, k, k)
         if tuple(mask.shape) != want:
             if tuple(mask.shape) == (c_in, c_out, k, k):
                 return Feedback(False, f"shape {tuple(mask.shape)} is (in, out, k, k): PyTorch's "
                                        f"convolution weight, and its mask, are (out_channels, "
                                        f"in_channels, k, k)")
+            shaped = shape_only(answer, rgb_mask_variant(k, t, c_in, c_out), exact=True)
+            if shaped:
+                return Feedback(False, shaped)
             return Feedback(False, f"for kernel_size={k}, in_channels={c_in}, out_channels={c_out}"
                                    f" the mask has shape {want}; you returned {tuple(mask.shape)}")
         if not ((mask == 0) | (mask == 1)).all():
@@ -310,9 +319,8 @@ def _gated_logits(layer, model, x):
 
 def _gated_model(k, hidden, size, layers):
     from gm_helpers.models.pixelcnn import GatedPixelCNN
-    torch.manual_seed(0)
-    model = GatedPixelCNN(hidden=hidden, num_layers=layers, kernel_size=k, image_size=size)
-    with torch.no_grad():
+    with seeded(0), torch.no_grad():  # the same weights every time; the notebook's RNG untouched
+        model = GatedPixelCNN(hidden=hidden, num_layers=layers, kernel_size=k, image_size=size)
         for p in model.parameters():
             p.normal_(0, 0.5)
     return model.double().eval()

@@ -1,8 +1,18 @@
 """Student copies keep the questions and lose the answers, and never overwrite or leak the solutions."""
+import json
+
 import nbformat
 import pytest
 
-from gm_helpers.course.student import StudentCopyError, main, strip_solutions, student_notebook, verify_copy
+from gm_helpers.course.student import (
+    StudentCopyError,
+    main,
+    strip_solutions,
+    student_notebook,
+    telling_key,
+    telling_lines,
+    verify_copy,
+)
 
 SOLVED = '''def full_joint_params(n, m):
     """Free parameters of a full table."""
@@ -177,3 +187,120 @@ def test_an_unreadable_notebook_is_named(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main([str(lectures), "--out", str(tmp_path / "student")])
     assert "00_broken.ipynb: not a readable notebook" in capsys.readouterr().err
+
+
+# --- no solution line may show anywhere else in the copy: not in a source, not in an output ----------
+SECRET = "    return m**n - 1"
+
+
+def _lecture(*extra_cells):
+    """A lecture whose exercise's solution is ``return m**n - 1``, then ``extra_cells``."""
+    exercise = ('def full_joint_params(n, m):\n    """Free parameters of a full table."""\n'
+                f"    ### BEGIN SOLUTION\n    import numpy as np\n{SECRET}\n    ### END SOLUTION")
+    checker = nbformat.v4.new_code_cell("check_full_joint_params(full_joint_params)",
+                                        outputs=[nbformat.v4.new_output("stream", text="✓\n")])
+    return nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# Lecture"),
+        nbformat.v4.new_code_cell("import numpy as np\nx = np.zeros(3)"),
+        nbformat.v4.new_code_cell(exercise), checker, *extra_cells])
+
+
+def _printed(output):
+    return nbformat.v4.new_code_cell("print(inspect.getsource(count))", outputs=[output])
+
+
+LEAKS = {
+    "stream": _printed(nbformat.v4.new_output(
+        "stream", text="def count(n, m):\n    return m**n - 1  # the package's code\n")),
+    "text/plain": _printed(nbformat.v4.new_output(
+        "execute_result", data={"text/plain": "'def count(n, m):\\n    return m ** n - 1\\n'"},
+        execution_count=5)),
+    "text/html": _printed(nbformat.v4.new_output(
+        "display_data", data={"text/html": '<pre><span class="k">return</span> m<span>**</span>n '
+                                           '<span class="o">-</span> 1</pre>'})),
+    "source": nbformat.v4.new_code_cell("def count(n, m):\n    return m**n - 1"),
+    "markdown": nbformat.v4.new_markdown_cell("The answer:\n\n```python\nreturn m**n - 1\n```"),
+    "error": nbformat.v4.new_code_cell("count(1, 2)", outputs=[nbformat.v4.new_output(
+        "error", ename="E", evalue="", traceback=["\x1b[0;31m----> 2\x1b[0m return m**n - 1"])]),
+}
+
+
+@pytest.mark.parametrize("where", LEAKS)
+def test_a_solution_line_shown_in_another_cell_is_refused(where, tmp_path, capsys):
+    lectures = tmp_path / "lectures"
+    lectures.mkdir()
+    nbformat.write(_lecture(LEAKS[where]), lectures / "01_leak.ipynb")
+    nbformat.write(_lecture(), lectures / "02_clean.ipynb")
+    with pytest.raises(SystemExit) as exit_:
+        main([str(lectures), "--out", str(tmp_path / "student")])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2
+    kind = "source" if where in ("source", "markdown") else "output"
+    assert f"01_leak.ipynb, cell 4 ({LEAKS[where].cell_type}: " in err
+    assert f"its {kind} shows 'return m**n - 1', a line of the solution in cell 2" in err
+    assert "02_clean" not in err
+    assert list((tmp_path / "student").iterdir()) == []          # nothing written
+
+
+def test_a_clean_lecture_is_accepted_and_generic_lines_are_no_leak(tmp_path):
+    """Lines like ``import numpy as np`` (in the solution, and elsewhere) give nothing away; the
+    solution's value printed by a later cell is no line of the solution either."""
+    lectures = tmp_path / "lectures"
+    lectures.mkdir()
+    shown = nbformat.v4.new_code_cell("print(full_joint_params(3, 2))",
+                                      outputs=[nbformat.v4.new_output("stream", text="7\n")])
+    nbformat.write(_lecture(shown), lectures / "01_clean.ipynb")
+    (written,) = main([str(lectures), "--out", str(tmp_path / "student")])
+    copy = nbformat.read(written, as_version=4)
+    assert "m**n" not in json.dumps(copy) and copy.cells[4].outputs
+
+
+def test_every_leak_of_every_notebook_is_named_at_once(tmp_path, capsys):
+    lectures = tmp_path / "lectures"
+    lectures.mkdir()
+    nbformat.write(_lecture(LEAKS["stream"], LEAKS["source"]), lectures / "01_a.ipynb")
+    nbformat.write(_lecture(LEAKS["markdown"]), lectures / "02_b.ipynb")
+    with pytest.raises(SystemExit):
+        main([str(lectures), "--out", str(tmp_path / "student")])
+    err = capsys.readouterr().err
+    assert "01_a.ipynb, cell 4" in err and "01_a.ipynb, cell 5" in err
+    assert "02_b.ipynb, cell 4" in err
+
+
+@pytest.mark.parametrize("line, telling", [
+    ("return m**n - 1", True), ("return 3 + L", True), ("h = F.relu(h)", True),
+    ("x[:, d] = u[:, d] < p  # x_d ~ Bernoulli(p)", True),
+    ("# (units out, units in): hidden >=, output >", True),
+    ("return x", False), ("return self.h", False), ("import torch.nn.functional as F", False),
+    ("from math import log", False), ("for d in range(D):", False), ("if first:", False),
+    ("else:", False), (")", False), ("B, D = u.shape", False), ("h = x", False),
+    ("# (B, D)", False), ("", False),
+])
+def test_which_solution_lines_are_telling(line, telling):
+    assert (telling_key(line) is not None) is telling
+
+
+def test_a_solution_line_the_question_itself_shows_is_no_secret():
+    """The question's docstring shows the formula; it is not a leak that the copy keeps it."""
+    question = ('def f(x):\n    """Return x * 2 + 1.5, elementwise."""\n    ### BEGIN SOLUTION\n'
+                '    y = x * 2 + 1.5\n    return y\n    ### END SOLUTION')
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(question),
+                                         nbformat.v4.new_code_cell("print(f(1))")])
+    assert "y=x*2+1.5" in telling_lines(nb)
+    nb.cells[0].source = nb.cells[0].source.replace("Return x * 2 + 1.5", "Return y = x * 2 + 1.5")
+    assert "y=x*2+1.5" not in telling_lines(nb)
+    verify_copy(nb, student_notebook(nb), "q.ipynb")
+
+
+def test_a_cell_tagged_answer_source_becomes_a_note_in_the_copy(tmp_path):
+    """The lecture may print the package's own code for an exercise after the exercise, in a
+    cell tagged ``answer-source``: the copy shows a note there instead, and nothing leaks."""
+    lectures = tmp_path / "lectures"
+    lectures.mkdir()
+    reveal = LEAKS["stream"]
+    reveal.metadata["tags"] = ["answer-source"]
+    nbformat.write(_lecture(reveal), lectures / "01_reveal.ipynb")
+    (written,) = main([str(lectures), "--out", str(tmp_path / "student")])
+    copy = nbformat.read(written, as_version=4)
+    assert copy.cells[4].cell_type == "markdown" and "solutions notebook" in copy.cells[4].source
+    assert "m**n" not in json.dumps(copy) and "inspect.getsource" not in json.dumps(copy)

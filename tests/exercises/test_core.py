@@ -216,6 +216,7 @@ MADE_MASK = (check_made_mask, mask_right, lambda m_in, m_out, o: np.ones((3, 3))
     (lambda m_in, m_out, o: (m_out[:, None] >= m_in[None, :]).astype(int), "strict >"),
     (lambda m_in, m_out, o: (m_out[:, None] > m_in[None, :]).astype(int), "drop connections"),
     (lambda m_in, m_out, o: mask_right(m_in, m_out, o).T, "transposed"),
+    (lambda m_in, m_out, o: mask_right(m_in, m_out, not o), "mask rules are swapped"),
 ])
 
 

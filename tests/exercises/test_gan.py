@@ -30,6 +30,12 @@ def bce_d_loss(real_logits, fake_logits):
     (lambda r, f: -(F.logsigmoid(r).sum() + F.logsigmoid(-f).sum()), "summed over the batch"),
     (lambda r, f: -(torch.log(r.abs()).mean() + torch.log((1 - f).abs()).mean()), "sigmoid"),
     (lambda r, f: torch.stack([good_d_loss(r, f)] * 2), "one number"),
+    (lambda r, f: F.binary_cross_entropy_with_logits(
+        torch.cat([r, f]), torch.cat([torch.ones_like(r), torch.zeros_like(f)])),
+     "one mean over the concatenated batch"),
+    (lambda r, f: F.binary_cross_entropy_with_logits(
+        torch.cat([r, f]), torch.cat([torch.ones_like(r), torch.zeros_like(f)])),
+     "half of D's loss"),
     (lambda r, f: None, "return a torch tensor"),
     (lambda r, f: 1 / 0, "ZeroDivisionError"),
 ])
@@ -60,6 +66,9 @@ def test_check_optimal_discriminator(answer, message):
     (lambda f: F.softplus(-f).mean(), None),
     (lambda f: F.binary_cross_entropy_with_logits(f, torch.ones_like(f)), None),
     (lambda f: torch.log(1 - torch.sigmoid(f)).mean(), "saturating"),
+    (lambda f: F.binary_cross_entropy_with_logits(f, torch.zeros_like(f)),
+     "the discriminator's label for fakes"),
+    (lambda f: -torch.log(1 - torch.sigmoid(f)).mean(), "BCE(D(G(z)), 0)"),
     (lambda f: torch.log(torch.sigmoid(f)).mean(), "sign error"),
     (lambda f: -torch.sigmoid(f).mean(), "log is missing"),
     (lambda f: (1 - torch.log(torch.sigmoid(f))).mean(), "1 - log D(G(z))"),

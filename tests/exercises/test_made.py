@@ -38,8 +38,11 @@ def small_made(mistake=None):
                     self.m.append(torch.randint(0, D + 1, (size,), generator=g))
                 else:
                     self.m.append(torch.randint(low, D, (size,), generator=g))
-            hidden_cmp = (lambda a, b: a > b) if mistake == "hidden >" else (lambda a, b: a >= b)
-            output_cmp = (lambda a, b: a >= b) if mistake == "output >=" else (lambda a, b: a > b)
+            swapped = mistake == "swapped"  # hidden >, output >=
+            hidden_cmp = (lambda a, b: a > b) if mistake == "hidden >" or swapped else \
+                (lambda a, b: a >= b)
+            output_cmp = (lambda a, b: a >= b) if mistake == "output >=" or swapped else \
+                (lambda a, b: a > b)
             if mistake == "reversed":
                 hidden_cmp = lambda a, b: a <= b  # noqa: E731
             self.masks = [hidden_cmp(m_out[:, None], m_in[None, :]).float()
@@ -64,6 +67,7 @@ def small_made(mistake=None):
     (None, None),
     ("hidden >", "hidden masks need >="),
     ("output >=", "output mask needs a strict >"),
+    ("swapped", "the two mask rules are swapped: hidden masks use >="),
     ("transposed", "transposed"),
     ("reversed", "wrong way round"),
     ("no mask in forward", "does forward multiply each layer's weight by its mask"),

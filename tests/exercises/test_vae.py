@@ -15,6 +15,11 @@ def good_reparameterize(mu, logvar, eps):
     (lambda mu, lv, eps: mu + lv * eps, "log-variance as the standard deviation"),
     (lambda mu, lv, eps: mu + lv.exp() * eps, "variance exp(logvar)"),
     (lambda mu, lv, eps: mu + (0.5 * lv).exp(), "eps is missing"),
+    (lambda mu, lv, eps: mu + (0.5 * lv).exp(), "z = mu + sigma ignores eps"),
+    (lambda mu, lv, eps: mu, "you returned mu, the mean, which ignores eps"),
+    (lambda mu, lv, eps: mu.clone(), "ignores eps"),
+    (lambda mu, lv, eps: mu + (0.5 * lv).exp() * torch.randn_like(mu), "eps is ignored: your z "
+                                                                       "does not change"),
     (lambda mu, lv, eps: (0.5 * lv).exp() * eps, "mu is missing"),
     (lambda mu, lv, eps: good_reparameterize(mu, lv, eps).detach(), "carries no gradient"),
     (lambda mu, lv, eps: good_reparameterize(mu, lv, eps)[:1], "return shape"),
@@ -62,6 +67,10 @@ def good_elbo(x, logits, mu, logvar):
     (lambda x, l, mu, lv: good_elbo(x, l, mu, lv) + 2 * good_kl(mu, lv), "KL is added"),
     (lambda x, l, mu, lv: good_elbo(x, l, mu, lv) + good_kl(mu, lv), "KL term is missing"),
     (lambda *a: good_elbo(*a).mean(), "averaged over the batch"),
+    (lambda x, l, mu, lv: F.binary_cross_entropy_with_logits(l, x, reduction="none").sum(-1)
+     - good_kl(mu, lv), "the minus on the reconstruction term is missing"),
+    (lambda x, l, mu, lv: F.binary_cross_entropy_with_logits(l, x, reduction="none").sum(-1)
+     - good_kl(mu, lv), "you used +BCE as the log-likelihood"),
     (lambda x, l, mu, lv: good_elbo(x, torch.sigmoid(l), mu, lv), "sigmoid"),
 ])
 def test_check_elbo(answer, message):

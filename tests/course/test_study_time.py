@@ -1,0 +1,39 @@
+"""Study times: estimated from what a notebook holds, by the house style's reading rates."""
+import nbformat
+import pytest
+
+from gm_helpers.course import study_time
+
+
+def _notebook(*cells):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = list(cells)
+    return nb
+
+
+def test_the_estimate_counts_prose_code_figures_equations_and_exercises():
+    prose = nbformat.v4.new_markdown_cell(" ".join(["word"] * 1200) + "\n$$a = b$$\n")
+    code = nbformat.v4.new_code_cell("\n".join(f"x{i} = {i}" for i in range(40)))
+    code.outputs = [nbformat.v4.new_output("display_data", data={"image/png": "AAAA"})] * 3
+    check = nbformat.v4.new_code_cell("assert x1 == 1\n" * 100)
+    check.metadata = {"jupyter": {"source_hidden": True}, "tags": ["hide-input"]}
+    exercise = nbformat.v4.new_code_cell(
+        "def f(x):\n    ### BEGIN SOLUTION\n    y = x + 1\n    return y\n    ### END SOLUTION\n")
+    study = study_time.estimate(_notebook(prose, code, check, exercise))
+    assert (study["words"], study["equations"], study["figures"]) == (1200, 1, 3)
+    assert study["code_lines"] == 40 + 5            # the hidden check does not count
+    assert (study["exercises"], study["solution_lines"]) == (1, 2)
+    # 1200/120 + 45/20 + 3 + 1 = 16.25 -> 20; 5 + 2 = 7 -> 10
+    assert (study["reading_min"], study["exercises_min"]) == (20, 10)
+
+
+def test_the_header_line_reads_back():
+    study = {"reading_min": 70, "exercises_min": 45}
+    nb = _notebook(nbformat.v4.new_markdown_cell("# L\n\n" + study_time.header_line(study) + "."))
+    assert study_time.stated(nb) == (70, 45)
+    assert study_time.stated(_notebook(nbformat.v4.new_markdown_cell("# no header"))) is None
+
+
+@pytest.mark.parametrize("minutes, rounded", [(0.1, 5), (5, 5), (5.01, 10), (61, 65)])
+def test_times_round_up_to_five_minutes(minutes, rounded):
+    assert study_time._round_up(minutes) == rounded
