@@ -35,8 +35,8 @@
 # * how many numbers it takes to write a distribution down: a Bernoulli, a categorical, an RGB
 #   pixel, a binary image, and why independence is cheap but useless.
 #
-# **Time:** about 40 minutes to read; the notebook runs top to bottom in about 20 seconds on a
-# laptop CPU.
+# **Study time:** about 75 minutes of reading and 20 minutes of exercises. The notebook runs top
+# to bottom in under a minute on a laptop CPU.
 #
 # Everything below imports from `gm_helpers`, the tested package that sits beside these
 # notebooks: what you see here is the code the tests check.
@@ -54,6 +54,7 @@ from gm_helpers.data import (
     load_binarized_mnist,
     load_mnist_test,
 )
+from gm_helpers.diagrams import taxonomy
 from gm_helpers.exercises.probability import (
     check_bernoulli_nll,
     check_full_joint_params,
@@ -294,6 +295,31 @@ assert posterior[0] < 0.01 and (posterior[[1, 8]] > 1.5 * prior[[1, 8]]).all()
 # %% [markdown]
 # A centre pixel that is on makes a **0 very unlikely** (zeros have a hole there; the
 # posterior is below 1 %) and a 1 or an 8 more than 1.5 times as likely as the prior says.
+#
+# **Exercise 1 (Bayes' rule).** Write the step the table above takes from its columns `p(y)`
+# and `p(on|y)` to `p(y|on)`, for any number of classes: given the prior $p(y)$ and the
+# likelihood $p(x \mid y)$ of one observed $x$ for each of the $K$ classes, return the posterior
+# $p(y \mid x)$.
+#
+# * `prior`, `likelihood`: NumPy arrays of shape (K,), float64 (the prior sums to 1);
+# * return: the posterior, shape (K,): a NumPy array or a torch tensor, float32 or float64.
+#
+# Write the body of each exercise's function, then run the checker below it. A checker tries
+# your function on several inputs and, when it disagrees, tells you which common mistake fits.
+
+# %%
+def posterior(prior, likelihood):
+    """p(y | x) for each class y, from p(y) and p(x | y) (arrays of the same shape)."""
+    ### BEGIN SOLUTION
+    joint = prior * likelihood
+    return joint / joint.sum()
+    ### END SOLUTION
+
+
+# %%
+check_posterior(posterior)
+
+# %% [markdown]
 # One pixel is weak evidence; the same rule with all 784 pixels is a real classifier. If we
 # assume the pixels independent *given the class* (the "naive Bayes" generative model,
 # $p(x \mid y) = \prod_d p(x_d \mid y)$, one Bernoulli $\theta_{d,y}$ per pixel and class), then
@@ -673,7 +699,26 @@ assert acc_codes > acc_pixels
 # ## 4. A map of the course: explicit and implicit models
 #
 # Generative models differ in what they let us compute, and that decides how they are trained
-# and how they are scored.
+# and how they are scored. The map below sorts them by how they handle the likelihood
+# $p_\theta(x)$ (after Goodfellow's 2016 tutorial on GANs); the table after it says what each
+# kind computes, how it is trained and scored, and where this course meets it.
+
+# %%
+taxonomy(highlight=1)
+plt.show()
+
+# %% [markdown]
+# Read the map from left to right. An **explicit** model writes $p_\theta(x)$ down. Its density
+# is either *tractable*, computed exactly (autoregressive models such as the FVSBN, NADE, MADE
+# and the PixelCNN, Lectures 2–4, and normalizing flows), or *approximate*, known only
+# through a bound or an estimate (variational models such as the VAE, Lecture 5, diffusion
+# models, and Boltzmann machines, which need Markov chains). An **implicit** model has no
+# density at all and only draws samples: directly, as the GAN does (Lecture 6), or by running
+# a Markov chain (generative stochastic networks). The gold box is this lecture, which draws the
+# map. The dashed boxes are families this course does not teach; the flow and diffusion leaves
+# are labelled lectures 07 and 08, beyond the six lectures of this repository. The map shows
+# families, not every model: the small models of this lecture (independent pixels, naive
+# Bayes, pPCA) have tractable densities too, as the table lists.
 #
 # | kind | what we can compute | trained by | scored by | where in the course |
 # |---|---|---|---|---|
@@ -747,7 +792,27 @@ assert full == 2**784 - 1 and len(str(full)) == 237 and 10**236 < full < 2 * 10*
 assert num_params_categorical(256**3) == 256**3 - 1
 
 # %% [markdown]
-# No data set could pin down $10^{236}$ numbers; no computer could store them. We need
+# **Exercise 2 (counting).** How many free parameters does a full joint table over $n$
+# variables with $m$ values each need?
+#
+# * `n`, `m`: Python ints, $n \ge 1$ and $m \ge 2$;
+# * return: a Python int, exact: for $n = 784$, $m = 2$ the answer has 237 digits, and a float
+#   cannot hold $2^{784} - 1$, so compute with integers.
+
+# %%
+def full_joint_params(n, m):
+    """Free parameters of a table over n variables with m values each."""
+    ### BEGIN SOLUTION
+    return m**n - 1
+    ### END SOLUTION
+
+
+# %%
+check_full_joint_params(full_joint_params)
+
+# %% [markdown]
+# No data set could pin down the $10^{236}$ numbers of a full table over 784 binary pixels; no
+# computer could store them. We need
 # **assumptions** that cut the count. The strongest is **independence**:
 #
 # $$p(x_1, \dots, x_n) = \prod_{i=1}^n p(x_i), \qquad \text{one Bernoulli per pixel: } n \text{ parameters.}$$
@@ -779,6 +844,29 @@ assert independent.num_params() == 784 and 205.5 < nll(x_test).mean() < 206.5
 # baseline: every likelihood model of section 4's table is far below it (the best number in the
 # papers Lecture 4 reads, the Diagonal BiLSTM's, is 79.20).
 #
+# **Exercise 3 (the Bernoulli NLL).** The NLL in nats of one binary image $x$ under independent
+# Bernoullis with parameters $\theta$,
+# $-\sum_d \left[x_d \log\theta_d + (1 - x_d)\log(1 - \theta_d)\right]$: the test NLL printed
+# above is this number for each test image, averaged.
+#
+# * `x`: NumPy array of shape (D,) of 0s and 1s (integer or float64); `theta`: NumPy array of
+#   shape (D,), float64, every entry strictly between 0 and 1;
+# * return: one number, the NLL in nats: a Python float, a NumPy scalar or a 0-d torch tensor,
+#   float32 or float64.
+
+# %%
+def bernoulli_nll(x, theta):
+    """Negative log-likelihood in nats of binary vector x under independent Bernoulli(theta)."""
+    ### BEGIN SOLUTION
+    import numpy as np
+    return -np.sum(x * np.log(theta) + (1 - x) * np.log(1 - theta))
+    ### END SOLUTION
+
+
+# %%
+check_bernoulli_nll(bernoulli_nll)
+
+# %% [markdown]
 # Between $n$ and $2^n - 1$ lies the whole subject: the chain rule, Markov and autoregressive
 # assumptions (Lecture 2), then neural networks that share parameters across the conditionals
 # (Lectures 3–4). Here is how the counts grow.
@@ -797,60 +885,15 @@ plt.show()
 param_count_explorer(n=784, m=2, k=4)
 
 # %% [markdown]
-# ## 6. Exercises
+# ## Exercises
 #
-# Write the body of each function, then run the checker below it. A checker tries your
-# function on several inputs and, when it disagrees, tells you which common mistake fits.
+# The three exercises sit beside the ideas they practise:
 #
-# **Exercise 1.** How many free parameters does a full joint table over $n$ variables with $m$
-# values each need? (Your answer must be exact for $n = 784$: use integers.)
-
-# %%
-def full_joint_params(n, m):
-    """Free parameters of a table over n variables with m values each."""
-    ### BEGIN SOLUTION
-    return m**n - 1
-    ### END SOLUTION
-
-
-# %%
-check_full_joint_params(full_joint_params)
-
-
-# %% [markdown]
-# **Exercise 2.** Bayes' rule. Given the prior $p(y)$ and the likelihood $p(x \mid y)$ of one
-# observed $x$ for each class (both NumPy arrays over the classes), return the posterior
-# $p(y \mid x)$.
-
-# %%
-def posterior(prior, likelihood):
-    """p(y | x) for each class y, from p(y) and p(x | y) (arrays of the same shape)."""
-    ### BEGIN SOLUTION
-    joint = prior * likelihood
-    return joint / joint.sum()
-    ### END SOLUTION
-
-
-# %%
-check_posterior(posterior)
-
-
-# %% [markdown]
-# **Exercise 3.** The NLL of one binary image $x$ (a vector of 0s and 1s) under independent
-# Bernoullis with parameters $\theta$, in nats:
-# $-\sum_d \left[x_d \log\theta_d + (1 - x_d)\log(1 - \theta_d)\right]$.
-
-# %%
-def bernoulli_nll(x, theta):
-    """Negative log-likelihood in nats of binary vector x under independent Bernoulli(theta)."""
-    ### BEGIN SOLUTION
-    import numpy as np
-    return -np.sum(x * np.log(theta) + (1 - x) * np.log(1 - theta))
-    ### END SOLUTION
-
-
-# %%
-check_bernoulli_nll(bernoulli_nll)
+# * **Exercise 1**, Bayes' rule (`posterior`): section 2, after the centre-pixel example;
+# * **Exercise 2**, the parameters of a full table (`full_joint_params`): section 5, after the
+#   counts;
+# * **Exercise 3**, the NLL of a binary image under independent pixels (`bernoulli_nll`):
+#   section 5, after the independent model.
 
 # %% [markdown]
 # ## Summary

@@ -32,8 +32,9 @@
 #   digits, whose test NLL we compare with Larochelle & Murray's 97.45 nats;
 # * and you will **implement the autoregressive sampler** yourself, then run it on the FVSBN.
 #
-# **Time:** about 50 minutes to read; the notebook runs top to bottom in about 20 seconds on a
-# laptop CPU (it loads a trained checkpoint rather than training for minutes).
+# **Study time:** about 70 minutes of reading and 35 minutes of exercises. The notebook runs top
+# to bottom in under a minute on a laptop CPU (it loads a trained checkpoint rather than
+# training for minutes).
 
 # %%
 import inspect
@@ -178,6 +179,29 @@ assert abs(total - 1) < 1e-12 and gap < 1e-10
 assert sum(len(t) for t in chain.theta) == full.num_params() == 2 ** 16 - 1
 
 # %% [markdown]
+# **Exercise 1 (the chain rule backwards).** Do by hand what `full.conditionals()` did above, for
+# three binary variables: `joint[a, b, c]` is $p(x_1 = a, x_2 = b, x_3 = c)$; return the 2×2
+# array of conditionals $p(x_3 = 1 \mid x_1 = a, x_2 = b)$.
+#
+# * `joint`: NumPy array of shape (2, 2, 2), float64, entries positive and summing to 1;
+# * return: shape (2, 2), entry `[a, b]` $= p(x_3 = 1 \mid x_1 = a, x_2 = b)$: a NumPy array or a
+#   torch tensor, float32 or float64.
+#
+# Write the body of each exercise's function, then run the checker below it. A checker tries
+# your function on several inputs and, when it disagrees, tells you which common mistake fits.
+
+# %%
+def conditional_from_joint(joint):
+    """p(x3 = 1 | x1, x2) as a (2, 2) array, from the (2, 2, 2) joint table."""
+    ### BEGIN SOLUTION
+    return joint[:, :, 1] / joint.sum(axis=2)
+    ### END SOLUTION
+
+
+# %%
+check_conditional_from_joint(conditional_from_joint)
+
+# %% [markdown]
 # ## 3. Assumptions that cut the count
 #
 # **Independence**, $p(x) = \prod_i p(x_i)$: $n$ parameters. **Conditional independence** of
@@ -195,6 +219,49 @@ assert sum(len(t) for t in chain.theta) == full.num_params() == 2 ** 16 - 1
 # $\sum_i 2^{\min(i-1, k)} = 2^k - 1 + (n - k)\,2^k$ parameters. AR(0) is independence, AR(1)
 # is Markov, AR($n-1$) is the chain rule again.
 #
+# **Exercise 2 (counting AR($k$)).** How many free parameters does an AR($k$) model with tabular
+# conditionals need for $n$ binary variables? (Careful with the first $k$ variables.)
+#
+# * `n`, `k`: Python ints, $0 \le k < n$;
+# * return: a Python int, exact (the checker tries $n = 784$).
+
+# %%
+def ar_params(n, k):
+    """Free parameters of a binary AR(k) model over n variables, 0 <= k < n."""
+    ### BEGIN SOLUTION
+    return sum(2 ** min(i - 1, k) for i in range(1, n + 1))
+    ### END SOLUTION
+
+
+# %%
+check_ar_params(ar_params)
+
+# %% [markdown]
+# **Exercise 3 (the Markov log-likelihood).** The log-likelihood, in nats, of a binary sequence
+# `x` under a Markov chain with $p(x_1 = 1) = $ `p1` and transition table
+# `T[a, b]` $= p(x_{i+1} = b \mid x_i = a)$.
+#
+# * `x`: NumPy integer array of shape (n,), $n \ge 1$, of 0s and 1s; `p1`: a Python float;
+#   `T`: NumPy array of shape (2, 2), float64, each row summing to 1;
+# * return: one number, $\log p(x)$ in nats: a Python float, a NumPy scalar or a 0-d torch
+#   tensor, float32 or float64.
+
+# %%
+def markov_log_prob(x, p1, T):
+    """log p(x) in nats under the Markov chain (p1, T)."""
+    ### BEGIN SOLUTION
+    import math
+    logp = math.log(p1 if x[0] == 1 else 1 - p1)
+    for a, b in zip(x[:-1], x[1:]):
+        logp += math.log(T[a, b])
+    return logp
+    ### END SOLUTION
+
+
+# %%
+check_markov_log_prob(markov_log_prob)
+
+# %% [markdown]
 # ### 3.1 Is conditional independence true on digits? Count and see
 #
 # An assumption about data can be checked on data. Take the whole 28×28 training digits in
@@ -680,88 +747,20 @@ print(f"FVSBN, this course's checkpoint (measured above): {test_nll:.2f} nats")
 assert nade_entry["test_nll"] < test_nll
 
 # %% [markdown]
-# ## 6. Explore: patch size, order $k$ and ordering
-#
-# A static picture first (4×4 patches, the sweet spot AR(6), raster order), for readers
-# without a kernel; then the explorer. Change the patch size (2×2 to 4×4), the AR order $k$
-# and the ordering: each model's $\alpha$ is chosen again on the validation patches, and the
-# table of NLLs and the samples from AR($k$) update.
-
-# %%
-draw_patch_result(ar_patch_experiment(x_train, x_test, size=4, k=best_k, ordering="raster",
-                                      valid_images=x_valid))
-plt.show()
-
-# %% tags=["nbval-ignore-output"]
-ar_patch_explorer(x_train, x_test, valid_images=x_valid)
-
-
-# %% [markdown]
-# ## 7. Exercises
-#
-# **Exercise 1.** How many free parameters does an AR($k$) model with tabular conditionals need
-# for $n$ binary variables? (Careful with the first $k$ variables.)
-
-# %%
-def ar_params(n, k):
-    """Free parameters of a binary AR(k) model over n variables, 0 <= k < n."""
-    ### BEGIN SOLUTION
-    return sum(2 ** min(i - 1, k) for i in range(1, n + 1))
-    ### END SOLUTION
-
-
-# %%
-check_ar_params(ar_params)
-
-
-# %% [markdown]
-# **Exercise 2.** The chain rule backwards. `joint[a, b, c]` is $p(x_1 = a, x_2 = b, x_3 = c)$
-# for three binary variables. Return the 2×2 array of conditionals
-# $p(x_3 = 1 \mid x_1 = a, x_2 = b)$.
-
-# %%
-def conditional_from_joint(joint):
-    """p(x3 = 1 | x1, x2) as a (2, 2) array, from the (2, 2, 2) joint table."""
-    ### BEGIN SOLUTION
-    return joint[:, :, 1] / joint.sum(axis=2)
-    ### END SOLUTION
-
-
-# %%
-check_conditional_from_joint(conditional_from_joint)
-
-
-# %% [markdown]
-# **Exercise 3.** The log-likelihood, in nats, of a binary sequence `x` under a Markov chain with
-# $p(x_1 = 1) = $ `p1` and transition table `T[a, b]` $= p(x_{i+1} = b \mid x_i = a)$.
-
-# %%
-def markov_log_prob(x, p1, T):
-    """log p(x) in nats under the Markov chain (p1, T)."""
-    ### BEGIN SOLUTION
-    import math
-    logp = math.log(p1 if x[0] == 1 else 1 - p1)
-    for a, b in zip(x[:-1], x[1:]):
-        logp += math.log(T[a, b])
-    return logp
-    ### END SOLUTION
-
-
-# %%
-check_markov_log_prob(markov_log_prob)
-
-# %% [markdown]
 # **Exercise 4 (implement the sampler).** Every autoregressive model in this course samples
-# the same way, *ancestral sampling*: draw $x_1$ from $p(x_1)$, then $x_2$ from
-# $p(x_2 \mid x_1)$, and so on, each variable given the values already drawn. Write it for any
-# model, given as a function:
+# the same way as the FVSBN above, *ancestral sampling*: draw $x_1$ from $p(x_1)$, then $x_2$
+# from $p(x_2 \mid x_1)$, and so on, each variable given the values already drawn. Write it for
+# any model, given as a function:
 #
-# * `conditional(x_before)` takes the `(B, d)` array of the values drawn so far (the first
-#   `d` variables of `B` samples; for `d = 0` an empty `(B, 0)` array) and returns the `(B,)`
-#   probabilities $p(x_d = 1 \mid x_{<d})$ (variables are numbered from 0 in code);
-# * `u` is a `(B, D)` array of uniform numbers in $[0, 1)$: set $x_d = 1$ exactly when
-#   `u[:, d] < p`, which happens with probability $p$ (a Bernoulli draw made reproducible);
-# * return `x`, the `(B, D)` array of 0s and 1s.
+# * `conditional`: a function; `conditional(x_before)` takes the `(B, d)` NumPy array of the
+#   values drawn so far (the first `d` variables of `B` samples; for `d = 0` an empty `(B, 0)`
+#   array) and returns the `(B,)` NumPy float64 array of probabilities
+#   $p(x_d = 1 \mid x_{<d})$ (variables are numbered from 0 in code);
+# * `u`: NumPy array of shape `(B, D)`, float64, uniform numbers in $[0, 1)$: set $x_d = 1$
+#   exactly when `u[:, d] < p`, which happens with probability $p$ (a Bernoulli draw made
+#   reproducible);
+# * return: `x`, a NumPy array of shape `(B, D)` of 0s and 1s (uint8, as `u[:, d] < p` stored in
+#   a uint8 array gives, or any integer, bool or float dtype).
 #
 # The checker runs your sampler on small random models: it compares your samples with the
 # reference for the same `u`, compares the frequencies of 100,000 samples with the exact joint
@@ -790,7 +789,7 @@ feedback
 
 # %% [markdown]
 # Your sampler works for any autoregressive model, so let it draw digits from the FVSBN of
-# Section 5: its conditional is one row of the masked weight matrix,
+# this section: its conditional is one row of the masked weight matrix,
 # $p(x_d = 1 \mid x_{<d}) = \sigma(b_d + \sum_{j<d} W_{dj} x_j)$. (Until your sampler passes,
 # this cell uses the reference one.)
 
@@ -824,6 +823,34 @@ plt.show()
 # %% jupyter={"source_hidden": true} tags=["claim-02-sampler-on-fvsbn", "claim-02-sampling-sequential", "hide-input"]
 assert set(calls) == set(range(784)) and len(calls) >= 784  # one call (at least) per pixel
 assert np.array_equal(digits_drawn, reference_ar_sample(fvsbn_conditional, u))
+
+# %% [markdown]
+# ## 6. Explore: patch size, order $k$ and ordering
+#
+# A static picture first (4×4 patches, the sweet spot AR(6), raster order), for readers
+# without a kernel; then the explorer. Change the patch size (2×2 to 4×4), the AR order $k$
+# and the ordering: each model's $\alpha$ is chosen again on the validation patches, and the
+# table of NLLs and the samples from AR($k$) update.
+
+# %%
+draw_patch_result(ar_patch_experiment(x_train, x_test, size=4, k=best_k, ordering="raster",
+                                      valid_images=x_valid))
+plt.show()
+
+# %% tags=["nbval-ignore-output"]
+ar_patch_explorer(x_train, x_test, valid_images=x_valid)
+
+
+# %% [markdown]
+# ## Exercises
+#
+# The four exercises sit beside the ideas they practise:
+#
+# * **Exercise 1**, the chain rule backwards (`conditional_from_joint`): section 2, after the
+#   chain rule read off the full table;
+# * **Exercise 2**, the parameters of AR($k$) (`ar_params`) and **Exercise 3**, the Markov
+#   log-likelihood (`markov_log_prob`): section 3, after the assumptions that cut the count;
+# * **Exercise 4**, the ancestral sampler (`ar_sample`), then run on the FVSBN: end of section 5.
 
 # %% [markdown]
 # ## Summary

@@ -31,9 +31,13 @@
 # * where our models stand against the papers' numbers, in nats and in bits per dimension;
 # * and you build a small MADE yourself, checked the way the package's tests check theirs.
 #
-# **Time:** about 50 minutes to read; the notebook runs top to bottom in about two minutes on
-# a laptop CPU, most of it measuring NADE on the 10,000 test digits (the big models are loaded
-# from checkpoints trained with `python -m gm_helpers.train`).
+# Four exercises sit beside the ideas they practise (one in section 1, three in section 4), each
+# checked by a function from the package that names the usual mistakes.
+#
+# **Study time:** about 80 minutes of reading and 45 minutes of exercises. The notebook runs
+# top to bottom in under three minutes on a laptop CPU, most of it measuring NADE on the 10,000
+# test digits (the big models are loaded from checkpoints trained with
+# `python -m gm_helpers.train`).
 
 # %%
 import inspect
@@ -46,6 +50,7 @@ import torch
 
 from gm_helpers.analysis.exact import combination_totals, combine_masks, mask_logits
 from gm_helpers.data import load_binarized_mnist, two_rings
+from gm_helpers.diagrams import nade_weight_sharing
 from gm_helpers.exercises.made import (
     check_log_mean_exp,
     check_made,
@@ -95,6 +100,23 @@ print(FVSBN(4).mask)                            # (D, D): row d marks the pixels
 #
 # $$h_d = \sigma\big(c + W_{:, <d}\, x_{<d}\big), \qquad p(x_d = 1 \mid x_{<d}) = \sigma(b_d + V_d \cdot h_d).$$
 #
+# In a picture, for $D = 4$ pixels and $H = 3$ hidden units (drawn by the package's
+# `nade_weight_sharing`):
+
+# %%
+nade_weight_sharing(D=4, H=3)
+plt.show()
+
+# %% [markdown]
+# The colours show the sharing. Each input $x_j$ reaches every *later* hidden layer through
+# the same column $W_{:, j}$ (one line per hidden unit), drawn in one colour wherever it is
+# used: $x_1$'s purple lines run to $h_2$, $h_3$ and $h_4$, $x_2$'s pink ones to $h_3$ and
+# $h_4$, $x_3$'s teal ones to $h_4$ alone. $h_1$ sees no input at all (it is $\sigma(c)$), and
+# $x_4$ feeds no hidden layer, since no conditional comes after it. Every hidden layer has its
+# own output weights $V_d, b_d$ on top. The grey arrows between hidden layers, labelled
+# $+W_{:, d}\, x_d$, are the running sum of the next subsection: each hidden layer's
+# pre-activation is the previous one's plus one coloured column.
+#
 # The parameters are $W$, $c$, $V$, $b$: $2HD + H + D$, linear in $D$. The counts, from the
 # package's models:
 
@@ -111,6 +133,28 @@ for name, count in counts.items():
 # %% jupyter={"source_hidden": true} tags=["claim-03-parameter-counts", "hide-input"]
 assert counts["FVSBN  D(D+1)/2"] == D * (D + 1) // 2
 assert counts["NADE  2HD + H + D"] == 2 * H * D + H + D
+
+# %% [markdown]
+# **Exercise 1 (NADE's parameters).** Count them yourself from the shapes: $W$ is $H \times D$,
+# $c$ has $H$ entries, $V$ is $D \times H$ (row $V_d$ for conditional $d$), $b$ has $D$.
+# Write `nade_params(D, H)`.
+#
+# * `D`, `H`: Python ints, the number of inputs and of hidden units (both at least 1);
+# * return: a Python int, the number of parameters of a NADE of that size.
+#
+# The checker tries several sizes and names the usual slips (a bias vector or $V$ forgotten,
+# the FVSBN's count instead).
+
+# %%
+def nade_params(D, H):
+    """Number of parameters of NADE (W, c, V, b)."""
+    ### BEGIN SOLUTION
+    return 2 * H * D + H + D
+    ### END SOLUTION
+
+
+# %%
+check_nade_params(nade_params)
 
 # %% [markdown]
 # ### The running activation: all $D$ hidden layers for the price of one
@@ -134,20 +178,9 @@ print(inspect.getsource(NADE.logits_naive))
 print(inspect.getsource(NADE.logits_cumsum))
 
 # %% [markdown]
-# `NADE.logits`, the one used for training and evaluation, computes the same sums without ever
-# holding the whole $(B, D, H)$ tensor. It walks the 784 steps in 28 chunks of 28 and carries
-# the running sum across chunks as one $(B, H)$ vector; inside a chunk, the earlier steps of the
-# chunk add a $28 \times 28$ lower-triangular matrix product. Only a $(B, 28, H)$ block of
-# pre-activations exists at a time, small enough to stay in the processor's cache. The numbers
-# are the same (section 4 times the versions):
-
-# %%
-print(inspect.getsource(NADE.logits))
-
-# %% [markdown]
 # Here is the running activation for one test digit: each column of the left picture is the
 # vector $a_d$ of 40 hidden units, and it changes only where the digit has ink (blue ticks);
-# the right-hand plot checks the fast pass against the naive one, which recomputes
+# the right-hand plot checks the cumsum pass against the naive one, which recomputes
 # $W_{:, <d}\, x_{<d}$ from scratch for every $d$.
 
 # %%
@@ -156,7 +189,7 @@ x0 = x_test[3000:3001].flatten(1)                       # (1, 784) one test digi
 with torch.no_grad():
     contrib = x0.unsqueeze(2) * nade.W.T.unsqueeze(0)   # (1, 784, 500): x_d W[:, d]
     a = (nade.c + contrib.cumsum(1) - contrib)[0]        # (784, 500) a_d for every d
-    fast, plain, naive = nade.logits(x0), nade.logits_cumsum(x0), nade.logits_naive(x0)
+    plain, naive = nade.logits_cumsum(x0), nade.logits_naive(x0)
 fig, (ax_a, ax_x) = plt.subplots(1, 2, figsize=(11, 3), gridspec_kw={"width_ratios": [3, 1]})
 lim = a[:, :40].abs().quantile(0.99).item()
 ax_a.imshow(a[:, :40].T.numpy(), aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim)
@@ -165,17 +198,22 @@ ax_a.set_ylim(40, -3)
 ax_a.set_xlabel("step d (raster order)")
 ax_a.set_ylabel("hidden unit")
 ax_a.set_title(r"running activation $a_d$: constant between inked pixels")
-ax_x.scatter(naive[0].numpy(), fast[0].numpy(), s=3)
+ax_x.scatter(naive[0].numpy(), plain[0].numpy(), s=3)
 ax_x.set_xlabel("naive logits")
-ax_x.set_ylabel("fast logits")
-ax_x.set_title(f"max difference {(fast - naive).abs().max():.1e}")
+ax_x.set_ylabel("cumsum logits")
+ax_x.set_title(f"max difference {(plain - naive).abs().max():.1e}")
 plt.show()
 # between two inked pixels the activation does not move: a_{d+1} = a_d where x_d = 0
 blank = x0[0, :-1] == 0
 
 # %% jupyter={"source_hidden": true} tags=["claim-03-nade-running-sum", "hide-input"]
-assert (fast - naive).abs().max() < 1e-3 and (plain - naive).abs().max() < 1e-3
+assert (plain - naive).abs().max() < 1e-3
 assert torch.allclose(a[1:][blank], a[:-1][blank], atol=1e-5)
+
+# %% [markdown]
+# The trained NADE below computes its logits with `NADE.logits`, which gives the same numbers
+# as `logits_cumsum` in a different order of work, to spare the computer's memory; the
+# optional subsection at the end of section 4 shows how, and why it pays. You can skip it.
 
 # %% [markdown]
 # ## 2. A trained NADE
@@ -183,8 +221,8 @@ assert torch.allclose(a[1:][blank], a[:-1][blank], atol=1e-5)
 # The checkpoint was trained by maximum likelihood with the course's training loop (Adam, the
 # best validation epoch kept). Here is its test NLL, measured now on all 10,000 test digits,
 # in nats per image and in **bits per dimension**, $\text{NLL} / (D \ln 2)$, the unit
-# of the PixelRNN/PixelCNN papers (lecture 4). (In batches of 25, so that the block of 28 steps
-# that `NADE.logits` holds at a time, $25 \times 28 \times 500$ numbers, stays in the cache.)
+# of the PixelRNN/PixelCNN papers (lecture 4). (In batches of 25: small batches suit the way
+# `NADE.logits` streams its running sum, the optional subsection at the end of section 4.)
 
 # %%
 print("trained with:", nade_entry["command"])
@@ -331,14 +369,10 @@ plt.show()
 #   \text{logits} = (V \odot M^{V})\, h^{(L)} + b .$$
 #
 # Every path from input $j$ to output $d$ then has $m(j) \le \dots \le m^L(k) < m(d)$: output
-# $d$ sees only inputs before it. Here is how `MADE` draws the numbers and builds the masks,
-# and its forward pass: a plain MLP whose weights are multiplied by the masks.
-
-# %%
-print(inspect.getsource(MADE.connectivity))
-print(inspect.getsource(MADE.logits))
-
-# %% [markdown]
+# $d$ sees only inputs before it. A hidden unit with $m(k) = 3$ may depend on the first three
+# inputs in the ordering and nothing after them; output $d$ takes only units whose number is
+# below its own, so never a unit that might have seen $x_d$ itself.
+#
 # A small example, with the paths into the last output in red and, on the right, which inputs
 # each output can reach (the product of the masks):
 
@@ -364,6 +398,116 @@ assert torch.equal(reach, reach.tril(-1))      # natural order: strictly lower-t
 made_explorer()
 
 # %% [markdown]
+# ### Build a MADE yourself
+#
+# **Exercise 2 (one mask).** Write the mask between two layers from their connectivity
+# numbers, the two rules above as one function.
+#
+# * `m_in`: a NumPy int array of shape `(J,)`, the numbers of the $J$ units of the layer
+#   below; `m_out`: a NumPy int array of shape `(K,)`, those of the $K$ units of the layer
+#   above; `output`: a bool, True when the layer above is the output layer (where the
+#   inequality is strict);
+# * return: an array of shape `(K, J)` (units out, units in, like `nn.Linear`'s weight) of 0s
+#   and 1s, float, int or bool, NumPy or torch; entry `[k, j]` is 1 when unit $k$ above may
+#   listen to unit $j$ below.
+
+# %%
+def made_mask(m_in, m_out, output):
+    """MADE mask between two layers, shape (len(m_out), len(m_in))."""
+    ### BEGIN SOLUTION
+    if output:
+        return (m_out[:, None] > m_in[None, :]).astype(float)
+    return (m_out[:, None] >= m_in[None, :]).astype(float)
+    ### END SOLUTION
+
+
+# %%
+check_made_mask(made_mask)
+
+
+# %% [markdown]
+# **Exercise 3 (a whole MADE).** Complete `SmallMADE`, a MADE with ReLU hidden layers that
+# maps `(B, D)` inputs to `(B, D)` logits, for any ordering.
+#
+# * `SmallMADE(D, hidden, order, seed=0)`: `D` a Python int, the number of inputs; `hidden` a
+#   tuple of Python ints, the sizes of the hidden layers; `order` a list of the $D$ ints
+#   $0 \dots D-1$ in some order (`order[t]` is the pixel visited at step `t`); `seed` a Python
+#   int for the generator `g`;
+# * `forward(x)`: `x` a torch tensor `(B, D)` of 0s and 1s, float32 or float64; returns the
+#   `(B, D)` logits in the same dtype (logit $d$ is for pixel $d$, in the pixels' own
+#   positions).
+#
+# In `__init__`:
+#
+# 1. the inputs' connectivity numbers `m[0]`: pixel `order[t]` is visited at step `t`, so its
+#    number is `t + 1` (numbers $1 \dots D$);
+# 2. for each hidden layer, numbers drawn with the generator `g` uniformly from
+#    $\{\min m(\text{previous layer}), \dots, D - 1\}$ (`torch.randint(low, D, (size,),
+#    generator=g)`);
+# 3. one mask per layer, shaped like that layer's weight, `(units out, units in)`:
+#    $[m(k) \ge m(j)]$ into a hidden layer, $[m(d) > m(k)]$ into the outputs.
+#
+# Keep them in `self.m` (a list of tensors, inputs first) and `self.masks`. In `forward`,
+# multiply each layer's weight by its mask (`F.linear(h, W * M, b)`) and put a ReLU after
+# every layer but the last. The checker tests your network as `tests/models/test_made.py` tests
+# the package's: with random weights, it reads off the gradients that logit $d$ depends on no
+# input at or after $d$ in the ordering, adds up $p(x)$ over all $2^D$ binary vectors (it must
+# be 1), and checks that every connection your numbers allow is really there. If something is
+# wrong it names the mistake.
+
+# %%
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class SmallMADE(nn.Module):
+    """MADE: (B, D) inputs -> (B, D) logits; logit d sees only the inputs before d in `order`."""
+
+    def __init__(self, D, hidden, order, seed=0):
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        order = torch.as_tensor(order)                 # order[t]: the pixel visited at step t
+        sizes = [D, *hidden, D]
+        self.layers = nn.ModuleList(nn.Linear(i, o) for i, o in zip(sizes[:-1], sizes[1:]))
+        ### BEGIN SOLUTION
+        m_in = torch.empty(D, dtype=torch.long)
+        m_in[order] = torch.arange(1, D + 1)           # m(pixel order[t]) = t + 1
+        self.m = [m_in]
+        for size in hidden:                            # m(k) ~ U{min m(below), ..., D - 1}
+            self.m.append(torch.randint(int(self.m[-1].min()), D, (size,), generator=g))
+        # (units out, units in): hidden [m(k) >= m(j)], output [m(d) > m(k)]
+        self.masks = [(m_out[:, None] >= m_below[None, :]).float()
+                      for m_below, m_out in zip(self.m[:-1], self.m[1:])]
+        self.masks.append((m_in[:, None] > self.m[-1][None, :]).float())
+        ### END SOLUTION
+
+    def forward(self, x):
+        h = x                                          # (B, D)
+        ### BEGIN SOLUTION
+        for i, (layer, mask) in enumerate(zip(self.layers, self.masks)):
+            h = F.linear(h, layer.weight * mask, layer.bias)   # masked weights: (out, in)
+            if i < len(self.layers) - 1:
+                h = F.relu(h)
+        ### END SOLUTION
+        return h                                       # (B, D) logits
+
+
+# %%
+check_made(SmallMADE)
+
+# %% [markdown]
+# Once your `SmallMADE` passes its checker, compare it with the package's own `MADE`, the
+# class behind every MADE in this lecture. `MADE.connectivity(k)` draws the ordering, the
+# numbers and the masks of mask number $k$, from a generator seeded with `seed + k` (a new
+# ordering for every mask but the first when `order_agnostic=True`), and `MADE.logits` is its
+# forward pass.
+
+# %% tags=["answer-source"]
+print(inspect.getsource(MADE.connectivity))
+print(inspect.getsource(MADE.logits))
+
+# %% [markdown]
 # ### Why MADE is cheaper than NADE
 #
 # Count the work for one image with $H$ hidden units. NADE's running sum adds $x_d W_{:, d}$
@@ -375,69 +519,23 @@ made_explorer()
 # cumsum, the sigmoid and the backward pass each read and write; MADE's hidden layer is
 # shared by all the outputs, $(B, H)$ (500 numbers per image), and its work sits in two dense
 # matrix products, the operation CPUs and GPUs are built to run fast. NADE's step is limited by
-# memory traffic, MADE's by arithmetic. (`NADE.logits` even spends extra arithmetic to save
-# traffic: its $28 \times 28$ triangular products inside each chunk are $28DH$ multiply-adds
-# instead of the running sum's $DH$, and still it is the fastest NADE here.) Timed here, one
-# forward and backward pass on a batch of 25 digits, each version five times in turn, the best
-# time kept, on one thread: the work of one core, which other programs running on the machine
-# disturb less than two threads that must wait for each other after every small operation
-# (the timings still depend on the machine and its load, and so do the ratios):
+# memory traffic, MADE's by arithmetic.
 
-# %% tags=["nbval-ignore-output"]
+# %%
 D, H = 784, 500
 work = {"NADE": (D * H + D * H, D * H), "MADE, 1 hidden layer": (D * H + H * D, H)}
 for name, (mult_adds, stored) in work.items():
     print(f"{name:>22}: {mult_adds:>9,} multiply-adds, {stored:>7,} hidden values per image")
-C = math.isqrt(D - 1) + 1                                          # NADE.logits: K chunks of C
-K = -(-D // C)
-streamed = K * C * C * H + K * C * H + D * H   # triangular products, chunk totals, V_t . h_t
-print(f"{'NADE.logits (streamed)':>22}: {streamed:>9,} multiply-adds done, "
-      f"{streamed / work['NADE'][0]:.0f}x the minimum")
-
-x_batch = x_test[:25].flatten(1)                                   # (25, 784)
-nade_fresh, made_fresh = NADE(D, H), MADE(D, hidden=(H,))        # untrained: same cost
-
-
-def step_seconds(versions: dict, repeats=5) -> dict:
-    """Best of ``repeats`` wall times of one forward + backward pass of the Bernoulli NLL on one
-    thread, the versions taking turns so that a change in the machine's load hits them alike."""
-    times = {name: [] for name in versions}
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        for _ in range(repeats):
-            for name, logits_fn in versions.items():
-                start = time.perf_counter()
-                (-bernoulli_log_prob(logits_fn(x_batch), x_batch).sum()).backward()
-                times[name].append(time.perf_counter() - start)
-    finally:
-        torch.set_num_threads(threads)
-    return {name: min(t) for name, t in times.items()}
-
-
-seconds = step_seconds({"NADE, plain cumsum (logits_cumsum)": nade_fresh.logits_cumsum,
-                        "NADE, streamed (logits)": nade_fresh.logits,
-                        "MADE, 1 hidden layer of 500": made_fresh.logits})
-for name, s in seconds.items():
-    print(f"{name:>38}: {1000 * s:7.1f} ms per step of 25 digits, one thread")
-ratio = seconds["NADE, streamed (logits)"] / seconds["MADE, 1 hidden layer of 500"]
-gain = seconds["NADE, plain cumsum (logits_cumsum)"] / seconds["NADE, streamed (logits)"]
-print(f"NADE (streamed) / MADE: {ratio:.0f}x;  plain cumsum / streamed: {gain:.1f}x")
 
 # %% jupyter={"source_hidden": true} tags=["claim-03-made-cheaper-than-nade", "hide-input"]
 assert work["NADE"][0] == work["MADE, 1 hidden layer"][0]        # the same arithmetic
 assert work["NADE"][1] == D * work["MADE, 1 hidden layer"][1]    # D times the activations
-assert round(streamed / work["NADE"][0]) == 15
-assert ratio > 2 and gain > 1.5
 
 # %% [markdown]
-# With the same number of multiply-adds, MADE's step is many times faster (the ratio printed
-# above is from the run stored here and depends on the machine and its load; the cell asserts
-# at least 2). And the streamed NADE, with 15 times the multiply-adds of the plain cumsum, is
-# several times faster than it (the cell asserts 1.5): it never writes the big tensor out in
-# full, the mark of memory-bound work. The training times in section 6 show the gap per epoch
-# (the shipped NADE was trained before `NADE.logits` was streamed, with an implementation 2.5
-# to 2.8 times slower: `python -m gm_helpers.training.bench nade`, compiled and not).
+# The same count of multiply-adds, and $D = 784$ times as many hidden values to move. In time
+# that makes MADE's training step several times faster than NADE's, at the least (the
+# optional subsection at the end of this section times one step of each), and section 6's
+# table shows the gap per epoch of training: minutes for NADE, seconds for the MADEs.
 #
 # ### The ordering matters, again
 # Lecture 2 measured orderings on tables. MADE's masks make the ordering matter in a new way.
@@ -538,6 +636,36 @@ assert abs(totals["8 orderings"]["mean of probabilities"] - 1) > 0.05
 # whole images** (the mixture), or average conditionals only across members that share one
 # ordering.
 #
+# **Exercise 4 (the mixture's log-likelihood).** The mixture needs
+# $\log \frac1K \sum_k p_k(x)$ from the members' log-likelihoods $\log p_k(x)$. For whole
+# images these are around $-100$ nats and can reach $-1000$, and $e^{-1000}$ is 0 even in
+# float64: exponentiating first gives $\log 0$. Write `log_mean_exp(logp)`, computed so that it
+# works there.
+#
+# * `logp`: a NumPy float64 array whose first axis runs over the $K$ members, shape `(K,)`,
+#   `(K, B)` (one column per image) or `(K, B, ...)`;
+# * return: $\log \frac1K \sum_k e^{\text{logp}_k}$ along the first axis, a float64 array of the
+#   remaining shape (`(B,)` for `(K, B)`; a number for `(K,)`), NumPy or torch.
+
+# %%
+import numpy as np
+
+
+def log_mean_exp(logp):
+    """log of the mean of exp(logp) over axis 0, numerically stable."""
+    ### BEGIN SOLUTION
+    top = logp.max(axis=0)
+    return top + np.log(np.exp(logp - top).mean(axis=0))
+    ### END SOLUTION
+
+
+# %%
+check_log_mean_exp(log_mean_exp)
+
+# %% [markdown]
+# The next cell computes the same quantity for the shipped model with torch's `logsumexp`
+# minus $\log K$, the second form of the mixture's equation above.
+#
 # The course's 8-mask MADE shares one ordering across its masks (checked below), so for it all
 # three combinations are valid likelihoods. Below: the mixtures of its first 1, 2, 4 and 8
 # masks, and the mean of its 8 masks' logits, beside the two single-mask networks:
@@ -546,7 +674,7 @@ assert abs(totals["8 orderings"]["mean of probabilities"] - 1) > 0.05
 made1, made1_entry = load_shipped("made_1mask.pt")           # 1 hidden layer of 500, 1 mask
 made2, made2_entry = load_shipped("made_2x500_1mask.pt")     # 2 hidden layers of 500, 1 mask
 made8, made8_entry = load_shipped("made_8masks.pt")          # the same 2 layers, 8 masks
-orders = [made8.connectivity(k)[0] for k in range(made8.num_masks)]
+orders = [made8.connectivity(k)[0] for k in range(made8.num_masks)]   # (order, masks)[0]
 print("masks sharing mask 0's ordering:", sum(torch.equal(o, orders[0]) for o in orders), "of 8")
 with torch.no_grad():
     made1_nll, made2_nll = evaluate_nll(made1, x_test), evaluate_nll(made2, x_test)
@@ -686,6 +814,96 @@ assert hn["train_nll"][-1] < hn["train_nll"][-2] and hn["valid_nll"][-1] < hn["v
 assert round(manifest["nade.pt"]["wall_time_s"] / 60) == 91
 
 # %% [markdown]
+# ### Optional: why the package's NADE streams its running sum
+#
+# *An aside on making NADE fast on a CPU. Skip to section 5 if you like: nothing after it
+# depends on this subsection.*
+#
+# The plain cumsum of section 1 writes the whole $(B, D, H)$ tensor of pre-activations, and
+# the sigmoid, the output layer and the backward pass each read it again: the memory traffic
+# that limits NADE's step ("Why MADE is cheaper than NADE" above). `NADE.logits`, the version
+# the package uses for training and evaluation, computes the same sums without ever holding
+# that tensor. It walks the 784 steps in 28 chunks of 28 and carries the running sum across
+# chunks as one $(B, H)$ vector; inside a chunk, the earlier steps of the chunk add a
+# $28 \times 28$ lower-triangular matrix product. Only a $(B, 28, H)$ block of pre-activations
+# exists at a time, small enough to stay in the processor's cache:
+
+# %%
+print(inspect.getsource(NADE.logits))
+
+# %% [markdown]
+# The same numbers as the plain cumsum and the naive loop, on section 1's test digit:
+
+# %%
+with torch.no_grad():
+    fast = nade.logits(x0)                                   # (1, 784), streamed
+print(f"streamed vs plain cumsum: max difference {(fast - plain).abs().max():.1e}; "
+      f"streamed vs naive loop: {(fast - naive).abs().max():.1e}")
+
+# %% jupyter={"source_hidden": true} tags=["claim-03-nade-streamed", "hide-input"]
+assert (fast - plain).abs().max() < 1e-3 and (fast - naive).abs().max() < 1e-3
+
+# %% [markdown]
+# Streaming costs arithmetic: the $28 \times 28$ triangular products inside each chunk are
+# $28DH$ multiply-adds instead of the running sum's $DH$. Does it still pay? Timed here, one
+# forward and backward pass on a batch of 25 digits, each version five times in turn, the best
+# time kept, on one thread: the work of one core, which other programs running on the machine
+# disturb less than two threads that must wait for each other after every small operation
+# (the timings still depend on the machine and its load, and so do the ratios). A one-layer
+# MADE runs beside them:
+
+# %% tags=["nbval-ignore-output"]
+C = math.isqrt(D - 1) + 1                                          # NADE.logits: K chunks of C
+K = -(-D // C)
+streamed = K * C * C * H + K * C * H + D * H   # triangular products, chunk totals, V_t . h_t
+print(f"{'NADE.logits (streamed)':>22}: {streamed:>9,} multiply-adds done, "
+      f"{streamed / work['NADE'][0]:.0f}x the minimum")
+
+x_batch = x_test[:25].flatten(1)                                   # (25, 784)
+nade_fresh, made_fresh = NADE(D, H), MADE(D, hidden=(H,))        # untrained: same cost
+
+
+def step_seconds(versions: dict, repeats=5) -> dict:
+    """Best of ``repeats`` wall times of one forward + backward pass of the Bernoulli NLL on one
+    thread, the versions taking turns so that a change in the machine's load hits them alike."""
+    times = {name: [] for name in versions}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for _ in range(repeats):
+            for name, logits_fn in versions.items():
+                start = time.perf_counter()
+                (-bernoulli_log_prob(logits_fn(x_batch), x_batch).sum()).backward()
+                times[name].append(time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(threads)
+    return {name: min(t) for name, t in times.items()}
+
+
+seconds = step_seconds({"NADE, plain cumsum (logits_cumsum)": nade_fresh.logits_cumsum,
+                        "NADE, streamed (logits)": nade_fresh.logits,
+                        "MADE, 1 hidden layer of 500": made_fresh.logits})
+for name, s in seconds.items():
+    print(f"{name:>38}: {1000 * s:7.1f} ms per step of 25 digits, one thread")
+nade_over_made = seconds["NADE, streamed (logits)"] / seconds["MADE, 1 hidden layer of 500"]
+gain = seconds["NADE, plain cumsum (logits_cumsum)"] / seconds["NADE, streamed (logits)"]
+print(f"NADE (streamed) / MADE: {nade_over_made:.0f}x;  plain cumsum / streamed: {gain:.1f}x")
+
+# %% jupyter={"source_hidden": true} tags=["claim-03-nade-streamed-faster", "hide-input"]
+assert round(streamed / work["NADE"][0]) == 15
+assert nade_over_made > 2 and gain > 1.5
+
+# %% [markdown]
+# The streamed NADE, with 15 times the multiply-adds of the plain cumsum, is several times
+# faster than it (the ratio printed above is from the run stored here and depends on the
+# machine and its load; the cell asserts at least 1.5): it never writes the big tensor out in
+# full, the mark of memory-bound work. And MADE's step, with the same minimal arithmetic as
+# NADE's, is many times faster than even the streamed NADE (the cell asserts at least 2). The
+# shipped NADE was trained before `NADE.logits` was streamed, with an implementation 2.5 to
+# 2.8 times slower (`python -m gm_helpers.training.bench nade`, compiled and not), which is
+# part of the gap per epoch in section 6.
+
+# %% [markdown]
 # ## 5. Real-valued data: RNADE
 #
 # For real $x_d$ the last layer outputs a **mixture of Gaussians** instead of a Bernoulli
@@ -784,122 +1002,6 @@ assert shipped_manifest()["pixelcnn.pt"]["test_nll"] < nade_nll  # lecture 4 goe
 # masks, close to our one-layer number; the paper's Table 6 comes from its own choice of
 # hyper-parameters. The code is the same either way:
 # `python -m gm_helpers.train nade --device cuda ...` runs it on a GPU.
-#
-# ## 7. Exercises
-#
-# **Exercise 1.** How many parameters does a NADE with $D$ inputs and $H$ hidden units have?
-
-# %%
-def nade_params(D, H):
-    """Number of parameters of NADE (W, c, V, b)."""
-    ### BEGIN SOLUTION
-    return 2 * H * D + H + D
-    ### END SOLUTION
-
-
-# %%
-check_nade_params(nade_params)
-
-
-# %% [markdown]
-# **Exercise 2.** Build a MADE mask. `m_in` are the connectivity numbers of the layer below,
-# `m_out` those of the layer above; return the `(len(m_out), len(m_in))` array of 0/1 that lets
-# unit $k$ above listen to unit $j$ below. `output` says whether the layer above is the output
-# layer (where the inequality is strict).
-
-# %%
-def made_mask(m_in, m_out, output):
-    """MADE mask between two layers, shape (len(m_out), len(m_in))."""
-    ### BEGIN SOLUTION
-    if output:
-        return (m_out[:, None] > m_in[None, :]).astype(float)
-    return (m_out[:, None] >= m_in[None, :]).astype(float)
-    ### END SOLUTION
-
-
-# %%
-check_made_mask(made_mask)
-
-
-# %% [markdown]
-# **Exercise 3.** An ensemble averages probabilities. Given `logp`, an array whose first axis runs
-# over $K$ models, return $\log \frac{1}{K} \sum_k \exp(\text{logp}_k)$ along that axis, computed so
-# that it works for log-likelihoods around $-1000$ (as whole images have).
-
-# %%
-def log_mean_exp(logp):
-    """log of the mean of exp(logp) over axis 0, numerically stable."""
-    ### BEGIN SOLUTION
-    import numpy as np
-    top = logp.max(axis=0)
-    return top + np.log(np.exp(logp - top).mean(axis=0))
-    ### END SOLUTION
-
-
-# %%
-check_log_mean_exp(log_mean_exp)
-
-
-# %% [markdown]
-# **Exercise 4. Build a MADE.** Complete `SmallMADE`, a MADE with ReLU hidden layers that maps
-# `(B, D)` inputs to `(B, D)` logits, for any ordering. In `__init__`:
-#
-# 1. the inputs' connectivity numbers `m[0]`: pixel `order[t]` is visited at step `t`, so its
-#    number is `t + 1` (numbers $1 \dots D$);
-# 2. for each hidden layer, numbers drawn with the generator `g` uniformly from
-#    $\{\min m(\text{previous layer}), \dots, D - 1\}$ (`torch.randint(low, D, (size,),
-#    generator=g)`);
-# 3. one mask per layer, shaped like that layer's weight, `(units out, units in)`:
-#    $[m(k) \ge m(j)]$ into a hidden layer, $[m(d) > m(k)]$ into the outputs.
-#
-# Keep them in `self.m` (a list of tensors, inputs first) and `self.masks`. In `forward`,
-# multiply each layer's weight by its mask (`F.linear(h, W * M, b)`) and put a ReLU after
-# every layer but the last. The checker tests your network as `tests/models/test_made.py` tests
-# the package's: with random weights, it reads off the gradients that logit $d$ depends on no
-# input at or after $d$ in the ordering, adds up $p(x)$ over all $2^D$ binary vectors (it must
-# be 1), and checks that every connection your numbers allow is really there. If something is
-# wrong it names the mistake.
-
-# %%
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
-
-
-class SmallMADE(nn.Module):
-    """MADE: (B, D) inputs -> (B, D) logits; logit d sees only the inputs before d in `order`."""
-
-    def __init__(self, D, hidden, order, seed=0):
-        super().__init__()
-        g = torch.Generator().manual_seed(seed)
-        order = torch.as_tensor(order)                 # order[t]: the pixel visited at step t
-        sizes = [D, *hidden, D]
-        self.layers = nn.ModuleList(nn.Linear(i, o) for i, o in zip(sizes[:-1], sizes[1:]))
-        ### BEGIN SOLUTION
-        m_in = torch.empty(D, dtype=torch.long)
-        m_in[order] = torch.arange(1, D + 1)           # m(pixel order[t]) = t + 1
-        self.m = [m_in]
-        for size in hidden:                            # m(k) ~ U{min m(below), ..., D - 1}
-            self.m.append(torch.randint(int(self.m[-1].min()), D, (size,), generator=g))
-        # (units out, units in): hidden [m(k) >= m(j)], output [m(d) > m(k)]
-        self.masks = [(m_out[:, None] >= m_below[None, :]).float()
-                      for m_below, m_out in zip(self.m[:-1], self.m[1:])]
-        self.masks.append((m_in[:, None] > self.m[-1][None, :]).float())
-        ### END SOLUTION
-
-    def forward(self, x):
-        h = x                                          # (B, D)
-        ### BEGIN SOLUTION
-        for i, (layer, mask) in enumerate(zip(self.layers, self.masks)):
-            h = F.linear(h, layer.weight * mask, layer.bias)   # masked weights: (out, in)
-            if i < len(self.layers) - 1:
-                h = F.relu(h)
-        ### END SOLUTION
-        return h                                       # (B, D) logits
-
-
-# %%
-check_made(SmallMADE)
 
 # %% [markdown]
 # ## Summary

@@ -33,9 +33,12 @@
 #   rows already drawn gives the same samples for less work;
 # * a colour PixelCNN trained on coloured digits: $p(R)\,p(G \mid R)\,p(B \mid R, G)$ in its
 #   gradients, its samples and its per-channel likelihoods, in nats and bits per dimension;
-# * in the exercises, you build the RGB mask and a Gated PixelCNN layer, checked by gradients.
+# * five exercises, each in the section it practises: you build the type-A mask, the RGB mask,
+#   a Gated PixelCNN layer (the last two checked by gradients) and the skew, and work out how
+#   far up a PixelCNN sees.
 #
-# **Time:** about 60 minutes to read; the notebook runs in about two minutes on a laptop CPU.
+# **Study time:** about 85 minutes of reading and 65 minutes of exercises. The notebook runs
+# top to bottom in under five minutes on a laptop CPU.
 
 # %%
 import inspect
@@ -100,11 +103,18 @@ def excerpt(obj, start: str, stop: str | None = None) -> None:
 #
 # $$y = (W \odot M) * x + b, \qquad W, M \in \mathbb R^{C_\text{out} \times C_\text{in} \times k \times k}.$$
 #
-# Here is the package's mask and its convolution (`gm_helpers/models/layers.py`):
+# For one channel, with the kernel's rows and columns numbered $0, \dots, k - 1$ and the centre
+# at $(c, c)$, $c = \lfloor k/2 \rfloor$, the two masks are
+#
+# $$M^A_{uv} = \begin{cases} 1 & u < c, \text{ or } u = c \text{ and } v < c,\\
+#   0 & \text{otherwise,} \end{cases} \qquad
+#   M^B_{uv} = \begin{cases} 1 & u = v = c,\\ M^A_{uv} & \text{otherwise.} \end{cases}$$
+#
+# The package's masked convolution, `MaskedConv2d` (`gm_helpers/models/layers.py`), is an
+# ordinary `nn.Conv2d` holding its mask as a buffer; its whole forward pass is the equation
+# above:
 
 # %%
-excerpt(causal_mask, "ch, cw = kh // 2")
-print()
 excerpt(MaskedConv2d, "def forward")
 
 # %% [markdown]
@@ -121,6 +131,33 @@ for k in (1, 3, 5, 7):
 
 # %% jupyter={"source_hidden": true} tags=["claim-04-mask-a-table", "hide-input"]
 assert mask_table(5, "A", "R")["rows"] == ["11111", "11111", "11000", "00000", "00000"]
+
+# %% [markdown]
+# **Exercise 1: mask A.** Build the $k \times k$ mask A of one channel, $M^A$ above: every row
+# above the centre, and the centre row up to (not including) the centre.
+#
+# * input `k`: an odd Python `int` (the checker tries 1, 3, 5 and 7);
+# * return: a torch tensor or a NumPy array of shape `(k, k)` holding 0s and 1s, of any float
+#   dtype from float32 up, or an integer or bool dtype.
+#
+# The checker compares with the package's mask and names the usual mistakes (the centre kept,
+# the mask transposed or upside down).
+
+
+# %%
+def type_a_mask(k):
+    """The k x k type-A mask (k odd)."""
+    ### BEGIN SOLUTION
+    import numpy as np
+    mask = np.zeros((k, k))
+    mask[: k // 2] = 1
+    mask[k // 2, : k // 2] = 1
+    return mask
+    ### END SOLUTION
+
+
+# %%
+check_type_a_mask(type_a_mask)
 
 # %% [markdown]
 # **Colour.** For colour, each pixel is three variables, R then G then B, and a layer's
@@ -158,6 +195,54 @@ assert torch.equal(big, torch.kron(mask_table(3, "A")["centre"].float(), torch.o
 
 # %% tags=["nbval-ignore-output"]
 mask_explorer()
+
+# %% [markdown]
+# **Exercise 2: the RGB mask.** Write the mask of a masked convolution for colour images, whose
+# channels form three contiguous groups (the first third R, the next third G, the last B).
+# Every row above the centre and the centre row left of the centre are visible, from every
+# input channel to every output channel; at the centre, output group $g$ sees input groups
+# $g' < g$ (type `"A"`) or $g' \le g$ (type `"B"`), the tables above.
+#
+# * inputs: `kernel_size`, an odd Python `int`; `mask_type`, the string `"A"` or `"B"`;
+#   `in_channels` and `out_channels`, Python `int`s, each a multiple of 3;
+# * return: a torch tensor or a NumPy array of shape `(out_channels, in_channels, kernel_size,
+#   kernel_size)` (the layout of a convolution's weight) holding 0s and 1s, of any float dtype
+#   from float32 up, or an integer or bool dtype.
+#
+# The checker builds a 5×5 A, 3×3 B, 1×1 B stack from your masks and asks autograd which inputs
+# each output depends on, across pixels and channels, then compares with the package's masks
+# for $k$ = 1, 3, 5 and non-square channel counts; if something is wrong it names the mistake.
+
+
+# %%
+def rgb_mask(kernel_size, mask_type, in_channels, out_channels):
+    """The (out_channels, in_channels, k, k) 0/1 mask for R -> G -> B channel groups."""
+    ### BEGIN SOLUTION
+    import torch
+    k, c = kernel_size, kernel_size // 2
+    mask = torch.zeros(out_channels, in_channels, k, k)
+    mask[:, :, :c, :] = 1                                  # every row above the centre
+    mask[:, :, c, :c] = 1                                  # the centre row, left of the centre
+    g_out = torch.arange(out_channels) // (out_channels // 3)  # 0 = R, 1 = G, 2 = B
+    g_in = torch.arange(in_channels) // (in_channels // 3)
+    if mask_type == "A":
+        mask[:, :, c, c] = (g_in[None, :] < g_out[:, None]).float()
+    else:
+        mask[:, :, c, c] = (g_in[None, :] <= g_out[:, None]).float()
+    return mask
+    ### END SOLUTION
+
+
+# %%
+check_rgb_mask(rgb_mask)
+
+# %% [markdown]
+# The package's own masks, `causal_mask` (`gm_helpers/models/layers.py`), one function for
+# both types, any kernel size and any number of channel groups (`groups=1` for a binary image,
+# 3 for colour); `MaskedConv2d` calls it when it is built:
+
+# %% tags=["answer-source"]
+excerpt(causal_mask, "ch, cw = kh // 2")
 
 # %% [markdown]
 # ## 2. The four architectures in code
@@ -199,8 +284,63 @@ excerpt(PixelCNN.logits, "def logits")
 # 1×1 convolutions, $v_0 = h_0 = x$, and the first layer has no residual term (its input is
 # the image itself). Together the stacks see everything above and everything to the left: no
 # blind spot (section 3 measures it).
+#
+# In code, "padding above only" and the shifts are zero padding on one side of the tensor: to
+# shift a map down one row, pad one row of zeros on top and drop the last row; to shift it
+# right one column, pad one column on the left and drop the last column.
+
+# %% [markdown]
+# **Exercise 3: a Gated PixelCNN layer.** Implement one layer of the equations above. You get
+# the layer's convolutions, which do not pad: `v_conv` with a $(p + 1) \times k$ kernel
+# (`v_conv.kernel_size` is `(p + 1, k)`), `h_conv` with $1 \times (p + 1)$, both to $2h$
+# channels, and the 1×1 convolutions `v_to_h` ($V$, $2h \to 2h$) and `h_out` ($U$,
+# $h \to h$). Pad as the equations need, shift the vertical pre-activation down one row, gate
+# both stacks, and return the next `(v, h)`.
+#
+# * inputs: `v` and `h`, float torch tensors of shape `(B, C, H, W)` (the checker uses float64;
+#   in the first layer both are the binary image, $C = 1$, later $C = h$, the hidden units);
+#   `v_conv`, `h_conv`, `v_to_h`, `h_out`, `torch.nn.Conv2d` modules; `first`, a Python
+#   `bool`, true for the first layer;
+# * return: a tuple `(v, h)` of torch tensors, each of shape `(B, h, H, W)`, the dtype of the
+#   inputs.
+#
+# The checker runs `GatedPixelCNN` with your layer in place of its own, compares the logits,
+# names the usual mistakes (no down-shift, an unshifted first layer, the gates swapped, the
+# residual lost or added in the first layer) and asks autograd whether any logit depends on its
+# own pixel or a later one.
+
 
 # %%
+def gated_layer(v, h, v_conv, h_conv, v_to_h, h_out, first):
+    """One Gated PixelCNN layer: (v, h) of shape (B, C, H, W) -> the next (v, h)."""
+    ### BEGIN SOLUTION
+    import torch
+    import torch.nn.functional as F
+
+    def gate(a):                                           # tanh(a_f) * sigmoid(a_g)
+        f, g = a.chunk(2, dim=1)
+        return torch.tanh(f) * torch.sigmoid(g)
+
+    p = v_conv.kernel_size[1] // 2
+    v_pre = v_conv(F.pad(v, (p, p, p, 0)))                 # (B, 2h, H, W): rows r-p..r
+    v_shift = F.pad(v_pre, (0, 0, 1, 0))[:, :, :-1]        # rows r-p-1..r-1: strictly above
+    if first:
+        h_in = F.pad(h, (p + 1, 0, 0, 0))[:, :, :, :-1]    # columns < c: not the pixel itself
+    else:
+        h_in = F.pad(h, (p, 0, 0, 0))                      # columns c-p..c
+    h_new = h_out(gate(h_conv(h_in) + v_to_h(v_shift)))
+    return gate(v_pre), (h_new if first else h + h_new)
+    ### END SOLUTION
+
+
+# %%
+check_gated_layer(gated_layer)
+
+# %% [markdown]
+# The package's gate and the loop of `GatedPixelCNN.logits` (`gm_helpers/models/pixelcnn.py`),
+# with the optional class-conditioning bias of the paper:
+
+# %% tags=["answer-source"]
 excerpt(pixelcnn.GatedPixelCNN._gate, "def _gate")
 excerpt(pixelcnn.GatedPixelCNN.logits, "for i in range")
 
@@ -233,13 +373,49 @@ excerpt(pixelrnn._RowLSTMLayer.forward, "x_is = ", "# residual")
 # state $(i, j)$ reads the states at $(i - 1, j)$ and $(i, j - 1)$. An $N \times N$ image skews
 # to $N \times (2N - 1)$: **$2N - 1$ steps**, one per diagonal $i + j = t$,
 # $t = 0, \dots, 2N - 2$. A second LSTM runs right to left on the mirrored image; its map is
-# shifted down one row so that no output sees its own pixel through it. The skew is two
-# reshapes:
+# shifted down one row so that no output sees its own pixel through it.
+#
+# In symbols, the skewed image $s$ of an $H \times W$ image $x$ is $H \times (H + W - 1)$, with
+# $s_{i,\, i + j} = x_{ij}$ and zeros elsewhere: pixel $(i, j)$ lands in column $i + j$, its
+# diagonal.
+
+# %% [markdown]
+# **Exercise 4: the skew.** Skew an $H \times W$ array: row $i$ shifted right by $i$, zeros
+# elsewhere, shape $H \times (H + W - 1)$.
+#
+# * input `x`: a 2-D NumPy array of floats (float64), shape `(H, W)`, $H, W \ge 1$;
+# * return: a NumPy array or a torch tensor of shape `(H, H + W - 1)`, float32 or float64.
+#
+# The checker tries square and non-square arrays (a single row and a single pixel among
+# them) and names a skew the wrong way or of the transposed array.
+
 
 # %%
+def skew_array(x):
+    """Skew a 2-D NumPy array for the Diagonal BiLSTM."""
+    ### BEGIN SOLUTION
+    import numpy as np
+    H, W = x.shape
+    out = np.zeros((H, H + W - 1))
+    for i in range(H):
+        out[i, i:i + W] = x[i]
+    return out
+    ### END SOLUTION
+
+
+# %%
+check_skew(skew_array)
+
+# %% [markdown]
+# The package's `skew` works on a batch of images at once, with no loop: it pads each row with
+# $H$ zeros and reads the flat rows back one column shorter, which shifts row $i$ by $i$ (two
+# reshapes; the index arithmetic is in its comment):
+
+# %% tags=["answer-source"]
 excerpt(skew, "B, C, H, W = x.shape")
-excerpt(pixelrnn._DiagonalLSTM.forward, "x_is = ")
-excerpt(pixelrnn._DiagonalBiLSTMLayer.forward, "h_left = ")
+
+# %% [markdown]
+# A digit and its skew, and the number of steps for $N = 28$:
 
 # %%
 digit = x_test[:1]                                        # (1, 1, 28, 28)
@@ -258,6 +434,14 @@ plt.show()
 # %% jupyter={"source_hidden": true} tags=["claim-04-skew-steps", "hide-input"]
 assert skewed.shape == (1, 1, 28, 55) and num_diagonal_steps(28) == 2 * 28 - 1
 assert torch.equal(unskew(skewed), digit)
+
+# %% [markdown]
+# The Diagonal LSTM, one column of the skewed input per step, and the bidirectional layer
+# around it (`gm_helpers/models/pixelrnn.py`):
+
+# %%
+excerpt(pixelrnn._DiagonalLSTM.forward, "x_is = ")
+excerpt(pixelrnn._DiagonalBiLSTMLayer.forward, "h_left = ")
 
 # %% [markdown]
 # ## 3. What does a pixel see? Receptive fields by gradients
@@ -307,7 +491,31 @@ assert diagonal_reach[6, 14] == 0 and (diagonal_reach.flatten()[:6 * 15 + 14] > 
 # its own row (`tests/models/test_pixelrnn.py` pins down exactly this pattern). The paper describes
 # the Diagonal BiLSTM as seeing the entire context; with its own first layer, as here, that
 # holds up to this one corner.
+
+# %% [markdown]
+# **Exercise 5: how far up does a PixelCNN see?** A PixelCNN has one 7×7 mask-A layer followed
+# by $L$ 3×3 mask-B layers. How many rows above the target pixel can its output see?
 #
+# * input `L`: a Python `int`, $L \ge 0$;
+# * return: the number of rows, a Python `int` (an exact count).
+#
+# You can test your formula in the explorer below: a PixelCNN with $d$ layers there is the
+# 7×7 layer and $d$ residual blocks, each holding one 3×3 mask-B convolution (the 1×1
+# convolutions around it do not widen the view), so $L = d$.
+
+
+# %%
+def rows_above(L):
+    """Rows above the target visible after a 7x7 A layer and L 3x3 B layers."""
+    ### BEGIN SOLUTION
+    return 3 + L
+    ### END SOLUTION
+
+
+# %%
+check_rows_above(rows_above)
+
+# %% [markdown]
 # ### Explore receptive fields
 # Choose the model, its depth and the target pixel.
 
@@ -892,132 +1100,6 @@ assert torch.equal(top, bottom)
 # along the way: more than the two colours every training image has. The completions keep the
 # background colour of the given half. The model has learned "one background colour" but not
 # yet "one digit colour", which is the copying that G and B still pay for.
-
-# %% [markdown]
-# ## 7. Exercises
-#
-# **Exercise 1.** Build the $k \times k$ mask A as an array of 0s and 1s.
-
-# %%
-def type_a_mask(k):
-    """The k x k type-A mask (k odd)."""
-    ### BEGIN SOLUTION
-    import numpy as np
-    mask = np.zeros((k, k))
-    mask[: k // 2] = 1
-    mask[k // 2, : k // 2] = 1
-    return mask
-    ### END SOLUTION
-
-
-# %%
-check_type_a_mask(type_a_mask)
-
-
-# %% [markdown]
-# **Exercise 2.** A PixelCNN has one 7×7 mask-A layer followed by $L$ 3×3 mask-B layers. How many
-# rows above the target pixel can its output see?
-
-# %%
-def rows_above(L):
-    """Rows above the target visible after a 7x7 A layer and L 3x3 B layers."""
-    ### BEGIN SOLUTION
-    return 3 + L
-    ### END SOLUTION
-
-
-# %%
-check_rows_above(rows_above)
-
-
-# %% [markdown]
-# **Exercise 3.** Skew an $H \times W$ array: row $i$ shifted right by $i$, zeros elsewhere, shape
-# $H \times (H + W - 1)$.
-
-# %%
-def skew_array(x):
-    """Skew a 2-D NumPy array for the Diagonal BiLSTM."""
-    ### BEGIN SOLUTION
-    import numpy as np
-    H, W = x.shape
-    out = np.zeros((H, H + W - 1))
-    for i in range(H):
-        out[i, i:i + W] = x[i]
-    return out
-    ### END SOLUTION
-
-
-# %%
-check_skew(skew_array)
-
-
-# %% [markdown]
-# **Exercise 4: the RGB mask.** Write the mask of a masked convolution for colour images:
-# a tensor of shape `(out_channels, in_channels, k, k)` of 0s and 1s, whose channels form three
-# contiguous groups (the first third R, the next third G, the last B). Every row above the
-# centre and the centre row left of the centre are visible; at the centre, output group $g$
-# sees input groups $g' < g$ (type `"A"`) or $g' \le g$ (type `"B"`). The checker builds a
-# 5×5 A, 3×3 B, 1×1 B stack from your masks and asks autograd which inputs each output depends
-# on, across pixels and channels, then compares with the package for $k$ = 1, 3, 5 and
-# non-square channel counts; if something is wrong it names the mistake.
-
-# %%
-def rgb_mask(kernel_size, mask_type, in_channels, out_channels):
-    """The (out_channels, in_channels, k, k) 0/1 mask for R -> G -> B channel groups."""
-    ### BEGIN SOLUTION
-    import torch
-    k, c = kernel_size, kernel_size // 2
-    mask = torch.zeros(out_channels, in_channels, k, k)
-    mask[:, :, :c, :] = 1                                  # every row above the centre
-    mask[:, :, c, :c] = 1                                  # the centre row, left of the centre
-    g_out = torch.arange(out_channels) // (out_channels // 3)  # 0 = R, 1 = G, 2 = B
-    g_in = torch.arange(in_channels) // (in_channels // 3)
-    if mask_type == "A":
-        mask[:, :, c, c] = (g_in[None, :] < g_out[:, None]).float()
-    else:
-        mask[:, :, c, c] = (g_in[None, :] <= g_out[:, None]).float()
-    return mask
-    ### END SOLUTION
-
-
-# %%
-check_rgb_mask(rgb_mask)
-
-
-# %% [markdown]
-# **Exercise 5: a Gated PixelCNN layer.** Implement one layer of section 2's equations. You
-# get the layer's convolutions, which do not pad: `v_conv` with a $(p + 1) \times k$ kernel,
-# `h_conv` with $1 \times (p + 1)$ (both to $2h$ channels), the 1×1 convolutions `v_to_h`
-# ($V$) and `h_out` ($U$), and `first`, true for the first layer. Pad as the equations need,
-# shift the vertical pre-activation down one row, gate both stacks, and return the next
-# `(v, h)`. The checker runs `GatedPixelCNN` with your layer in place of its own, compares the
-# logits, and asks autograd whether any logit depends on its own pixel or a later one.
-
-# %%
-def gated_layer(v, h, v_conv, h_conv, v_to_h, h_out, first):
-    """One Gated PixelCNN layer: (v, h) of shape (B, C, H, W) -> the next (v, h)."""
-    ### BEGIN SOLUTION
-    import torch
-    import torch.nn.functional as F
-
-    def gate(a):                                           # tanh(a_f) * sigmoid(a_g)
-        f, g = a.chunk(2, dim=1)
-        return torch.tanh(f) * torch.sigmoid(g)
-
-    p = v_conv.kernel_size[1] // 2
-    v_pre = v_conv(F.pad(v, (p, p, p, 0)))                 # (B, 2h, H, W): rows r-p..r
-    v_shift = F.pad(v_pre, (0, 0, 1, 0))[:, :, :-1]        # rows r-p-1..r-1: strictly above
-    if first:
-        h_in = F.pad(h, (p + 1, 0, 0, 0))[:, :, :, :-1]    # columns < c: not the pixel itself
-    else:
-        h_in = F.pad(h, (p, 0, 0, 0))                      # columns c-p..c
-    h_new = h_out(gate(h_conv(h_in) + v_to_h(v_shift)))
-    return gate(v_pre), (h_new if first else h + h_new)
-    ### END SOLUTION
-
-
-# %%
-check_gated_layer(gated_layer)
 
 # %% [markdown]
 # ## Summary

@@ -39,8 +39,9 @@
 #   and the PixelCNN;
 # * two widgets, three exercises, and answers to the notes' review questions.
 #
-# **Time:** about 60 minutes to read; the notebook runs in about a minute and a half on a
-# laptop CPU (the DCGAN is a shipped checkpoint; the small 2-d GANs train live).
+# **Study time:** about 85 minutes of reading and 20 minutes of exercises. The notebook runs
+# top to bottom in under three minutes on a laptop CPU (the DCGAN is a shipped checkpoint; the
+# small 2-d GANs train live).
 
 # %%
 import inspect
@@ -66,6 +67,7 @@ from gm_helpers.analysis.sample_quality import (
     logits,
 )
 from gm_helpers.data import load_binarized_mnist
+from gm_helpers.diagrams import gan_loop
 from gm_helpers.exercises.gan import (
     check_discriminator_loss,
     check_generator_loss,
@@ -154,8 +156,16 @@ assert not hasattr(G_dcgan, "log_prob") and hasattr(G_dcgan, "sample")
 #
 # **Algorithm 1** (Goodfellow et al. 2014): for each training iteration, **$k$ steps** of $D$,
 # each on a fresh minibatch of $m$ data points and $m$ samples, ascending $V$; then **one step**
-# of $G$ on $m$ fresh samples. The paper used $k = 1$, "the least expensive option". Here is
-# the loop as `gm_helpers.training.gan.train_gan` runs it:
+# of $G$ on $m$ fresh samples. The paper used $k = 1$, "the least expensive option". The loop
+# in one picture:
+
+# %%
+gan_loop(k=1)
+plt.show()
+
+# %% [markdown]
+# And the loop as `gm_helpers.training.gan.train_gan` runs it, the two steps as the package's
+# `d_step` and `g_step`:
 
 # %%
 source = inspect.getsource(train_gan)
@@ -434,8 +444,8 @@ assert abs(ns[1].mean() - 4) < 0.2 and abs(mm[1].mean() - 4) > 3
 assert np.mean(mm[0]["d_fake"][100:200]) < 0.01         # D wins: D(G(z)) near 0
 
 # %% [markdown]
-# In the minimax run $D$ wins within the first hundred iterations and $G$ never leaves the
-# origin; in the non-saturating run $G$'s samples reach the data and $D(G(z))$ settles near
+# In the minimax run $D$ wins within the first hundred iterations and $G$'s samples never get
+# near the data; in the non-saturating run $G$'s samples reach the data and $D(G(z))$ settles near
 # $1/2$. But two runs are in two different states after their first step, so their gradients
 # cannot be compared directly: a smaller gradient might come from the state, not the loss.
 # To isolate the loss, take **one** state, the same $G$, the same $D$ and the same 1,024 noise
@@ -892,8 +902,9 @@ dcgan_explorer(G_dcgan)
 # are. Below, the four shipped models (their sizes, in free parameters, are in lecture 4's
 # table), timed as lecture 4 times them, in CPU time on one thread: one training step
 # (forward and backward on the same 32 digits, without the optimizer's update; the fastest of
-# three repeats), and one forward pass on a single image (the mean of 28, one row of a
-# sample), which sampling repeats once per pixel, 784 times.
+# three repeats), and one forward pass on a single image (28 passes, one row of a sample,
+# divided by 28; the fastest of three repeats), which sampling repeats once per pixel, 784
+# times.
 
 # %% tags=["nbval-ignore-output"]
 def fastest(fn, repeats=3):
@@ -921,11 +932,10 @@ for name in ("pixelcnn.pt", "gated_pixelcnn.pt", "row_lstm.pt", "diagonal_bilstm
 
     step_time[name] = fastest(training_step)
     with torch.no_grad():                               # 28 passes, as one row of a sample
-        pass_time[name] = fastest(lambda: [model.logits(x_single) for _ in range(28)], 1) / 28
+        pass_time[name] = fastest(lambda: [model.logits(x_single) for _ in range(28)]) / 28
     size = f"{entry['config']['num_layers']} x {entry['config']['hidden']}"
     print(f"{name:20} {size:>14} {entry['test_nll']:9.2f} {1000 * step_time[name]:11.0f} ms "
           f"{1000 * pass_time[name]:6.1f} ms {784 * pass_time[name]:17.1f} s")
-    del model
 with torch.no_grad():
     dcgan_draw = fastest(lambda: G_dcgan(torch.randn(1, 64)))   # one pass: one digit
 torch.set_num_threads(threads)
@@ -983,8 +993,8 @@ assert 100 * dcgan_draw < min(784 * t for t in pass_time.values())    # one pass
 # pixel $i + 1$ can be computed, so a digit costs 784 forward passes (the last column). The
 # cost of one pass then sets the sampling time, and there the Diagonal BiLSTM, whose single
 # pass is 2 × 55 small steps per layer, is several times slower than the three others. The
-# DCGAN draws a digit in a single pass, not 784, so hundreds of times faster than any of the
-# four, and it has no likelihood at all.
+# DCGAN draws a digit in a single pass, not 784, so more than a hundred times faster than any
+# of the four, and it has no likelihood at all.
 #
 # ## 10. Exercises
 #

@@ -3,6 +3,7 @@ import nbformat
 import pytest
 
 from gm_helpers.course import study_time
+from tests.helpers import REPO
 
 
 def _notebook(*cells):
@@ -37,3 +38,20 @@ def test_the_header_line_reads_back():
 @pytest.mark.parametrize("minutes, rounded", [(0.1, 5), (5, 5), (5.01, 10), (61, 65)])
 def test_times_round_up_to_five_minutes(minutes, rounded):
     assert study_time._round_up(minutes) == rounded
+
+
+LECTURES = sorted((REPO / "lectures").glob("[0-9][0-9]_*.ipynb"))
+
+
+@pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.name)
+def test_each_lecture_states_its_study_time_and_the_readme_repeats_it(path):
+    """The header's study time is the estimate from what the lecture holds now (re-run
+    ``python -m gm_helpers.course study-time`` after changing a lecture), and the README's
+    lecture table gives the same two numbers."""
+    nb = nbformat.read(path, as_version=4)
+    study = study_time.estimate(nb)
+    assert study_time.stated(nb) == (study["reading_min"], study["exercises_min"]), (
+        f"{path.name}: its header should say: {study_time.header_line(study)}")
+    row = next(line for line in (REPO / "README.md").read_text().splitlines()
+               if f"(lectures/{path.name})" in line)
+    assert f"{study['reading_min']} + {study['exercises_min']} min" in row, row

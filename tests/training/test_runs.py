@@ -188,3 +188,25 @@ def test_native_bf16_reads_the_cpu_flags(monkeypatch, tmp_path):
     cpuinfo.unlink()
     assert runs.native_bf16() is None
 
+
+
+def test_a_run_file_stores_the_best_weights_once_when_they_are_the_current_ones(tmp_path):
+    """While a run improves, the best epoch is the last one: the run file holds its weights
+    once (a NADE's file shrinks from 12.5 to 9.4 MB), and loading gives back an independent copy."""
+    model = FVSBN(16)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    run = {"epoch": 1, "history": {}, "best_state": {k: v.clone() for k, v in
+                                                     model.state_dict().items()}}
+    save_run(tmp_path / "a.run.pt", model, optimizer, run)
+    stored = torch.load(tmp_path / "a.run.pt", weights_only=True)
+    assert stored["best_state"] is None and stored["best_is_current"] is True
+    loaded = load_run(tmp_path / "a.run.pt")
+    assert "best_is_current" not in loaded
+    assert all(torch.equal(loaded["best_state"][k], v) for k, v in model.state_dict().items())
+    loaded["state_dict"]["W"].add_(1.0)
+    assert not torch.equal(loaded["best_state"]["W"], loaded["state_dict"]["W"])  # a copy
+    with torch.no_grad():
+        model.W.add_(1.0)  # the current weights move past the best: both are stored
+    save_run(tmp_path / "b.run.pt", model, optimizer, run)
+    stored = torch.load(tmp_path / "b.run.pt", weights_only=True)
+    assert stored["best_state"] is not None and "best_is_current" not in stored
