@@ -181,7 +181,11 @@ def _shut_down_kernels(url, token):
         urllib.request.urlopen(request)
 
 
+# the prompts a reader sees: a checking cell's input is collapsed (hidden input), and its prompt,
+# inside the hidden input area, shows no number however often it runs
 PROMPTS = f"""() => [...document.querySelectorAll('{NOTEBOOK_PANEL} .jp-CodeCell .jp-InputPrompt')]
+    .filter(p => !p.closest('.lm-mod-hidden')
+                 && !p.closest('.jp-Cell').querySelector('.jp-InputPlaceholder'))
     .map(p => p.textContent.trim())"""
 
 
