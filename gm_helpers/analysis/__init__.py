@@ -14,4 +14,6 @@
                     and the optimal discriminator and Jensen-Shannon divergence computed on a grid
     sample_quality  Scoring samples of digits without Inception weights: the eyes of a digit
                     classifier
+    timing          How the lectures time models: CPU seconds on one thread, the fastest of a few
+                    repeats (lectures 02, 04, 06)
 """
