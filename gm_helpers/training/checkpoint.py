@@ -16,6 +16,7 @@ the same bytes for the same contents, readable by every user of a shared folder.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -25,6 +26,11 @@ import platform
 import tempfile
 import zipfile
 from pathlib import Path
+
+try:  # POSIX: a lock file serialises manifest updates
+    import fcntl
+except ImportError:  # Windows: one writer at a time is the user's to ensure
+    fcntl = None
 
 import torch
 
@@ -129,17 +135,16 @@ def read_file(path) -> dict:
 
 def _check_manifest_sha(path: Path) -> None:
     """If the folder's manifest has an entry for this file, the file must match its sha256."""
-    manifest = path.parent / "manifest.json"
-    if not manifest.is_file():
+    entry = read_manifest(path.parent / "manifest.json").get(path.name)
+    if entry is None:
         return
-    try:
-        entry = json.loads(manifest.read_text()).get(path.name)
-    except (json.JSONDecodeError, OSError, AttributeError) as err:
-        raise CheckpointError(f"{manifest} is not a valid manifest ({err})") from None
-    if entry and "sha256" in entry and sha256_file(path) != entry["sha256"]:
-        raise CheckpointError(f"{path} does not match the sha256 in {manifest}: it was changed "
-                              f"or damaged after training. Copy it again, or retrain it with: "
-                              f"{entry.get('command', 'the command in the manifest')}")
+    if not isinstance(entry.get("sha256"), str):
+        raise CheckpointError(f"{path}: its entry in {path.parent / 'manifest.json'} has no sha256 "
+                              f"string, so the file cannot be checked; fix the entry or move the file")
+    if sha256_file(path) != entry["sha256"]:
+        raise CheckpointError(f"{path} does not match the sha256 in {path.parent / 'manifest.json'}: "
+                              f"it was changed or damaged after training. Copy it again, or retrain "
+                              f"it with: {entry.get('command', 'the command in the manifest')}")
 
 
 def _is_learned_buffer(name: str) -> bool:
@@ -223,14 +228,57 @@ def load_checkpoint(path, device="cpu", return_info=False):
     return (model, payload) if return_info else model
 
 
+def read_manifest(manifest) -> dict:
+    """The entries of a manifest file ({} if there is none); a ``CheckpointError`` naming the file
+    if it is not a JSON object of entries (each entry an object)."""
+    manifest = Path(manifest)
+    if not manifest.exists():
+        return {}
+    try:
+        entries = json.loads(manifest.read_text())
+    except (ValueError, OSError) as err:
+        raise CheckpointError(f"{manifest} is not a valid manifest ({err}): fix or move it, or "
+                              f"choose another --out folder") from None
+    if not isinstance(entries, dict) or not all(isinstance(e, dict) for e in entries.values()):
+        raise CheckpointError(f"{manifest} is not a valid manifest: it must map file names to "
+                              f"objects; fix or move it, or choose another --out folder")
+    return entries
+
+
+@contextlib.contextmanager
+def _locked(folder: Path):
+    """Hold an exclusive POSIX ``flock`` on the checkpoint folder itself (no lock file is left
+    behind): two runs that finish together in one folder update its manifest one after the
+    other, never both from the same read."""
+    if fcntl is None:
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
 def record_in_manifest(out, entry: dict) -> None:
-    """Add ``entry`` under ``out``'s file name in the manifest beside it (atomic rewrite)."""
+    """Add ``entry`` under ``out``'s file name in the manifest beside it: read, change and
+    rewrite under a lock, through a temporary file of its own, so that concurrent writers lose
+    nothing and a reader never sees half a file."""
     manifest = Path(out).parent / "manifest.json"
-    entries = json.loads(manifest.read_text()) if manifest.exists() else {}
-    entries[Path(out).name] = entry
-    tmp = manifest.with_name(manifest.name + ".part")
-    tmp.write_text(json.dumps(entries, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, manifest)
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(manifest.parent):
+        entries = read_manifest(manifest)
+        entries[Path(out).name] = entry
+        fd, tmp = tempfile.mkstemp(dir=manifest.parent, prefix=".manifest.", suffix=".part")
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(json.dumps(entries, indent=2, sort_keys=True) + "\n")
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, manifest)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
 
 def shipped_manifest() -> dict:
@@ -258,8 +306,12 @@ def hardware() -> str:
 
 
 def load_shipped_samples(filename: str) -> torch.Tensor:
-    """Shipped samples (N, 1, 28, 28), after checking their sha256 against the manifest."""
+    """Shipped samples (N, C, H, W) as floats, after checking their sha256 against the manifest:
+    binary digits (stored bit-packed) or levels 0..L-1 (stored as bytes)."""
     entry = shipped_manifest()[filename]
     if sha256_file(CHECKPOINT_DIR / filename) != entry["sha256"]:
         raise ValueError(f"{filename} does not match its sha256; redo: {entry['command']}")
-    return unpack_bits(torch.load(CHECKPOINT_DIR / filename, weights_only=True)["packed"])
+    stored = torch.load(CHECKPOINT_DIR / filename, weights_only=True)
+    if "packed" in stored:
+        return unpack_bits(stored["packed"])
+    return stored["samples"].float()

@@ -11,6 +11,7 @@ models are scored against the *validation* digits, which the classifier never sa
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import shlex
@@ -21,18 +22,21 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from gm_helpers.analysis.sample_quality import accuracy, frechet_to, logits
-from gm_helpers.checks import MAX_SAMPLES, arg_int, check_output_path
+from gm_helpers.checks import MAX_SAMPLES, arg_int
 from gm_helpers.data import pack_bits
 from gm_helpers.models.classifier import DigitClassifier
 from gm_helpers.training.checkpoint import (
     CHECKPOINT_DIR,
+    CheckpointError,
     atomic_save,
     hardware,
     load_checkpoint,
     load_shipped,
+    read_manifest,
     record_in_manifest,
     save_checkpoint,
 )
+from gm_helpers.training.resume import output_paths
 
 
 def split_labelled(images, labels, held_out: int = 2000, seed: int = 0):
@@ -86,6 +90,17 @@ def shipped_classifier() -> DigitClassifier:
     return load_shipped("digit_classifier.pt")[0]
 
 
+def _check_outputs(p, args) -> None:
+    """--out may be written (and does not exist, unless --overwrite) and the manifest beside it
+    is valid: checked before any work, as every training command does."""
+    args.resume = None
+    out, _ = output_paths(p, args)
+    try:
+        read_manifest(out.parent / "manifest.json")
+    except CheckpointError as err:
+        p.error(f"{err}; nothing was done")
+
+
 def main(argv) -> dict:
     """``python -m gm_helpers.train digit_classifier``: train, measure, ship."""
     from gm_helpers.data import binarized_test_labels, load_binarized_mnist
@@ -96,12 +111,10 @@ def main(argv) -> dict:
     p.add_argument("--threads", type=arg_int(1), default=os.cpu_count())
     p.add_argument("--data-dir", default=None)
     p.add_argument("--out", default=str(CHECKPOINT_DIR / "digit_classifier.pt"))
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
-    try:
-        check_output_path(args.out)   # before any data are loaded or minutes spent
-    except ValueError as err:
-        p.error(str(err))
+    _check_outputs(p, args)   # before any data are loaded or minutes spent
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     start = time.time()
@@ -128,28 +141,46 @@ def main(argv) -> dict:
     return entry
 
 
+def _sampler(model):
+    """``(num, seed) -> samples`` for a model that can sample, else None."""
+    if hasattr(model, "sample_binary"):   # the DCGAN: rounded (or Bernoulli) binary digits
+        return lambda num, seed: model.sample_binary(num, seed=seed)
+    if "generator" in inspect.signature(getattr(model, "sample", lambda: None)).parameters:
+        return lambda num, seed: model.sample(num, generator=torch.Generator().manual_seed(seed))
+    return None
+
+
 def samples_main(argv) -> dict:
     """``python -m gm_helpers.train samples --of X.pt --num N``: draw N samples of a shipped
     likelihood model once (an autoregressive model's sampling is 784 passes: minutes) and ship
-    them, bit-packed, for lecture 06's sample-quality table."""
+    them for lecture 06's sample-quality table: binary images bit-packed, multi-level ones (the
+    colour PixelCNN) as bytes. A model that cannot sample (a classifier, the autoencoder) is
+    refused before any work."""
     p = argparse.ArgumentParser(prog="python -m gm_helpers.train samples")
     p.add_argument("--of", required=True, help="a shipped checkpoint, e.g. gated_pixelcnn.pt")
     p.add_argument("--num", type=arg_int(1, MAX_SAMPLES), default=1000)
     p.add_argument("--seed", type=arg_int(0), default=0)
     p.add_argument("--threads", type=arg_int(1), default=os.cpu_count())
     p.add_argument("--out", required=True)
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     args = p.parse_args(argv)
+    _check_outputs(p, args)
     try:
-        check_output_path(args.out)
-    except ValueError as err:
-        p.error(str(err))
+        model, _ = load_shipped(args.of)
+    except CheckpointError as err:
+        p.error(f"--of: {err}")
+    draw = _sampler(model)
+    if draw is None:
+        p.error(f"--of {args.of}: a {type(model).__name__} cannot sample (it models no "
+                f"distribution over images to draw from); choose a generative model")
     torch.set_num_threads(args.threads)
     start = time.time()
-    model, _ = load_shipped(args.of)
-    g = torch.Generator().manual_seed(args.seed)
     with torch.no_grad():
-        x = model.sample(args.num, generator=g)  # (N, 1, 28, 28) of 0s and 1s
-    sha = atomic_save({"of": args.of, "packed": pack_bits(x)}, args.out)
+        x = draw(args.num, args.seed)  # (N, C, H, W): 0s and 1s, or levels 0..L-1
+    binary = x.shape[1] == 1 and bool(((x == 0) | (x == 1)).all())
+    stored = ({"packed": pack_bits(x)} if binary else   # 8 pixels a byte
+              {"samples": x.round().to(torch.uint8), "levels": int(getattr(model, "levels", 256))})
+    sha = atomic_save({"of": args.of, **stored}, args.out)
     entry = {"model": "samples", "of": args.of, "num": args.num, "seed": args.seed,
              "command": "python -m gm_helpers.train samples " + shlex.join(argv),
              "hardware": hardware(), "wall_time_s": round(time.time() - start, 1),

@@ -21,12 +21,13 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from gm_helpers.checks import arg_float, arg_int, check_output_path
+from gm_helpers.checks import arg_float, arg_int
 from gm_helpers.models.registry import MODELS, build_model
 from gm_helpers.training import classifier, gan
 from gm_helpers.training.checkpoint import (
     CheckpointError,
     hardware,
+    read_manifest,
     record_in_manifest,
     save_checkpoint,
 )
@@ -38,12 +39,12 @@ from gm_helpers.training.loop import (
     seed_everything,
     subset_nll,
 )
+from gm_helpers.training.resume import output_paths, resume_arguments
 from gm_helpers.training.runs import (
     TrainingDiverged,
     amp_problem,
     load_run,
     native_bf16,
-    run_path_for,
     train_run,
 )
 
@@ -93,9 +94,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                    help="model config, e.g. --set hidden=500 (values parsed as JSON)")
     p.add_argument("--data-dir", default=None)
-    p.add_argument("--data", choices=("binarized", "colour"), default="binarized",
-                   help="binarized MNIST, or colour digits (data.colour_digits, the model's levels)")
+    p.add_argument("--data", choices=("binarized", "colour", "grayscale"), default="binarized",
+                   help="binarized MNIST; colour digits (data.colour_digits, the model's levels); "
+                        "or grayscale digits, the MNIST test set split 8,000 / 1,000 / 1,000 "
+                        "(data.grayscale_digits, the model's levels)")
     p.add_argument("--out", default=None, help="checkpoint path (default checkpoints/MODEL.pt)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing checkpoint and run file at --out (else refused)")
     p.add_argument("--compile", action="store_true",
                    help="torch.compile the model's loss (log_prob or training_loss)")
     p.add_argument("--channels-last", action="store_true",
@@ -110,27 +115,21 @@ RESUMABLE = {"--epochs", "--max-minutes", "--threads", "--device", "--no-progres
 def _resolve_args(argv):
     """Parse ``argv``; for ``--resume``, the stored command line with the allowed overrides."""
     p = parser()
-    args = p.parse_args(argv)
+    args, command, saved = resume_arguments(p, argv, RESUMABLE)
+    if args.model is None:
+        p.error("name a model to train, or --resume a run file")
+    return args, command, saved
+
+
+def _resumes_a_dcgan(argv) -> bool:
+    """Is this ``--resume PATH`` of a run file that the DCGAN's command wrote?"""
+    args, _ = parser().parse_known_args(argv)
     if args.resume is None:
-        if args.model is None:
-            p.error("name a model to train, or --resume a run file")
-        return args, argv, None
+        return False
     try:
-        saved = load_run(args.resume)
-    except CheckpointError as err:
-        p.error(f"--resume: {err}")
-    rest, skip = [], False  # argv without "--resume PATH" / "--resume=PATH"
-    for a in argv:
-        if skip or a.startswith("--resume="):
-            skip = False
-            continue
-        skip = a == "--resume"
-        if not skip:
-            rest.append(a)
-    changed = {a.split("=")[0] for a in rest if a.startswith("--")} - RESUMABLE
-    if args.model is not None or changed:
-        p.error(f"--resume continues the stored command; only {sorted(RESUMABLE)} may change")
-    return p.parse_args(saved["argv"] + rest), saved["argv"], saved
+        return load_run(args.resume).get("program") == "dcgan"
+    except CheckpointError:
+        return False  # the usual checks name the problem
 
 
 def _parse_set(items) -> dict:
@@ -144,7 +143,7 @@ def _parse_set(items) -> dict:
     return config
 
 
-def _check_before_training(args) -> tuple[dict, Path]:
+def _check_before_training(args) -> tuple[dict, Path, Path]:
     """Everything that can be checked before the data are loaded and a minute is spent: the
     config builds a model (on the meta device: nothing allocated), the output can be written,
     the manifest beside it is valid. Exits with status 2 and a message otherwise."""
@@ -161,21 +160,14 @@ def _check_before_training(args) -> tuple[dict, Path]:
     except Exception as err:  # noqa: BLE001 - the model's own message, with the flag to fix
         fail(f"--set: {args.model} does not accept the config {config}: "
              f"{type(err).__name__}: {err}")
-    out = Path(args.out or f"checkpoints/{args.model}.pt")
+    if args.out is None:
+        args.out = f"checkpoints/{args.model}.pt"
+    out, run_path = output_paths(parser(), args)   # never over another run's files
     try:
-        check_output_path(out)
-    except ValueError as err:
-        fail(err)
-    manifest = out.parent / "manifest.json"
-    if manifest.exists():
-        try:
-            entries = json.loads(manifest.read_text())
-            if not isinstance(entries, dict):
-                raise ValueError(f"it holds a {type(entries).__name__}, not an object")
-        except (ValueError, OSError) as err:
-            fail(f"{manifest} is not a valid manifest ({err}): fix or move it, or choose "
-                 f"another --out folder; nothing was trained")
-    return config, out
+        read_manifest(out.parent / "manifest.json")
+    except CheckpointError as err:
+        fail(f"{err}; nothing was trained")
+    return config, out, run_path
 
 
 def _bf16_kind(device) -> str:
@@ -195,20 +187,26 @@ def _uniform_nll(model, train) -> float | None:
 
 def load_training_data(data: str = "binarized", data_dir=None, levels: int = 2):
     """(train, valid, test) of ``data``: binarized MNIST, or the same digits in colour
-    (``data.colour_digits`` with ``levels`` values per channel, seeds 0, 1, 2 per split)."""
-    from gm_helpers.data import colour_digits, load_binarized_mnist
+    (``data.colour_digits`` with ``levels`` values per channel, seeds 0, 1, 2 per split), or
+    the grayscale digits with ``levels`` levels (``data.grayscale_digits``, 8,000 / 1,000 /
+    1,000 images of the MNIST test set)."""
+    from gm_helpers.data import colour_digits, grayscale_digits, load_binarized_mnist
 
+    if data == "grayscale":
+        return grayscale_digits(levels, data_dir=data_dir)
+    if data not in ("binarized", "colour"):
+        raise ValueError(f"data must be 'binarized', 'colour' or 'grayscale', got {data!r}")
     splits = [load_binarized_mnist(s, data_dir) for s in ("train", "valid", "test")]
     if data == "colour":
         splits = [colour_digits(x, levels, seed) for seed, x in enumerate(splits)]
-    elif data != "binarized":
-        raise ValueError(f"data must be 'binarized' or 'colour', got {data!r}")
     return tuple(splits)
 
 
 def main(argv=None) -> dict:
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] not in OWN_LOOP and _resumes_a_dcgan(argv):
+        argv = ["dcgan", *argv]  # --resume of a DCGAN's run file: its own command continues it
     if argv and argv[0] in OWN_LOOP:  # the GAN and the classifier: not maximum likelihood
         return OWN_LOOP[argv[0]](argv[1:])
     args, command_argv, resumed = _resolve_args(argv)
@@ -222,7 +220,7 @@ def main(argv=None) -> dict:
     if device.type == "cuda" and distributed:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
         torch.cuda.set_device(device)
-    config, out = _check_before_training(args)   # every argument and the output, before data
+    config, out, run_path = _check_before_training(args)   # every argument and the output, before data
     if args.amp and amp_problem(device):
         print(f"python -m gm_helpers.train: error: --amp: {amp_problem(device)}", file=sys.stderr)
         raise SystemExit(2)
@@ -237,7 +235,6 @@ def main(argv=None) -> dict:
     if args.compile:  # same weights and maths, fewer passes over memory
         name = "training_loss" if hasattr(model, "training_loss") else "log_prob"
         setattr(model, name, torch.compile(getattr(model, name)))
-    run_path = run_path_for(out)
     say = print if rank == 0 else (lambda *a, **k: None)
     resuming = f", resuming after epoch {resumed['epoch']}" if resumed else ""
     say(f"training {args.model} on {device} with {torch.get_num_threads()} CPU thread(s) per "
@@ -274,8 +271,9 @@ def main(argv=None) -> dict:
     subset = (subset_nll(model, test, args.eval_samples)
               if bound and hasattr(model, "log_prob") else None)
     test_loss = evaluate_loss(model, test, device=device) if bound else None
-    # every 4th test image, exactly: what tests/test_repo.py re-measures quickly
-    quarter = evaluate_nll(model, test[::4], device=device) if not bound else None
+    # every 4th test image, exactly: what tests/test_repo.py re-measures quickly (a test set of
+    # 1,000 images, the grayscale digits', is quick to re-measure whole: no quarter)
+    quarter = evaluate_nll(model, test[::4], device=device) if not bound and len(test) > 2000 else None
     if rank != 0:
         dist.destroy_process_group()
         return {}

@@ -12,7 +12,7 @@ import time
 import torch
 from tqdm.auto import tqdm
 
-from gm_helpers.checks import arg_float, arg_int, check_output_path, check_size
+from gm_helpers.checks import MAX_SAMPLES, arg_float, arg_int, check_size
 from gm_helpers.models.dcgan import Discriminator, Generator, InstanceNoise
 from gm_helpers.models.gan import GENERATOR_LOSSES, discriminator_loss, generator_loss
 from gm_helpers.training.checkpoint import (
@@ -20,15 +20,29 @@ from gm_helpers.training.checkpoint import (
     atomic_save,
     cpu_state_dict,
     hardware,
+    read_manifest,
     record_in_manifest,
     save_checkpoint,
 )
-from gm_helpers.training.runs import load_run, rng_state, run_path_for, set_rng_state
+from gm_helpers.training.resume import output_paths, resume_arguments
+from gm_helpers.training.runs import load_run, rng_state, set_rng_state
 
 
 def _grad_norm(module) -> float:
     norms = [p.grad.norm() for p in module.parameters() if p.grad is not None]
     return torch.stack(norms).norm().item() if norms else 0.0
+
+
+def stop_if_not_finite(name: str, loss, grad: float, x_real=None) -> None:
+    """Called after ``backward`` and before ``optimizer.step``: a NaN or infinite loss or
+    gradient must never reach the optimizer, which would write it into every weight. Raises
+    ``FloatingPointError`` naming the cause; the networks are left as they were."""
+    if x_real is not None and not torch.isfinite(x_real).all():
+        raise FloatingPointError(f"the data batch holds {int((~torch.isfinite(x_real)).sum())} NaN "
+                                 f"or infinite value(s): clean the data; G and D were not updated")
+    if not (math.isfinite(loss.item()) and math.isfinite(grad)):
+        raise FloatingPointError(f"{name}'s loss is {loss.item()} and its gradient norm {grad}: "
+                                 f"lower the learning rates; G and D were not updated")
 
 
 def d_step(G, D, x_real, optimizer_d, latent: int, amp: bool = False, r1: float = 0.0) -> dict:
@@ -50,6 +64,7 @@ def d_step(G, D, x_real, optimizer_d, latent: int, amp: bool = False, r1: float 
     optimizer_d.zero_grad(set_to_none=True)
     loss.backward()
     grad = _grad_norm(D)
+    stop_if_not_finite("D", loss, grad, x_real)  # before the step that would spread it
     optimizer_d.step()
     return {"d_loss": loss.item(), "d_real": torch.sigmoid(real_logits).mean().item(),
             "d_fake": torch.sigmoid(fake_logits).mean().item(), "d_grad": grad}
@@ -65,6 +80,7 @@ def g_step(G, D, batch_size: int, optimizer_g, latent: int, kind: str, device,
     optimizer_g.zero_grad(set_to_none=True)
     loss.backward()
     grad = _grad_norm(G)
+    stop_if_not_finite("G", loss, grad)
     optimizer_g.step()
     D.zero_grad(set_to_none=True)  # G's step left gradients in D: not D's to use
     return {"g_loss": loss.item(), "g_grad": grad}
@@ -81,7 +97,8 @@ def train_gan(G, D, data, num_steps: int, k: int = 1, loss: str = "non-saturatin
     ``data``: a tensor (N, ...) to draw minibatches from, or a function ``batch_size -> batch``.
     Returns the history, one entry per iteration: d_loss, g_loss, d_real = mean D(x),
     d_fake = mean D(G(z)) (before the G step), d_grad, g_grad (gradient norms).
-    A non-finite loss stops training with the iteration named.
+    A non-finite loss or gradient stops training before the step that would spread it
+    (``stop_if_not_finite``): the networks keep the weights of the last good step.
 
     ``optimizers``: (optimizer_g, optimizer_d) to go on with (the DCGAN's epochs call this
     once per epoch and keep Adam's state); by default two fresh Adams. ``amp``: bfloat16
@@ -106,13 +123,13 @@ def train_gan(G, D, data, num_steps: int, k: int = 1, loss: str = "non-saturatin
 
     history = {key: [] for key in ("d_loss", "g_loss", "d_real", "d_fake", "d_grad", "g_grad")}
     for step in tqdm(range(num_steps), desc="GAN", disable=not progress):
-        for _ in range(k):  # k steps of D: ascend V(D, G)
-            d_stats = d_step(G, D, batch(), optimizer_d, latent, amp, r1)
-        g_stats = g_step(G, D, batch_size, optimizer_g, latent, loss, device, amp)  # one step of G
+        try:
+            for _ in range(k):  # k steps of D: ascend V(D, G)
+                d_stats = d_step(G, D, batch(), optimizer_d, latent, amp, r1)
+            g_stats = g_step(G, D, batch_size, optimizer_g, latent, loss, device, amp)  # one of G
+        except FloatingPointError as err:
+            raise FloatingPointError(f"iteration {step}: {err}") from None
         for key, value in {**d_stats, **g_stats}.items():
-            if not math.isfinite(value):
-                raise FloatingPointError(f"{key} is {value} at iteration {step}: lower the "
-                                         "learning rates")
             history[key].append(value)
         if on_step is not None:
             on_step(step, history)
@@ -200,12 +217,20 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--amp", action="store_true", help="bfloat16 autocast for both networks")
     p.add_argument("--threads", type=arg_int(1), default=os.cpu_count())
     p.add_argument("--max-minutes", type=arg_float(0, low_open=True), default=None)
+    p.add_argument("--score-samples", type=arg_int(100, MAX_SAMPLES), default=10_000,
+                   help="samples scored by the classifier after training")
     p.add_argument("--classifier", default=None,
                    help="classifier checkpoint for the scores (default: the shipped one)")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--out", default="checkpoints/dcgan.pt")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing checkpoint and run file at --out (else refused)")
     p.add_argument("--no-progress", action="store_true")
     return p
+
+
+# what a resumed DCGAN run may change: its budget and where it runs, never its recipe
+RESUMABLE = {"--epochs", "--max-minutes", "--threads", "--device", "--no-progress"}
 
 
 def main(argv) -> dict:
@@ -215,39 +240,37 @@ def main(argv) -> dict:
     from gm_helpers.training.loop import get_device, seed_everything
 
     argv = list(argv)
-    args = parser().parse_args(argv)
-    command = argv
-    if args.resume:  # the stored command, with this call's --epochs / --max-minutes / ...
-        try:
-            command = load_run(args.resume)["argv"]
-        except CheckpointError as err:
-            parser().error(f"--resume: {err}")
-        rest = [a for i, a in enumerate(argv) if a != "--resume" and argv[i - 1:i] != ["--resume"]]
-        args = parser().parse_args(command + rest)
+    p = parser()
+    args, command, saved = resume_arguments(p, argv, RESUMABLE, program="dcgan")
+    out, run_path = output_paths(p, args)  # before any data are loaded or minutes spent
+    try:  # everything the scores need, before the training they score
+        read_manifest(out.parent / "manifest.json")
+        classifier = (load_classifier(args.classifier) if args.classifier
+                      else shipped_classifier())
+    except CheckpointError as err:
+        p.error(f"{'--classifier: ' if args.classifier else ''}{err}; nothing was trained")
     seed_everything(args.seed)
     torch.set_num_threads(args.threads)
     device = torch.device(args.device) if args.device else get_device()
-    try:
-        out = check_output_path(args.out)   # before any data are loaded or minutes spent
-    except ValueError as err:
-        parser().error(str(err))
     G = Generator(args.latent, args.width, args.output)
     D = InstanceNoise(Discriminator(args.width), args.noise)
     train = load_binarized_mnist("train", args.data_dir)
     snapshot_z = torch.randn(64, args.latent, generator=torch.Generator().manual_seed(1))
-    print(f"training dcgan on {device} with {torch.get_num_threads()} thread(s)", flush=True)
+    resumes = (saved or {}).get("resumes", []) + (
+        ["python -m gm_helpers.train dcgan " + shlex.join(argv)] if saved else [])
+    print(f"training dcgan on {device} with {torch.get_num_threads()} thread(s)"
+          + (f", resuming after epoch {saved['epoch']}" if saved else ""), flush=True)
     run = train_dcgan(
         G, D, train, args.epochs, args.batch_size, args.lr, args.k, args.loss, device, args.amp,
-        not args.no_progress, run_path_for(out), args.resume is not None,
-        {"argv": command}, args.max_minutes * 60 if args.max_minutes else None, snapshot_z,
+        not args.no_progress, run_path, saved is not None,
+        {"program": "dcgan", "argv": command, "resumes": resumes},
+        args.max_minutes * 60 if args.max_minutes else None, snapshot_z,
         on_epoch_end=lambda e, r: print(
             f"epoch {e + 1}: D(x) {sum(r['history']['d_real'][-200:]) / 200:.3f} "
             f"D(G(z)) {sum(r['history']['d_fake'][-200:]) / 200:.3f} ({r['seconds'][-1]:.0f} s)",
             flush=True))
-    classifier = (load_classifier(args.classifier) if args.classifier
-                  else shipped_classifier())
     valid = load_binarized_mnist("valid", args.data_dir)
-    samples = G.to("cpu").sample_binary(10_000, seed=0)
+    samples = G.to("cpu").sample_binary(args.score_samples, seed=0)
     scores = score_samples(classifier, samples, valid)
     config = {"latent": args.latent, "width": args.width, "output": args.output}
     metrics = {"frechet": round(scores["frechet"], 4), "class_fractions": scores["class_fractions"]}
@@ -262,6 +285,8 @@ def main(argv) -> dict:
              "history": {key: [round(sum(v[i:i + 100]) / len(v[i:i + 100]), 4)
                                for i in range(0, len(v), 100)]  # means of 100 iterations
                          for key, v in run["history"].items()}}
+    if resumes:
+        entry["resumed"] = resumes
     record_in_manifest(out, entry)
     print(json.dumps({k: v for k, v in entry.items() if k != "history"}, indent=2))
     return entry
