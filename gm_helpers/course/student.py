@@ -38,10 +38,12 @@ from __future__ import annotations
 
 import argparse
 import html
+import io
 import re
 import shutil
 import sys
 import tempfile
+import tokenize
 from pathlib import Path
 
 import nbformat
@@ -54,8 +56,9 @@ ANSWER_NOTE = ("*Here the solutions notebook shows the package's own code for th
                "above: compare it with yours once your answer passes its checker.*")
 STUB = "raise NotImplementedError"
 MARKDOWN_STUB = "*Your answer here.*"
-# a whole line that is a marker: any number of '#' (at least one), any spacing, any case
-MARKER = re.compile(r"^\s*#+\s*(BEGIN|END)[\s_-]*SOLUTION\s*$", re.IGNORECASE)
+# a whole line that is a marker: any number of '#' (at least one), any spacing, any case, and
+# nbgrader's banner style with '#'s after it too (``### BEGIN SOLUTION ###``)
+MARKER = re.compile(r"^\s*#+\s*(BEGIN|END)[\s_-]*SOLUTION\s*#*\s*$", re.IGNORECASE)
 
 
 class StudentCopyError(ValueError):
@@ -68,11 +71,32 @@ def marker(line: str) -> str | None:
     return match.group(1).upper() if match else None
 
 
+def _string_lines(source: str) -> set[int]:
+    """Line numbers (from 1) that lie inside a Python string literal spanning several lines, where
+    a marker is text, not a comment (empty if the source does not tokenize, e.g. a magic)."""
+    inside = set()
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type == tokenize.STRING and token.end[0] > token.start[0]:
+                inside.update(range(token.start[0], token.end[0] + 1))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return set()
+    return inside
+
+
 def strip_solutions(source: str, stub: str = STUB) -> str:
-    """Replace each BEGIN/END SOLUTION block by ``stub`` at the block's indentation."""
+    """Replace each BEGIN/END SOLUTION block by ``stub`` at the block's indentation.
+
+    A ``ValueError`` names the line of anything the tool cannot strip safely: unbalanced
+    markers, or a marker line inside a string (stripping it would break the cell). A line that
+    only mentions a marker (``print("### BEGIN SOLUTION")``) is not one and is left alone."""
     out, inside = [], False
+    strings = _string_lines(source) if stub == STUB else set()
     for number, line in enumerate(source.splitlines(), 1):
         kind = marker(line)
+        if kind and number in strings:
+            raise ValueError(f"line {number}: {line.strip()!r} is inside a string, not a comment; "
+                             f"a solution marker must be a comment line of its own")
         if kind == "BEGIN":
             if inside:
                 raise ValueError(f"line {number}: nested BEGIN SOLUTION")

@@ -46,6 +46,43 @@ def test_unbalanced_markers_are_errors(source, match):
         strip_solutions(source)
 
 
+def test_nbgrader_banner_markers_are_stripped():
+    banner = SOLVED.replace("### BEGIN SOLUTION", "### BEGIN SOLUTION ###").replace(
+        "### END SOLUTION", "### END SOLUTION ###")
+    assert strip_solutions(banner) == strip_solutions(SOLVED)
+
+
+@pytest.mark.parametrize("source, match", [
+    ('text = """\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n"""', "inside a string"),
+    ("def f():\n    '''\n    ### BEGIN SOLUTION ###\n    '''\n    ### END SOLUTION", "inside a string"),
+])
+def test_what_cannot_be_stripped_is_refused_with_its_line(source, match):
+    with pytest.raises(ValueError, match=match):
+        strip_solutions(source)
+
+
+def test_a_banner_solution_never_reaches_a_written_copy(tmp_path):
+    """The whole tool on a lecture written in nbgrader's banner style, whose solution is also
+    printed by another cell: the copy has neither, or the tool refuses (never exit 0 leaking)."""
+    lectures = tmp_path / "lectures"
+    lectures.mkdir()
+    banner = SOLVED.replace("### BEGIN SOLUTION", "### BEGIN SOLUTION ###").replace(
+        "### END SOLUTION", "### END SOLUTION ###")
+    shown = nbformat.v4.new_output("stream", text="    count = m**n\n")
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell(banner),
+        nbformat.v4.new_code_cell("print(source)", outputs=[shown], execution_count=1)])
+    nbformat.write(nb, lectures / "01_banner.ipynb")
+    with pytest.raises(SystemExit) as stop:
+        main([str(lectures), "--out", str(tmp_path / "student")])
+    assert stop.value.code != 0 and not (tmp_path / "student" / "01_banner.ipynb").exists()
+    nb.cells[1].outputs = []
+    nbformat.write(nb, lectures / "01_banner.ipynb")
+    (written,) = main([str(lectures), "--out", str(tmp_path / "student")])
+    copy = nbformat.read(written, as_version=4)
+    assert "count = m**n" not in copy.cells[0].source and "NotImplementedError" in copy.cells[0].source
+
+
 def _notebook():
     out = [nbformat.v4.new_output("stream", text="7\n")]
     return nbformat.v4.new_notebook(cells=[
