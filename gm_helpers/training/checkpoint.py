@@ -133,11 +133,15 @@ def read_file(path) -> dict:
     return payload
 
 
-def _check_manifest_sha(path: Path) -> None:
+def _check_manifest_sha(path: Path, model: str | None = None) -> None:
     """If the folder's manifest has an entry for this file, the file must match its sha256."""
     entry = read_manifest(path.parent / "manifest.json").get(path.name)
     if entry is None:
         return
+    if "model" in entry and model is not None and entry["model"] != model:
+        raise CheckpointError(f"{path} says it is a {model!r}, but its entry in "
+                              f"{path.parent / 'manifest.json'} says {entry['model']!r}: the file "
+                              f"was tampered with or replaced")
     if not isinstance(entry.get("sha256"), str):
         raise CheckpointError(f"{path}: its entry in {path.parent / 'manifest.json'} has no sha256 "
                               f"string, so the file cannot be checked; fix the entry or move the file")
@@ -182,6 +186,10 @@ def check_state(path, name: str, config: dict, state: dict):
             continue
         if not torch.is_tensor(tensor):
             raise CheckpointError(f"{path}: {key} should be a tensor, got {type(tensor).__name__}")
+        if expected[key].is_floating_point() and not tensor.is_floating_point():
+            raise CheckpointError(f"{path}: {key} holds {tensor.dtype} numbers where the model has "
+                                  f"real ones ({expected[key].dtype}); the file was tampered with "
+                                  f"or damaged")
         if tuple(tensor.shape) != tuple(expected[key].shape):
             raise CheckpointError(f"{path}: {key} has shape {tuple(tensor.shape)}, the config "
                                   f"gives {tuple(expected[key].shape)}")
@@ -197,7 +205,12 @@ def check_state(path, name: str, config: dict, state: dict):
             raise CheckpointError(f"{path}: the buffer {key} (a mask or ordering) differs from the "
                                   f"one its config rebuilds: the file was tampered with or "
                                   f"damaged, and the model would not be a valid distribution")
-    model.load_state_dict(state)
+    try:
+        model.load_state_dict(state)
+    except Exception as err:  # noqa: BLE001 - e.g. a module's extra state of the wrong kind
+        raise CheckpointError(f"{path}: its weights do not load into a {name} with config "
+                              f"{config} ({type(err).__name__}: {str(err)[:200]}); the file was "
+                              f"tampered with or damaged") from None
     return model
 
 
@@ -222,7 +235,7 @@ def load_checkpoint(path, device="cpu", return_info=False):
     missing = {"model", "config", "state_dict"} - set(payload)
     if missing:
         raise CheckpointError(f"{path} is not a gm_helpers checkpoint: it lacks {sorted(missing)}")
-    _check_manifest_sha(path)
+    _check_manifest_sha(path, payload["model"])
     model = check_state(path, payload["model"], payload["config"], payload["state_dict"])
     model.to(device).eval()
     return (model, payload) if return_info else model

@@ -139,8 +139,26 @@ def _parse_set(items) -> dict:
         key, eq, value = item.partition("=")
         if not eq or not key.strip() or not value.strip():
             raise ValueError(f"--set expects KEY=VALUE, e.g. --set hidden=500; got {item!r}")
+        if key.strip() in config:
+            raise ValueError(f"--set gives {key.strip()} twice ({item!r} after "
+                             f"{key.strip()}={json.dumps(config[key.strip()])}); give it once")
         config[key.strip()] = _parse_value(value)
     return config
+
+
+def _data_problem(data: str, model) -> str | None:
+    """Why ``--data`` does not fit the model's channels and levels, or None."""
+    channels, levels = getattr(model, "channels", 1), getattr(model, "levels", 2)
+    has = f"this config has {channels} channel(s) of {levels} levels"
+    if data == "binarized" and (channels, levels) != (1, 2):
+        return f"--data binarized gives one channel of 0/1 pixels; {has}: use --data colour or grayscale"
+    if data == "colour" and channels != 3:
+        return (f"--data colour gives 3 channels (levels set by the model); {has}: a model with "
+                f"--set channels=3 (the PixelCNN), or --data binarized")
+    if data == "grayscale" and (channels != 1 or levels < 3):
+        return (f"--data grayscale gives one channel of many levels; {has}: --set levels=256 "
+                f"(the PixelCNN), or --data binarized")
+    return None
 
 
 def _check_before_training(args) -> tuple[dict, Path, Path]:
@@ -156,10 +174,12 @@ def _check_before_training(args) -> tuple[dict, Path, Path]:
         fail(err)
     try:
         with torch.device("meta"):
-            build_model(args.model, config)
+            shell = build_model(args.model, config)
     except Exception as err:  # noqa: BLE001 - the model's own message, with the flag to fix
         fail(f"--set: {args.model} does not accept the config {config}: "
              f"{type(err).__name__}: {err}")
+    if _data_problem(args.data, shell):
+        fail(_data_problem(args.data, shell))
     if args.out is None:
         args.out = f"checkpoints/{args.model}.pt"
     out, run_path = output_paths(parser(), args)   # never over another run's files

@@ -204,7 +204,8 @@ def parser() -> argparse.ArgumentParser:
         "to the validation digits) and record it in the checkpoints' manifest."))
     p.add_argument("--resume", default=None, metavar="RUN_FILE")
     p.add_argument("--epochs", type=arg_int(1), default=12)
-    p.add_argument("--batch-size", type=arg_int(1), default=64)
+    p.add_argument("--batch-size", type=arg_int(2), default=64,
+                   help="at least 2 (batch normalisation) and at most the 50,000 training digits")
     p.add_argument("--lr", type=arg_float(0, low_open=True), default=2e-4)
     p.add_argument("--k", type=arg_int(1), default=1, help="discriminator steps per generator step")
     p.add_argument("--loss", default="non-saturating", choices=GENERATOR_LOSSES)
@@ -255,6 +256,8 @@ def main(argv) -> dict:
     G = Generator(args.latent, args.width, args.output)
     D = InstanceNoise(Discriminator(args.width), args.noise)
     train = load_binarized_mnist("train", args.data_dir)
+    if args.batch_size > len(train):  # an epoch would have no iteration
+        p.error(f"--batch-size {args.batch_size} is more than the {len(train):,} training digits")
     snapshot_z = torch.randn(64, args.latent, generator=torch.Generator().manual_seed(1))
     resumes = (saved or {}).get("resumes", []) + (
         ["python -m gm_helpers.train dcgan " + shlex.join(argv)] if saved else [])

@@ -97,20 +97,23 @@ class TrainingDiverged(FloatingPointError):
     """The NLL went above the uniform model's: the run diverged (and nothing is saved)."""
 
 
-def diverged(history: dict, uniform: float) -> bool:
+def diverged(history: dict, uniform: float, train_now: float | None = None) -> bool:
     """Has the run diverged? Its NLL (training mean and, if measured, validation) is either
     above twice the uniform model's, which no random start comes near (the course's models
     start within 10 % of it), or above the uniform model's and higher than an epoch before:
-    worse than a fair coin per pixel, and getting worse."""
+    worse than a fair coin per pixel, and getting worse.
+
+    ``train_now``: the NLL of the current weights on (some of) the training images. When it is
+    below the uniform model's, a bad validation NLL is overfitting (a model trained on a handful
+    of images, ``--limit 1``), not divergence, and only the training NLL counts."""
     train = history["train_nll"]
-    if train[-1] > 2 * uniform or (history["valid_nll"] and history["valid_epoch"][-1] == len(
-            train) and history["valid_nll"][-1] > 2 * uniform):
+    if train[-1] > 2 * uniform or (len(train) > 1 and train[-1] > uniform and train[-1] > train[-2]):
         return True
-    rising = len(train) > 1 and train[-1] > uniform and train[-1] > train[-2]
-    valid = history["valid_nll"]
-    rising_valid = (len(valid) > 1 and history["valid_epoch"][-1] == len(train)
-                    and valid[-1] > uniform and valid[-1] > valid[-2])
-    return rising or rising_valid
+    if train_now is not None and train_now <= uniform:
+        return False
+    valid, fresh = history["valid_nll"], history["valid_epoch"][-1:] == [len(train)]
+    return fresh and (valid[-1] > 2 * uniform or (
+        len(valid) > 1 and valid[-1] > uniform and valid[-1] > valid[-2]))
 
 
 # ----------------------------------------------------------------------------- resumable runs
@@ -234,12 +237,15 @@ def train_run(model, train_data, num_epochs=1, lr=1e-3, batch_size=100, device="
                 run["best_valid"], run["best_epoch"] = valid_nll, epoch
                 run["best_state"] = cpu_state_dict(model)
         if diverged_above is not None and diverged(history, diverged_above):
-            worst = max([history["train_nll"][-1]] + history["valid_nll"][-1:])
-            message = (f"epoch {epoch}: the NLL reached {worst:,.1f} nats, above the uniform "
-                       f"model's {diverged_above:,.1f}: the run diverged")
-            raise TrainingDiverged(message + (
-                f". Lower --lr or set --clip-grad; the last good state is in the run file of "
-                f"epoch {run['epoch']}" if run_path else ""))
+            # diverged, or overfitted a few images? the current weights on training images
+            train_now = evaluate_loss(model, train_data[:1000], device=device)
+            if diverged(history, diverged_above, train_now):
+                worst = max([history["train_nll"][-1]] + history["valid_nll"][-1:])
+                where = (f"the last good state is in the run file of epoch {run['epoch']}"
+                         if run_path and run["epoch"] > 0 else "no epoch finished, nothing was saved")
+                raise TrainingDiverged(f"epoch {epoch}: the NLL reached {worst:,.1f} nats, above "
+                                       f"the uniform model's {diverged_above:,.1f}: the run "
+                                       f"diverged. Lower --lr or set --clip-grad; {where}")
         run.update(epoch=epoch, step=net.step)
         net.epoch = epoch + 1
         if run_path is not None and rank == 0:

@@ -248,3 +248,48 @@ def test_load_shipped_checks_the_sha256(tmp_path, monkeypatch):
         f.write(b"\0")
     with pytest.raises(ValueError, match="sha256.*--set D=8"):
         load_shipped("tiny.pt")
+
+
+def test_complex_or_integer_weights_are_refused_not_truncated(tmp_path):
+    """torch would copy a complex tensor into a real parameter and drop the imaginary part."""
+    _, path = _fvsbn(tmp_path)
+    for dtype in (torch.complex64, torch.int64):
+        _resave(path, lambda p: p["state_dict"].__setitem__("W", p["state_dict"]["W"].to(dtype)))
+        with pytest.raises(CheckpointError, match=f"W holds {dtype}"):
+            load_checkpoint(path)
+        _resave(path, lambda p: p["state_dict"].__setitem__("W", p["state_dict"]["W"].real.float()))
+
+
+def test_half_precision_weights_load(tmp_path):
+    """A wide model stored in half precision to save space (issue 24) loads, in the model's dtype."""
+    _, path = _fvsbn(tmp_path)
+    _resave(path, lambda p: p["state_dict"].__setitem__("W", p["state_dict"]["W"].half()))
+    assert load_checkpoint(path).W.dtype == torch.float32
+
+
+def test_tampered_extra_state_is_a_checkpoint_error(tmp_path):
+    from gm_helpers.models.made import MADE
+    path = tmp_path / "m.pt"
+    save_checkpoint(path, MADE(16, [8], num_masks=2), "made", {"D": 16, "hidden": [8], "num_masks": 2})
+    for bad in ({"mask_index": "x"}, {"other": 1}, [1, 2]):
+        _resave(path, lambda p, bad=bad: p["state_dict"].__setitem__("_extra_state", bad))
+        with pytest.raises(CheckpointError, match="do not load into a made"):
+            load_checkpoint(path)
+
+
+def test_a_checkpoint_claiming_another_model_than_its_manifest_entry_is_refused(tmp_path):
+    model, path = _fvsbn(tmp_path)
+    (tmp_path / "manifest.json").write_text(json.dumps(
+        {path.name: {"model": "nade", "sha256": sha256_file(path)}}))
+    with pytest.raises(CheckpointError, match="says it is a 'fvsbn'.*says 'nade'"):
+        load_checkpoint(path)
+
+
+@pytest.mark.parametrize("entry, message", [("a string", "not a valid manifest"),
+                                            ({"command": "x"}, "no sha256 string"),
+                                            ({"sha256": 5}, "no sha256 string")])
+def test_odd_manifest_entries_are_named(tmp_path, entry, message):
+    _, path = _fvsbn(tmp_path)
+    (tmp_path / "manifest.json").write_text(json.dumps({path.name: entry}))
+    with pytest.raises(CheckpointError, match=message):
+        load_checkpoint(path)

@@ -58,6 +58,9 @@ BAD = [  # (arguments after the model name, what the message must say)
     (["--set", "H=0"], "H must be an integer >= 1, got 0"),
     (["--set", "H=-3"], "H must be an integer >= 1, got -3"),
     (["--set", "nonsense=1"], "unexpected keyword argument 'nonsense'"),
+    (["--set", "H=50", "H=500"], "--set gives H twice"),
+    (["--data", "colour"], "--data colour gives 3 channels"),
+    (["--data", "grayscale"], "--data grayscale gives one channel of many levels"),
 ]
 
 
@@ -110,6 +113,30 @@ def test_a_divergent_run_is_an_error_naming_the_epoch_and_is_not_saved(tmp_path,
     assert "epoch 1: the NLL reached" in err and "above the uniform model's 543.4" in err
     assert not out.exists() and not (tmp_path / "f.run.pt").exists()
     assert not (tmp_path / "manifest.json").exists()
+
+
+def test_a_run_on_one_image_overfits_and_is_not_called_divergent(tmp_path, real_data_dir):
+    """--limit 1: the validation NLL is far above the uniform model's because the model learned
+    one image, not because training diverged: the run finishes and says what it measured."""
+    entry = cli.main(["fvsbn", "--limit", "1", "--epochs", "2", "--threads", "1", "--no-progress",
+                      "--out", str(tmp_path / "f.pt")])
+    assert entry["history"]["train_nll"][-1] < 5 < 784 * math.log(2) < entry["valid_nll"]
+
+
+def test_a_divergent_first_epoch_points_at_no_run_file(tmp_path, real_data_dir, capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["fvsbn", "--lr", "100", "--epochs", "2", "--limit", "500", "--threads", "1",
+                  "--no-progress", "--out", str(tmp_path / "f.pt")])
+    assert "no epoch finished, nothing was saved" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("size, message", [("1", "must be >= 2"),
+                                           ("60000", "more than the 50,000 training digits")])
+def test_dcgan_batch_sizes_it_cannot_train_with_are_named(tmp_path, real_data_dir, capsys, size,
+                                                          message):
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["dcgan", "--batch-size", size, "--out", str(tmp_path / "d.pt")])
+    assert stop.value.code == 2 and message in capsys.readouterr().err
 
 
 def test_the_manifest_is_written_atomically_and_keeps_other_entries(tmp_path, real_data_dir):

@@ -142,19 +142,22 @@ def test_eval_every_validates_every_nth_and_the_last_epoch():
     assert history["seconds"] == sorted(history["seconds"])
 
 
-@pytest.mark.parametrize("train_nll, valid_nll, valid_epoch, diverged", [
-    ([549.0], [548.9], [1], False),            # a random start, a little worse than a coin
-    ([1200.0], [], [], True),                  # above twice the uniform model's: diverged
-    ([500.0], [1100.0], [1], True),
-    ([560.0, 555.0], [552.0, 550.0], [1, 2], False),   # above a coin but learning
-    ([560.0, 570.0], [], [], True),            # above a coin and getting worse
-    ([560.0, 540.0], [552.0, 553.0], [1, 2], True),    # validation: above a coin and rising
-    ([300.0, 310.0], [200.0, 220.0], [1, 2], False),   # rising but far better than a coin
-    ([560.0, 555.0], [552.0], [1], False),     # validation not measured this epoch
+@pytest.mark.parametrize("train_nll, valid_nll, valid_epoch, diverged, train_now", [
+    ([549.0], [548.9], [1], False, None),            # a random start, a little worse than a coin
+    ([1200.0], [], [], True, None),                  # above twice the uniform model's: diverged
+    ([500.0], [1100.0], [1], True, None),
+    ([560.0, 555.0], [552.0, 550.0], [1, 2], False, None),   # above a coin but learning
+    ([560.0, 570.0], [], [], True, None),            # above a coin and getting worse
+    ([560.0, 540.0], [552.0, 553.0], [1, 2], True, None),    # validation: above a coin and rising
+    ([300.0, 310.0], [200.0, 220.0], [1, 2], False, None),   # rising but far better than a coin
+    ([560.0, 555.0], [552.0], [1], False, None),     # validation not measured this epoch
+    ([500.0], [1100.0], [1], False, 20.0),     # the weights fit the training images: overfitting
+    ([500.0], [1100.0], [1], True, 900.0),     # they fit nothing: diverged late in the epoch
+    ([1200.0], [], [], True, 20.0),            # the epoch's mean training NLL: diverged anyway
 ])
-def test_what_counts_as_divergence(train_nll, valid_nll, valid_epoch, diverged):
+def test_what_counts_as_divergence(train_nll, valid_nll, valid_epoch, diverged, train_now):
     history = {"train_nll": train_nll, "valid_nll": valid_nll, "valid_epoch": valid_epoch}
-    assert runs.diverged(history, 543.4) is diverged
+    assert runs.diverged(history, 543.4, train_now) is diverged
 
 
 def test_a_run_file_with_nan_weights_cannot_be_resumed(tmp_path):
