@@ -34,14 +34,17 @@ def check_order(order, D: int) -> torch.Tensor:
 
 
 def flatten_binary(x: torch.Tensor, D: int) -> torch.Tensor:
-    """``(B, 1, H, W)`` or ``(B, D)`` binary images -> ``(B, D)`` floats, with clear errors."""
+    """``(B, D)`` binary vectors or ``(B, 1, H, W)`` binary images with H * W = D -> ``(B, D)``
+    floats, with clear errors. B may be 0 (an empty batch gives empty results)."""
     if not torch.is_tensor(x):
         raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
-    x = x.reshape(x.shape[0], -1) if x.dim() > 2 else x  # (B, D); B may be 0
-    if x.dim() != 2 or x.shape[1] != D:
-        raise ValueError(f"expected {D} variables per example, got shape {tuple(x.shape)}")
+    image = x.dim() == 4 and x.shape[1] == 1 and x.shape[2] * x.shape[3] == D
+    if not (image or (x.dim() == 2 and x.shape[1] == D)):
+        raise ValueError(f"expected {D} variables per example, in a batch shaped (B, {D}) or "
+                         f"(B, 1, H, W) with H * W = {D}; got shape {tuple(x.shape)}")
+    x = x.flatten(1)  # (B, D)
     if not ((x == 0) | (x == 1)).all():
-        raise ValueError("expected binary data: every pixel must be 0 or 1")
+        raise ValueError("expected binary data: every pixel must be 0 or 1 (no NaN)")
     return x.float()
 
 

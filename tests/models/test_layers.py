@@ -60,3 +60,25 @@ def test_named_orderings():
     for bad in ("random", "random:x", "snake"):
         with pytest.raises(ValueError, match="raster"):
             check_order(bad, 5)
+
+
+FLAT = {"fvsbn": {}, "nade": {"H": 8}, "made": {"hidden": [8]}, "vae": {"hidden": [8], "latent": 2},
+        "iwae": {"hidden": [8], "latent": 2}, "autoencoder": {}}
+
+
+@pytest.mark.parametrize("name", FLAT)
+def test_flat_models_take_an_empty_batch_like_the_image_models(name):
+    from gm_helpers.models.registry import build_model
+    model = build_model(name, FLAT[name])
+    score = model.log_prob if hasattr(model, "log_prob") else model.training_loss
+    for x in (torch.zeros(0, 784), torch.zeros(0, 1, 28, 28)):
+        assert score(x).shape == (0,)
+
+
+@pytest.mark.parametrize("shape", [(3, 28, 28), (3, 2, 392), (3, 784, 1, 1), (3, 1, 27, 29)])
+def test_flat_models_refuse_shapes_that_only_hold_d_values(shape):
+    from gm_helpers.models.layers import flatten_binary
+    with pytest.raises(ValueError, match=r"784 variables per example, in a batch shaped \(B, 784\)"):
+        flatten_binary(torch.zeros(shape), 784)
+    assert flatten_binary(torch.zeros(2, 1, 28, 28), 784).shape == (2, 784)
+    assert flatten_binary(torch.zeros(2, 1, 4, 4), 16).shape == (2, 16)
