@@ -23,6 +23,7 @@ from gm_helpers.models.layers import (
     check_order,
     flatten_binary,
     logit_of_mean,
+    sampling_device,
 )
 
 
@@ -58,7 +59,7 @@ class FVSBN(nn.Module):
     def sample(self, num_samples: int, device=None, generator=None) -> torch.Tensor:
         """Ancestral sampling in the model's order: D sequential steps (slow by nature)."""
         num_samples = check_num_samples(num_samples)
-        device = device or self.W.device
+        device = sampling_device(self.W, device, generator)
         W = (self.W * self.mask).to(device)  # (D, D)
         x = torch.zeros(num_samples, self.D, device=device, dtype=self.W.dtype)  # (S, D)
         for d in self.order.tolist():

@@ -2,8 +2,8 @@ r"""Pieces that several models share, written once.
 
 * ``bernoulli_log_prob``: log p(x | logits) of binary pixels, the likelihood of every binary model.
 * ``causal_mask`` and ``MaskedConv2d``: the masked convolution of PixelCNN and PixelRNN.
-* ``check_order``, ``flatten_binary``, ``logit_of_mean``, ``check_images``: input checks and
-  starting values of the autoregressive models.
+* ``check_order``, ``flatten_binary``, ``logit_of_mean``, ``check_images``,
+  ``sampling_device``: input checks and starting values of the autoregressive models.
 """
 from __future__ import annotations
 
@@ -46,6 +46,26 @@ def flatten_binary(x: torch.Tensor, D: int) -> torch.Tensor:
     if not ((x == 0) | (x == 1)).all():
         raise ValueError("expected binary data: every pixel must be 0 or 1 (no NaN)")
     return x.float()
+
+
+def sampling_device(weight: torch.Tensor, device=None, generator=None) -> torch.device:
+    """The device a sampler draws on (the model's, unless ``device`` says otherwise), after
+    checking ``device`` and ``generator`` so that a wrong one gets a clear error, not torch's."""
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator (e.g. torch.Generator()."
+                        f"manual_seed(0)) or None, got {type(generator).__name__} {generator!r}")
+    try:
+        device = torch.device(device) if device is not None else weight.device
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device must be 'cpu', 'cuda', 'mps' or a torch.device, got "
+                         f"{device!r}") from None
+    if device.type == "meta":
+        raise ValueError("device 'meta' holds shapes, not numbers: nothing can be sampled there; "
+                         "sample on the model's device")
+    if generator is not None and generator.device.type != device.type:
+        raise ValueError(f"generator is on {generator.device}, the samples on {device}: make it "
+                         f"with torch.Generator(device={device.type!r})")
+    return device
 
 
 def logit_of_mean(x: torch.Tensor, D: int) -> torch.Tensor:

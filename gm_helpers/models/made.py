@@ -25,7 +25,7 @@ from gm_helpers.checks import (
     check_size,
     check_sizes,
 )
-from gm_helpers.models.layers import bernoulli_log_prob, check_order, flatten_binary
+from gm_helpers.models.layers import bernoulli_log_prob, check_order, flatten_binary, sampling_device
 
 
 class MADE(nn.Module):
@@ -131,7 +131,8 @@ class MADE(nn.Module):
         num_samples = check_num_samples(num_samples)
         self.set_mask(mask)
         weight = self.layers[0].weight
-        x = torch.zeros(num_samples, self.D, device=device or weight.device, dtype=weight.dtype)
+        x = torch.zeros(num_samples, self.D, device=sampling_device(weight, device, generator),
+                        dtype=weight.dtype)
         for d in self.order.tolist():
             x[:, d] = torch.bernoulli(torch.sigmoid(self.logits(x)[:, d]), generator=generator)
         return x

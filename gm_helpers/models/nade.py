@@ -23,6 +23,7 @@ from gm_helpers.models.layers import (
     check_order,
     flatten_binary,
     logit_of_mean,
+    sampling_device,
 )
 
 
@@ -113,9 +114,12 @@ class NADE(nn.Module):
         """
         num_samples = check_num_samples(num_samples)
         num_given = check_size("num_given", num_given, minimum=0, maximum=self.D)
-        device = device or self.W.device
+        device = sampling_device(self.W, device, generator)
         x = torch.zeros(num_samples, self.D, device=device, dtype=self.W.dtype)  # (S, D)
         if num_given:
+            if given is None:
+                raise ValueError(f"num_given={num_given} copies the first {num_given} pixels from "
+                                 f"given: pass given=, ({num_samples}, {self.D}) binary images")
             given = flatten_binary(given, self.D).to(x)
             if len(given) != num_samples:
                 raise ValueError(f"given has {len(given)} rows, expected {num_samples}")

@@ -21,7 +21,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from gm_helpers.checks import check_num_samples, check_size
-from gm_helpers.models.layers import MaskedConv2d, bernoulli_log_prob
+from gm_helpers.models.layers import MaskedConv2d, bernoulli_log_prob, sampling_device
 
 
 # ----------------------------------------------------------------------------- skewing
@@ -202,7 +202,8 @@ class _PixelRNN(nn.Module):
         num_samples = check_num_samples(num_samples)
         weight = self.conv_in.weight
         N = self.image_size
-        x = torch.zeros(num_samples, 1, N, N, device=device or weight.device, dtype=weight.dtype)
+        x = torch.zeros(num_samples, 1, N, N, device=sampling_device(weight, device, generator),
+                        dtype=weight.dtype)
         for i in range(N):
             for j in range(N):
                 # p(x_ij = 1 | x_<ij): pixels from (i, j) on are still 0 and are never looked at

@@ -16,7 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from gm_helpers.checks import check_num_samples, check_size
-from gm_helpers.models.layers import check_order
+from gm_helpers.models.layers import check_order, sampling_device
 
 
 class RNADE(nn.Module):
@@ -64,7 +64,7 @@ class RNADE(nn.Module):
     @torch.no_grad()
     def sample(self, num_samples: int, device=None, generator=None) -> torch.Tensor:
         num_samples = check_num_samples(num_samples)
-        device = device or self.W.device
+        device = sampling_device(self.W, device, generator)
         x = torch.zeros(num_samples, self.D, device=device, dtype=self.W.dtype)
         a = self.c.expand(num_samples, self.H).clone()  # running activation (S, H)
         for d in self.order.tolist():

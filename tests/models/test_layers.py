@@ -82,3 +82,26 @@ def test_flat_models_refuse_shapes_that_only_hold_d_values(shape):
         flatten_binary(torch.zeros(shape), 784)
     assert flatten_binary(torch.zeros(2, 1, 28, 28), 784).shape == (2, 784)
     assert flatten_binary(torch.zeros(2, 1, 4, 4), 16).shape == (2, 16)
+
+
+SAMPLERS = {"fvsbn": {}, "nade": {"H": 8}, "made": {"hidden": [8]},
+            "row_lstm": {"hidden": 4, "num_layers": 1}}
+
+
+@pytest.mark.parametrize("name", SAMPLERS)
+@pytest.mark.parametrize("kwargs, error, says", [
+    ({"generator": 1}, TypeError, "generator must be a torch.Generator"),
+    ({"generator": "seed"}, TypeError, "generator must be a torch.Generator"),
+    ({"device": "meta"}, ValueError, "holds shapes, not numbers"),
+    ({"device": "nonsense"}, ValueError, "device must be 'cpu', 'cuda', 'mps'"),
+])
+def test_samplers_name_a_wrong_generator_or_device(name, kwargs, error, says):
+    from gm_helpers.models.registry import build_model
+    with pytest.raises(error, match=says):
+        build_model(name, SAMPLERS[name]).sample(1, **kwargs)
+
+
+def test_nade_completion_without_images_names_the_missing_argument():
+    from gm_helpers.models.nade import NADE
+    with pytest.raises(ValueError, match="pass given="):
+        NADE(16, 4).sample(2, num_given=4)
