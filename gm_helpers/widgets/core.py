@@ -35,7 +35,8 @@ class Explorer:
 
     ``ranges``: control name -> ``f(values) -> (min, max)``, for a slider whose range follows
     the other controls (e.g. the output to highlight among D inputs); applied before every
-    update, so the value is never silently out of range.
+    update, so the value is never silently out of range. A setting ``compute`` refuses (its
+    ValueError or TypeError) clears the figure and shows the message: ``error`` holds it.
     """
 
     def __init__(self, controls: dict, compute, draw, ranges: dict | None = None):
@@ -43,7 +44,7 @@ class Explorer:
         self.ranges = ranges or {}
         self.output = W.Output()
         self.ui = W.VBox([controls_box(controls.values()), self.output])
-        self.result = self.figure = None
+        self.result = self.figure = self.error = None
         self._busy = False
         for control in controls.values():
             control.observe(self.update, names="value")
@@ -69,7 +70,15 @@ class Explorer:
             self._apply_ranges()
         finally:
             self._busy = False
-        self.result = self.compute(**self.values())
+        try:
+            self.result = self.compute(**self.values())
+        except (ValueError, TypeError) as err:  # a value the model cannot take: say so, and
+            self.result, self.error = None, str(err)  # leave no stale figure that looks current
+            with self.output:
+                self.output.clear_output(wait=True)
+                print(f"cannot draw this setting: {err}")
+            return
+        self.error = None
         with self.output:
             self.output.clear_output(wait=True)
             if self.figure is not None:

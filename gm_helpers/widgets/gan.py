@@ -14,11 +14,16 @@ import matplotlib.pyplot as plt
 import torch
 
 from gm_helpers.analysis.mixtures import MIXTURES
+from gm_helpers.checks import check_size
 from gm_helpers.models.dcgan import interpolate
 from gm_helpers.models.gan import GENERATOR_LOSSES, REMEDIES
 from gm_helpers.training.gan_toy import run
 from gm_helpers.viz import show_images
 from gm_helpers.widgets.core import Explorer, controls_box
+
+# seed boxes take 0 .. 2**31 - 1: plenty of seeds, and exact in the browser (JavaScript numbers
+# hold integers exactly only up to 2**53)
+MAX_SEED = 2**31 - 1
 
 
 # ----------------------------------------------------------------------------- 2-d snapshots
@@ -101,7 +106,7 @@ class ToyGANExplorer(Explorer):
             "lr_g": W.FloatLogSlider(lr_g, base=10, min=-5, max=-2, description="lr G"),
             "lr_d": W.FloatLogSlider(lr_d, base=10, min=-5, max=-2, description="lr D"),
             "remedy": W.Dropdown(options=list(REMEDIES), value=remedy, description="remedy"),
-            "seed": W.IntText(seed, description="seed"),
+            "seed": W.BoundedIntText(seed, min=0, max=MAX_SEED, description="seed"),
             "num_steps": W.IntSlider(num_steps, min=200, max=10000, step=200, description="iterations"),
         }
         for control in self.settings.values():   # read when *train* is pressed, no redraw
@@ -137,7 +142,10 @@ def toy_gan_explorer(**settings) -> ToyGANExplorer:
 
 # ----------------------------------------------------------------------------- (b) DCGAN
 def dcgan_result(G, seed: int, seed_a: int, seed_b: int, steps: int = 9) -> dict:
-    """36 samples for ``seed`` and the path from z(seed_a) to z(seed_b)."""
+    """36 samples for ``seed`` and the path from z(seed_a) to z(seed_b); each seed an integer in
+    [0, MAX_SEED]."""
+    seed, seed_a, seed_b = (check_size(name, value, 0, MAX_SEED) for name, value in
+                            (("seed", seed), ("seed_a", seed_a), ("seed_b", seed_b)))
     grid = G.sample(36, seed=seed)
     z0 = torch.randn(1, G.latent, generator=torch.Generator().manual_seed(seed_a))
     z1 = torch.randn(1, G.latent, generator=torch.Generator().manual_seed(seed_b))
@@ -157,8 +165,9 @@ def draw_dcgan(result: dict):
 
 
 def dcgan_explorer(G, seed: int = 0, seed_a: int = 1, seed_b: int = 2) -> Explorer:
-    controls = {"seed": W.IntText(seed, description="samples seed"),
-                "seed_a": W.IntText(seed_a, description="z_a seed"),
-                "seed_b": W.IntText(seed_b, description="z_b seed")}
+    controls = {name: W.BoundedIntText(value, min=0, max=MAX_SEED, description=label)
+                for name, value, label in (("seed", seed, "samples seed"),
+                                           ("seed_a", seed_a, "z_a seed"),
+                                           ("seed_b", seed_b, "z_b seed"))}
     return Explorer(controls, lambda seed, seed_a, seed_b: dcgan_result(G, seed, seed_a, seed_b),
                     draw_dcgan)

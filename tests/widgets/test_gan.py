@@ -1,4 +1,5 @@
 """Lecture 06's explorers, driven through their callbacks: the 2-d GAN runs and the DCGAN's seeds."""
+import pytest
 import torch
 from matplotlib.figure import Figure
 
@@ -32,3 +33,20 @@ def test_dcgan_explorer_follows_its_seeds():
     z7 = torch.randn(1, 8, generator=torch.Generator().manual_seed(7))
     G.eval()
     torch.testing.assert_close(explorer.result["path"][-1], G(z7)[0])
+
+
+def test_dcgan_explorer_seed_boxes_hold_only_seeds_and_never_show_a_stale_figure():
+    """The boxes clamp -1 and 2**64 to torch's range; a bad seed that reaches the function
+    anyway (a notebook calling it) clears the figure and says why, instead of leaving the last
+    figure looking current."""
+    from gm_helpers.widgets.gan import MAX_SEED, dcgan_result
+    G = Generator(latent=8, width=4)
+    explorer = dcgan_explorer(G)
+    for bad, kept in ((-1, 0), (2**64, MAX_SEED)):
+        explorer.controls["seed"].value = bad
+        assert explorer.controls["seed"].value == kept and explorer.result["seed"] == kept
+    with pytest.raises(ValueError, match="seed must be an integer"):
+        dcgan_result(G, -1, 1, 2)
+    explorer.compute = lambda **values: dcgan_result(G, -1, 1, 2)
+    explorer.update()
+    assert explorer.result is None and "seed must be an integer" in explorer.error
