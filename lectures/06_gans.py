@@ -37,11 +37,15 @@
 #   the published tables;
 # * a DCGAN on binarized MNIST: samples, class coverage, and a Fréchet distance beside the VAE
 #   and the PixelCNN;
-# * two widgets, three exercises, and answers to the notes' review questions.
+# * two widgets, and two review questions answered from our measurements.
 #
-# **Study time:** about 85 minutes of reading and 20 minutes of exercises. The notebook runs
-# top to bottom in under three minutes on a laptop CPU (the DCGAN is a shipped checkpoint; the
-# small 2-d GANs train live).
+# Three exercises sit beside the ideas they practise (sections 2, 3 and 5): you write the
+# discriminator's loss, the optimal discriminator and the non-saturating generator loss, each
+# checked by a function from the package that names the usual mistakes. The small 2-d GANs
+# train live; the DCGAN and the other models are loaded from shipped checkpoints (how they were
+# made: "About these numbers", after section 9).
+#
+# **Study time:** about 95 minutes of reading and 20 minutes of exercises.
 
 # %%
 import inspect
@@ -54,18 +58,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from gm_helpers.analysis.mixtures import (
-    js_divergence,
-    mode_shares,
-    optimal_discriminator,
-    value_at_optimum,
-)
+from gm_helpers.analysis import mixtures
+from gm_helpers.analysis.mixtures import js_divergence, mode_shares, value_at_optimum
 from gm_helpers.analysis.sample_quality import (
     class_fractions,
     feature_statistics,
     frechet_distance,
     logits,
 )
+from gm_helpers.analysis.timing import cpu_time, one_thread
 from gm_helpers.data import load_binarized_mnist
 from gm_helpers.diagrams import gan_loop
 from gm_helpers.exercises.gan import (
@@ -73,19 +74,16 @@ from gm_helpers.exercises.gan import (
     check_generator_loss,
     check_optimal_discriminator,
 )
+from gm_helpers.models import gan
 from gm_helpers.models.dcgan import Discriminator, Generator
-from gm_helpers.models.gan import (
-    generator_loss,
-    mlp_discriminator,
-    mlp_generator,
-)
+from gm_helpers.models.gan import mlp_discriminator, mlp_generator
 from gm_helpers.training.checkpoint import (
     CHECKPOINT_DIR,
     load_shipped,
     load_shipped_samples,
     shipped_manifest,
 )
-from gm_helpers.training.gan import train_dcgan, train_discriminator, train_gan
+from gm_helpers.training.gan import d_step, g_step, train_dcgan, train_discriminator, train_gan
 from gm_helpers.training.gan_toy import run, summarise
 from gm_helpers.training.loop import get_device, seed_everything
 from gm_helpers.viz import plot_checkpoint_curves, show_images
@@ -113,9 +111,9 @@ print(f"DCGAN generator: {sum(p.numel() for p in G_dcgan.parameters()):,} parame
 # An **explicit** model defines $p_\theta(x)$ and we can evaluate it (NADE, PixelCNN) or bound
 # it (the VAE). An **implicit** model defines $p_g$ only as *the distribution of $G(z)$*: we can
 # draw from it, as fast as one forward pass, but there is no formula for $p_g(x)$ at a given
-# image $x$. In the lecture notes' words, implicit models "can only do generation": no density
-# estimation (so no outlier detection by likelihood, no NLL in a table), and a plain GAN has no
-# encoder either, so no representation of a given $x$ comes out of it.
+# image $x$. Implicit models can only generate: no density estimation (so no outlier
+# detection by likelihood, no NLL in a table), and a plain GAN has no encoder either, so no
+# representation of a given $x$ comes out of it.
 #
 # The course's models, asked what they offer:
 
@@ -144,35 +142,108 @@ assert not hasattr(G_dcgan, "log_prob") and hasattr(G_dcgan, "sample")
 #
 # $D(x) \in (0, 1)$ is the probability that $x$ came from the data. The two networks play
 #
-# $$\min_G \max_D V(D, G) = \mathbb E_{x \sim p_\mathrm{data}}[\log D(x)]
+# $$\min_G \max_D V(D, G), \qquad V(D, G) = \mathbb E_{x \sim p_\mathrm{data}}[\log D(x)]
 #   + \mathbb E_{z \sim p(z)}[\log(1 - D(G(z)))] .$$
 #
-# $D$ ascends $V$: it is the log-likelihood of a binary classifier that labels data 1 and
-# samples 0 (so $-V$ is its binary cross-entropy, `models.gan.discriminator_loss`). $G$ descends $V$: it
-# wants $D(G(z))$ near 1. The package computes everything from $D$'s **logit** $l$,
-# $D = \sigma(l)$, because $\log D = -\mathrm{softplus}(-l)$ and
-# $\log(1 - D) = -\mathrm{softplus}(l)$ are numerically stable where computing
-# $\log \sigma(l)$ from a rounded $\sigma(l)$ would give $\log 0$.
+# The signs, once and for all: $D$ **maximises** $V$ over its parameters $\theta_d$; $G$
+# **minimises** the same $V$ over its parameters $\theta_g$. For $D$, $V$ is the
+# log-likelihood of a binary classifier that labels data 1 and samples 0, so $-V$ is that
+# classifier's binary cross-entropy. $G$ changes only the second term (the first does not
+# depend on $\theta_g$): it wants $D(G(z))$ near 1.
 #
-# **Algorithm 1** (Goodfellow et al. 2014): for each training iteration, **$k$ steps** of $D$,
-# each on a fresh minibatch of $m$ data points and $m$ samples, ascending $V$; then **one step**
-# of $G$ on $m$ fresh samples. The paper used $k = 1$, "the least expensive option". The loop
-# in one picture:
+# The package computes everything from $D$'s **logit** $l$, $D = \sigma(l)$, because
+# $\log D = -\mathrm{softplus}(-l)$ and $\log(1 - D) = -\mathrm{softplus}(l)$ are numerically
+# stable where computing $\log \sigma(l)$ from a rounded $\sigma(l)$ would give $\log 0$.
+#
+# ### Algorithm 1, line by line
+#
+# To **ascend** an objective $J$ is to step along its gradient,
+# $\theta \leftarrow \theta + \eta\, \nabla_\theta J$, which increases $J$; to **descend** a loss
+# $L$ is to step against it, $\theta \leftarrow \theta - \eta\, \nabla_\theta L$, which decreases
+# $L$. Goodfellow et al. (2014) train the game with minibatch stochastic gradient steps; $m$ is
+# the minibatch size and $k$, the number of discriminator steps per generator step, a
+# hyper-parameter:
+#
+# > **for** each training iteration **do**
+# >
+# > &emsp; **for** $k$ steps **do**
+# >
+# > &emsp;&emsp; (1) sample $m$ noise vectors $z^{(1)}, \dots, z^{(m)}$ from the prior $p(z)$;
+# >
+# > &emsp;&emsp; (2) sample $m$ examples $x^{(1)}, \dots, x^{(m)}$ from $p_\mathrm{data}$;
+# >
+# > &emsp;&emsp; (3) update $D$ by **ascending** its stochastic gradient
+# > $\nabla_{\theta_d} \frac1m \sum_{i=1}^m \big[\log D(x^{(i)}) + \log\big(1 - D(G(z^{(i)}))\big)\big]$;
+# >
+# > &emsp; **end for**
+# >
+# > &emsp; (4) sample $m$ noise vectors $z^{(1)}, \dots, z^{(m)}$ from $p(z)$;
+# >
+# > &emsp; (5) update $G$ by **descending** its stochastic gradient
+# > $\nabla_{\theta_g} \frac1m \sum_{i=1}^m \log\big(1 - D(G(z^{(i)}))\big)$.
+# >
+# > **end for**
+#
+# Line (3) climbs the minibatch estimate of $V$ in $\theta_d$ (the max of the game); line (5)
+# goes down it in $\theta_g$ (the min; only the term that $G$ changes is written). The paper
+# used $k = 1$, "the least expensive option". Its section 3 also gives the generator step that
+# practice uses instead of line (5), which gives $G$ almost no gradient early in training
+# (section 5 measures how little):
+#
+# > &emsp; (5′) update $G$ by **ascending**
+# > $\nabla_{\theta_g} \frac1m \sum_{i=1}^m \log D(G(z^{(i)}))$, that is, by **descending**
+# > $\nabla_{\theta_g} \frac1m \sum_{i=1}^m \big[-\log D(G(z^{(i)}))\big]$.
+#
+# In the paper's words: "Rather than training G to minimize $\log(1 - D(G(z)))$ we can train G
+# to maximize $\log D(G(z))$. This objective function results in the same fixed point of the
+# dynamics of G and D but provides much stronger gradients early in learning." With line (5′)
+# $G$ no longer minimises $V$: it maximises another objective, $\mathbb E_z[\log D(G(z))]$.
+#
+# The code never ascends: a PyTorch optimizer's `step()` descends, so each step computes a
+# **loss**, the quantity to minimise, and an objective to maximise enters with its sign turned.
+# The three update lines and the lines of the package that implement them:
+#
+# | line | objective, and what the step does with it | loss the code descends | in the code |
+# |---|---|---|---|
+# | (3) | max over $\theta_d$ of $\frac1m\sum_i[\log D(x^{(i)}) + \log(1 - D(G(z^{(i)})))]$ | $-\frac1m\sum_i\log D(x^{(i)}) - \frac1m\sum_i\log(1 - D(G(z^{(i)})))$ | `d_step`: `loss = discriminator_loss(real_logits, fake_logits)` |
+# | (5) | min over $\theta_g$ of $\frac1m\sum_i\log(1 - D(G(z^{(i)})))$ | the same, $\frac1m\sum_i\log(1 - D(G(z^{(i)})))$ | `g_step`: `loss = generator_loss(fake_logits, kind)` with `kind="minimax"` |
+# | (5′) | max over $\theta_g$ of $\frac1m\sum_i\log D(G(z^{(i)}))$ | $-\frac1m\sum_i\log D(G(z^{(i)}))$ | the same line of `g_step`, `kind="non-saturating"` (the default) |
+#
+# The loop in one picture:
 
 # %%
 gan_loop(k=1)
 plt.show()
 
 # %% [markdown]
-# And the loop as `gm_helpers.training.gan.train_gan` runs it, the two steps as the package's
-# `d_step` and `g_step`:
+# And the loop as the package runs it, whole: `train_gan`'s loop (`batch()` draws the data
+# minibatch of line (2)), then its two steps, `d_step` and `g_step`.
 
 # %%
 source = inspect.getsource(train_gan)
-print(source[source.index("    for step in tqdm"):source.index("    return history")])
+print(source[source.index("    def batch():"):source.index("    return history")])
+print(inspect.getsource(d_step))
+print(inspect.getsource(g_step))
 
 # %% [markdown]
-# The claim "k discriminator steps per generator step" is counted, not assumed: hooks on the
+# Read against Algorithm 1:
+#
+# * `train_gan` repeats `d_step` $k$ times (`for _ in range(k):`), each time on a fresh data
+#   minibatch from `batch()`, line (2), then calls `g_step` once.
+# * `d_step` is lines (1) to (3). `z = torch.randn(len(x_real), latent, ...)` draws as many
+#   noise vectors as there are data points, $m$; $G$'s samples are made under
+#   `torch.no_grad()`, so $\theta_g$ stays fixed during $D$'s step. The line
+#   `loss = discriminator_loss(real_logits, fake_logits)` is minus line (3)'s objective, and
+#   `loss.backward()` then `optimizer_d.step()` descend it, which ascends the objective. (`r1`
+#   adds the gradient penalty of section 6, off by default; `amp` runs the networks in
+#   bfloat16, off by default; `stop_if_not_finite` stops training before a NaN could reach
+#   the weights.)
+# * `g_step` is line (4), then line (5) or (5′). Fresh noise; $D$'s logits on $G(z)$, with the
+#   gradient flowing *through* $D$ into $G$; `loss = generator_loss(fake_logits, kind)`; and
+#   `optimizer_g.step()`, which updates $\theta_g$ only. `D.zero_grad(set_to_none=True)` drops
+#   the gradients that this step left in $D$: they are not $D$'s to use.
+#
+# The claim "$k$ discriminator steps per generator step" is counted, not assumed: hooks on the
 # two optimizers record every step they take (`Optimizer.register_step_post_hook`).
 
 # %%
@@ -183,25 +254,103 @@ steps = []
 opt_d.register_step_post_hook(lambda *_: steps.append("D"))
 opt_g.register_step_post_hook(lambda *_: steps.append("G"))
 train_gan(G_tiny, D_tiny, torch.randn(500, 2), num_steps=4, k=3, batch_size=32,
-              optimizers=(opt_g, opt_d), progress=False)
+          optimizers=(opt_g, opt_d), progress=False)
 print(" ".join("".join(steps[i:i + 4]) for i in range(0, len(steps), 4)))
 
 # %% jupyter={"source_hidden": true} tags=["claim-06-algorithm-1", "hide-input"]
 assert steps == ["D", "D", "D", "G"] * 4
 
+# %% jupyter={"source_hidden": true} tags=["claim-06-algorithm-1-in-code", "hide-input"]
+loop_source, d_source, g_source = (inspect.getsource(f) for f in (train_gan, d_step, g_step))
+assert "for _ in range(k):" in loop_source and "d_step(G, D, batch()," in loop_source   # k, (2)
+assert loop_source.count("g_step(") == 1                                   # one G step
+assert "z = torch.randn(len(x_real), latent" in d_source                  # (1): m noise vectors
+assert "with torch.no_grad():\n            x_fake = G(z)" in d_source      # theta_g fixed in (3)
+assert "loss = discriminator_loss(real_logits, fake_logits)" in d_source   # (3), as a loss
+assert "optimizer_d.step()" in d_source and "optimizer_g" not in d_source
+assert "z = torch.randn(batch_size, latent" in g_source                   # (4)
+assert "loss = generator_loss(fake_logits, kind)" in g_source              # (5) or (5')
+assert "optimizer_g.step()" in g_source and "optimizer_d" not in g_source
+real, fake = torch.randn(64, dtype=torch.float64), torch.randn(64, dtype=torch.float64)
+objective_3 = torch.log(torch.sigmoid(real)).mean() + torch.log(1 - torch.sigmoid(fake)).mean()
+assert torch.allclose(gan.discriminator_loss(real, fake), -objective_3)   # the loss is minus (3)
+
+# %% [markdown]
+# **Exercise 1 (the discriminator's loss).** Write the loss that `d_step` descends: line (3)'s
+# objective with its sign turned, from $D$'s logits,
+# $-\big(\frac1B\sum_i \log D(x^{(i)}) + \frac1B\sum_i \log(1 - D(G(z^{(i)})))\big)$.
+#
+# * `real_logits`: a torch tensor of shape `(B,)`, float64, $D$'s logits on $B$ data points;
+#   `fake_logits`: a torch tensor of shape `(B,)`, float64, its logits on $B$ samples of $G$
+#   ($D = \sigma(\text{logit})$);
+# * return: the loss, one number: a 0-d torch tensor (or a Python float), float32 or float64.
+#
+# `torch.sigmoid`, `torch.log` and `torch.nn.functional.logsigmoid` ($\log\sigma(l)$, stable)
+# are all you need. Write the body of the function, then run the checker below it: it tries
+# your function on several inputs and, when it disagrees, names the usual mistake (a sign
+# error, real and fake swapped, one mean over both batches together).
+
+# %%
+import torch.nn.functional as F  # logsigmoid(l) = log sigmoid(l), stable
+
+
+def discriminator_loss(real_logits, fake_logits):
+    """-(mean log D(x) + mean log(1 - D(G(z)))), a scalar."""
+    ### BEGIN SOLUTION
+    return -(F.logsigmoid(real_logits).mean() + F.logsigmoid(-fake_logits).mean())
+    ### END SOLUTION
+
+
+# %%
+check_discriminator_loss(discriminator_loss)
+
+# %% [markdown]
+# Once your answer passes, compare it with the package's `discriminator_loss`, the one that
+# `d_step` calls:
+
+# %% tags=["answer-source"]
+print(inspect.getsource(gan.discriminator_loss))
+
 # %% [markdown]
 # ## 3. The optimal discriminator
 #
-# For a fixed $G$, $V$ is an integral over $x$ of
-# $p_\mathrm{data}(x) \log D(x) + p_g(x) \log(1 - D(x))$. For each $x$ the function
-# $a \log y + b \log(1 - y)$ has its maximum at $y = a / (a + b)$, so
+# Fix $G$ and ask which $D$ maximises $V$ (Proposition 1 of the paper). First write both
+# expectations as one integral over $x$:
 #
-# $$D^*(x) = \frac{p_\mathrm{data}(x)}{p_\mathrm{data}(x) + p_g(x)} .$$
+# $$
+# \begin{aligned}
+# V(D, G) &= \int p_\mathrm{data}(x) \log D(x)\, dx + \int p(z) \log\big(1 - D(G(z))\big)\, dz
+#   && \text{(the definition of } V) \\
+# &= \int \Big[\, p_\mathrm{data}(x) \log D(x) + p_g(x) \log\big(1 - D(x)\big) \Big]\, dx
+#   && \text{(change of variables } x = G(z) \text{, whose density is } p_g)
+# \end{aligned}
+# $$
+#
+# $D$ may take any value in $(0, 1)$ at each $x$ separately, so the integral is largest when
+# the integrand is largest at every $x$. At one $x$, write $a = p_\mathrm{data}(x)$,
+# $b = p_g(x)$ and $y = D(x)$:
+#
+# $$
+# \begin{aligned}
+# f(y) &= a \log y + b \log(1 - y)
+#   && \text{(the integrand at one } x) \\
+# f'(y) &= \frac{a}{y} - \frac{b}{1 - y}
+#   && \text{(its derivative)} \\
+# 0 &= \frac{a}{y^*} - \frac{b}{1 - y^*} \iff a (1 - y^*) = b\, y^* \iff y^* = \frac{a}{a + b}
+#   && \text{(the stationary point)} \\
+# f''(y) &= -\frac{a}{y^2} - \frac{b}{(1 - y)^2} < 0
+#   && \text{(} f \text{ is concave: the stationary point is the maximum)} \\
+# D^*(x) &= \frac{p_\mathrm{data}(x)}{p_\mathrm{data}(x) + p_g(x)}
+#   && \text{(} y^* \text{ at every } x \text{ where } a + b > 0)
+# \end{aligned}
+# $$
+#
+# Where neither density has mass, $D$ does not enter $V$ and any value will do.
 #
 # We check it in 1-d, where both densities are known: $p_\mathrm{data} = \mathcal N(0, 1)$ and
 # a *fixed* generator $G(z) = 2 + 0.5 z$, so $p_g = \mathcal N(2, 0.5^2)$. We train only $D$
 # (an MLP, `train_discriminator`: the inner max of the game, 2,000 Adam steps) and lay it
-# over the formula.
+# over the formula (`mixtures.optimal_discriminator`).
 
 # %% tags=["nbval-ignore-output"]
 # (training: the numbers vary with the CPU's rounding; the asserts hold on any CPU)
@@ -221,7 +370,7 @@ def normal_pdf(x, mu, sigma):
 
 x_line = torch.linspace(-3, 4, 701, dtype=torch.float64)   # (701,)
 p_data, p_g = normal_pdf(x_line, 0, 1), normal_pdf(x_line, 2, 0.5)
-d_star = optimal_discriminator(p_data, p_g)
+d_star = mixtures.optimal_discriminator(p_data, p_g)
 with torch.no_grad():
     d_trained = torch.sigmoid(D_1d(x_line.float()[:, None])).squeeze(1).double()
 bulk = (p_data + p_g) > 0.05                            # where the data or the samples are
@@ -240,7 +389,7 @@ cross = torch.where(bulk, (p_data - p_g).abs(), math.inf).argmin()   # where the
 # %% jupyter={"source_hidden": true} tags=["claim-06-optimal-discriminator", "hide-input"]
 assert gap.max() < 0.05
 assert abs(d_star[cross] - 0.5) < 0.02                  # the grid point nearest the crossing
-assert torch.allclose(optimal_discriminator(p_data, p_data), torch.full_like(p_data, 0.5))
+assert torch.allclose(mixtures.optimal_discriminator(p_data, p_data), torch.full_like(p_data, 0.5))
 
 # %% [markdown]
 # The trained $D$ sits on the formula where there is data or samples to learn from; far out,
@@ -248,22 +397,66 @@ assert torch.allclose(optimal_discriminator(p_data, p_data), torch.full_like(p_d
 # densities cross, and $D^* = 1/2$ *everywhere* once $p_g = p_\mathrm{data}$: the equilibrium of
 # the game.
 #
+# **Exercise 2 (the optimal discriminator).** Write $D^*$ on a grid, as the figure above draws
+# it: the two densities at $N$ points in, $D^*$ at each point out.
+#
+# * `p_data`, `p_g`: torch tensors of shape `(N,)`, float64, the two densities at $N$ grid
+#   points (all positive);
+# * return: $D^*$ at each point, shape `(N,)`: a torch tensor or a NumPy array, float32 or
+#   float64.
+
+# %%
+def optimal_discriminator(p_data, p_g):
+    """D*(x) at each grid point, shape (N,)."""
+    ### BEGIN SOLUTION
+    return p_data / (p_data + p_g)
+    ### END SOLUTION
+
+
+# %%
+check_optimal_discriminator(optimal_discriminator)
+
+# %% [markdown]
+# Once your answer passes, compare it with the package's `optimal_discriminator` (in
+# `gm_helpers.analysis.mixtures`), which drew $D^*$ above; it also gives $1/2$ where both
+# densities are 0, where the formula is $0/0$:
+
+# %% tags=["answer-source"]
+print(inspect.getsource(mixtures.optimal_discriminator))
+
+# %% [markdown]
 # ## 4. What G minimises: $V(D^*, G) = 2\,\mathrm{JSD} - 2 \log 2$
 #
-# Put $D^*$ back into $V$:
+# Put $D^*$ back into $V$ (Theorem 1 of the paper). With the mixture
+# $p_m = (p_\mathrm{data} + p_g)/2$, so that $p_\mathrm{data} + p_g = 2 p_m$:
 #
-# $$V(D^*, G) = \mathbb E_{p_\mathrm{data}}\Big[\log \frac{p_\mathrm{data}}{p_\mathrm{data} + p_g}\Big]
+# $$
+# \begin{aligned}
+# V(D^*, G) &= \mathbb E_{p_\mathrm{data}}\big[\log D^*(x)\big]
+#   + \mathbb E_{p_g}\big[\log\big(1 - D^*(x)\big)\big]
+#   && \text{(section 3's integral, at } D = D^*) \\
+# &= \mathbb E_{p_\mathrm{data}}\Big[\log \frac{p_\mathrm{data}}{p_\mathrm{data} + p_g}\Big]
 #   + \mathbb E_{p_g}\Big[\log \frac{p_g}{p_\mathrm{data} + p_g}\Big]
-#   = \mathrm{KL}\big(p_\mathrm{data} \,\|\, m\big) + \mathrm{KL}\big(p_g \,\|\, m\big) - 2\log 2
-#   = 2\,\mathrm{JSD}(p_\mathrm{data} \,\|\, p_g) - 2\log 2 ,$$
+#   && \text{(insert } D^* \text{ and } 1 - D^* = \tfrac{p_g}{p_\mathrm{data} + p_g}) \\
+# &= \mathbb E_{p_\mathrm{data}}\Big[\log \frac{p_\mathrm{data}}{p_m}\Big] - \log 2
+#   + \mathbb E_{p_g}\Big[\log \frac{p_g}{p_m}\Big] - \log 2
+#   && \text{(}\log \tfrac{p}{2 p_m} = \log \tfrac{p}{p_m} - \log 2 \text{, in each term)} \\
+# &= \mathrm{KL}(p_\mathrm{data} \,\|\, p_m) + \mathrm{KL}(p_g \,\|\, p_m) - 2\log 2
+#   && \text{(the definition of the KL divergence)} \\
+# &= 2\,\mathrm{JSD}(p_\mathrm{data} \,\|\, p_g) - 2\log 2
+#   && \text{(the definition } \mathrm{JSD}(p \,\|\, q) = \tfrac12 \mathrm{KL}(p \,\|\, p_m)
+#      + \tfrac12 \mathrm{KL}(q \,\|\, p_m) \text{, with } p_m = \tfrac{p + q}{2}) \\
+# &\ge -2 \log 2 = -\log 4
+#   && \text{(}\mathrm{JSD} \ge 0 \text{, with } 0 \text{ only at } p_g = p_\mathrm{data})
+# \end{aligned}
+# $$
 #
-# with $m = (p_\mathrm{data} + p_g)/2$ (each fraction was multiplied and divided by 2). So
-# against the best $D$, $G$ minimises the Jensen–Shannon divergence, whose minimum 0 is at
-# $p_g = p_\mathrm{data}$, where $V = -2\log 2 = -\log 4$.
+# So against the best $D$, $G$ minimises the Jensen–Shannon divergence, and the game's minimum,
+# $-\log 4$, is reached at $p_g = p_\mathrm{data}$ and only there.
 #
 # Checked by quadrature on a grid of 240,001 points: `value_at_optimum` integrates the
-# left side; the JSD is computed independently, from entropies,
-# $\mathrm{JSD} = H(m) - \tfrac12 H(p_\mathrm{data}) - \tfrac12 H(p_g)$.
+# first line; the JSD is computed independently, from entropies,
+# $\mathrm{JSD} = H(p_m) - \tfrac12 H(p_\mathrm{data}) - \tfrac12 H(p_g)$.
 
 # %%
 x_grid = torch.linspace(-12, 12, 240001, dtype=torch.float64)
@@ -344,37 +537,64 @@ assert abs(narrow[1] - narrow[0]) / 0.01 < 1e-6
 # ## 5. The saturating and the non-saturating generator loss
 #
 # Early in training $G$ is poor, $D$ rejects its samples with confidence, $D(G(z)) \approx 0$.
-# With $D = \sigma(l)$, the gradients of the two candidate generator losses with respect to
-# the logit $l$ of a sample are
+# With $D = \sigma(l)$, the gradients of section 2's two generator losses, line (5) and line
+# (5′), with respect to the logit $l$ of a sample are
 #
 # | G's loss | value | $\partial / \partial l$ | as $D(G(z)) \to 0$ |
 # |---|---|---|---|
-# | minimax: descend $\log(1 - D(G(z)))$ | $-\mathrm{softplus}(l)$ | $-\sigma(l) = -D$ | $\to 0$: **saturates** |
-# | non-saturating: descend $-\log D(G(z))$ | $\mathrm{softplus}(-l)$ | $-(1 - \sigma(l)) = -(1 - D)$ | $\to -1$ |
+# | minimax, line (5): descend $\log(1 - D(G(z)))$ | $-\mathrm{softplus}(l)$ | $-\sigma(l) = -D$ | $\to 0$: **saturates** |
+# | non-saturating, line (5′): descend $-\log D(G(z))$ | $\mathrm{softplus}(-l)$ | $-(1 - \sigma(l)) = -(1 - D)$ | $\to -1$ |
 #
 # Both losses decrease as $D(G(z))$ grows, so their gradients point the same way, but the
-# minimax loss is flat exactly where $G$ needs to move most. The two objectives, with the
-# direction of each step spelled out:
+# minimax loss is flat exactly where $G$ needs to move most.
 #
-# * **minimax** (Algorithm 1): $G$ *descends* $\mathbb E_z[\log(1 - D(G(z)))]$;
-# * **non-saturating** (the paper's fix, "rather than training G to minimize
-#   $\log(1 - D(G(z)))$ we can train G to maximize $\log D(G(z))$"): $G$ *ascends*
-#   $\mathbb E_z[\log D(G(z))]$, that is, it *descends* $-\mathbb E_z[\log D(G(z))]$.
+# Two slips are common when the non-saturating loss is written down. One writes it as
+# $1 - \log D(G(z))$: the stray constant leaves the gradient unchanged, but the value is off
+# by 1; the loss is $-\log D(G(z))$, the objective $\log D(G(z))$ that $G$ maximises, with its
+# sign turned. The other takes $-\log l$, the log of the *logit*, as the loss: the logit goes
+# through the sigmoid first, and the loss is $-\log \sigma(l) = \mathrm{softplus}(-l)$.
 #
-# `generator_loss(fake_logits, kind)` returns the quantity $G$ descends, and `g_step` always
-# takes a descent step on it: `kind="minimax"` returns
-# $\mathbb E[\log(1 - D(G(z)))] = -\mathbb E[\mathrm{softplus}(l)]$; `kind="non-saturating"`,
-# the default, returns $-\mathbb E[\log D(G(z))] = \mathbb E[\mathrm{softplus}(-l)]$, whose
-# minus sign turns the objective $G$ ascends into a loss to minimise. (The lecture notes print
-# this objective as "$1 - \log D(G(z))$" and its gradient through "$-\log(\mathrm{logit}(z))$";
-# the correct forms are the two above.) Below, the two losses and their gradients computed by
-# autograd through `generator_loss`, against the closed forms:
+# **Exercise 3 (the non-saturating generator loss).** Write the loss of line (5′), the
+# quantity $G$ descends, $-\frac1B \sum_i \log D(G(z^{(i)}))$, from $D$'s logits on $G$'s
+# samples.
+#
+# * `fake_logits`: a torch tensor of shape `(B,)`, float64, $D$'s logits on $B$ samples of $G$;
+# * return: the loss, one number: a 0-d torch tensor (or a Python float), float32 or float64.
+
+# %%
+import torch.nn.functional as F  # logsigmoid(l) = log sigmoid(l), stable
+
+
+def generator_loss(fake_logits):
+    """-mean log D(G(z)), a scalar."""
+    ### BEGIN SOLUTION
+    return -F.logsigmoid(fake_logits).mean()
+    ### END SOLUTION
+
+
+# %%
+check_generator_loss(generator_loss)
+
+# %% [markdown]
+# The package's `generator_loss(fake_logits, kind)` (in `gm_helpers.models.gan`) returns the
+# quantity $G$ descends for either line, and `g_step` always takes a descent step on it:
+# `kind="minimax"` returns $\mathbb E[\log(1 - D(G(z)))] = -\mathbb E[\mathrm{softplus}(l)]$,
+# line (5); `kind="non-saturating"`, the default, returns
+# $-\mathbb E[\log D(G(z))] = \mathbb E[\mathrm{softplus}(-l)]$, line (5′). Once your answer
+# passes, compare it with the package's:
+
+# %% tags=["answer-source"]
+print(inspect.getsource(gan.generator_loss))
+
+# %% [markdown]
+# Below, the two losses and their gradients computed by autograd through the package's
+# `generator_loss`, against the closed forms of the table:
 
 # %%
 logit = torch.linspace(-8, 8, 401, dtype=torch.float64, requires_grad=True)   # (401,) logits of D
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.2))
 for kind, closed_form in (("minimax", lambda d: -d), ("non-saturating", lambda d: -(1 - d))):
-    values = torch.stack([generator_loss(l[None], kind) for l in logit])
+    values = torch.stack([gan.generator_loss(l[None], kind) for l in logit])
     (grad,) = torch.autograd.grad(values.sum(), logit)
     d = torch.sigmoid(logit.detach())
     assert torch.allclose(grad, closed_form(d))
@@ -393,12 +613,12 @@ far = torch.tensor([-200.0])                            # D certain that a sampl
 
 # %% jupyter={"source_hidden": true} tags=["claim-06-generator-gradients", "claim-06-stable-logits", "claim-06-generator-loss-signs", "hide-input"]
 assert torch.log(torch.sigmoid(far)).isinf().all()      # log of the rounded sigmoid: log 0
-assert generator_loss(far, "non-saturating").item() == 200.0   # softplus(200): exact
+assert gan.generator_loss(far, "non-saturating").item() == 200.0   # softplus(200): exact
 some = torch.linspace(-5, 5, 11, dtype=torch.float64)   # (11,) logits
 d_some = torch.sigmoid(some)
-assert torch.allclose(generator_loss(some, "minimax"), torch.log(1 - d_some).mean())    # G descends it
-assert torch.allclose(generator_loss(some, "non-saturating"), -torch.log(d_some).mean())  # minus: a loss
-assert torch.allclose(generator_loss(some), generator_loss(some, "non-saturating"))   # the default
+assert torch.allclose(gan.generator_loss(some, "minimax"), torch.log(1 - d_some).mean())  # G descends it
+assert torch.allclose(gan.generator_loss(some, "non-saturating"), -torch.log(d_some).mean())  # a loss
+assert torch.allclose(gan.generator_loss(some), gan.generator_loss(some, "non-saturating"))  # default
 
 # %% [markdown]
 # ### A run where the minimax loss stalls and the non-saturating loss trains
@@ -460,7 +680,7 @@ print(f"{'state: G and D at the end of the':36} {'mean D(G(z))':>12} {'minimax':
 for state, (_, _, G_s, D_s) in stall.items():
     fake_logits = D_s(G_s(z_same)).squeeze(1)           # (1024,), one graph for both losses
     for kind in ("minimax", "non-saturating"):
-        grads = torch.autograd.grad(generator_loss(fake_logits, kind), list(G_s.parameters()),
+        grads = torch.autograd.grad(gan.generator_loss(fake_logits, kind), list(G_s.parameters()),
                                     retain_graph=True)
         grad_norm[state, kind] = torch.cat([g.flatten() for g in grads]).norm().item()
     d_state = torch.sigmoid(fake_logits).mean().item()
@@ -563,8 +783,8 @@ for name in collapse:
 # `gm_helpers.training`) trains five seeds for each dataset and each method: the recipe of the
 # first run above, for 20,000 iterations, with both learning rates annealed to zero by a cosine
 # over the run (so the last iterations refine rather than wander). Its results ship with the
-# command that made them in `gm_helpers/checkpoints/gan_toy_modes.json`; `gan_toy.run` with the
-# printed settings re-runs any row.
+# course, in `gm_helpers/checkpoints/gan_toy_modes.json` (the command that made them: "About
+# these numbers"); `gan_toy.run` with the printed settings re-runs any row.
 #
 # The remedy we chose is a **gradient penalty on the data**, $R_1$ (Mescheder, Geiger and
 # Nowozin 2018, `d_step(..., r1=0.1)`): $D$'s loss gets
@@ -580,7 +800,6 @@ for name in collapse:
 
 # %%
 sweep = json.loads((CHECKPOINT_DIR / "gan_toy_modes.json").read_text())
-print("made by:", sweep["command"], f"({sweep['wall_time_s'] / 60:.0f} min, {sweep['hardware']})")
 print("settings of every run:", sweep["settings"])
 summary = summarise(sweep["rows"])
 published = {"ring": [("GAN (VEEGAN Table 1)", "1 / 99.3 %"), ("Unrolled GAN (VEEGAN)", "7.6 / 35.6 %"),
@@ -651,20 +870,11 @@ assert plain_ring["modes_mean"] > 6.3 and plain_grid["modes_mean"] > 17.3   # th
 # $G$'s outputs are grey images in its interior: two distributions on disjoint sets, the case
 # where the JSD is stuck at $\log 2$ and $D$ can win on a technicality. $D$ therefore sees its
 # input plus Gaussian noise of standard deviation 0.3, on data and samples alike; the noisy
-# distributions overlap everywhere. The shipped checkpoint was trained with this command (the
-# manifest records it, with the epochs it ran, the time it took and on what). It asks for 12
-# epochs but also sets a time budget, `--max-minutes 40`: `train_dcgan` looks at the clock
-# after each epoch and stops once the budget is spent, so the run ended after the first epoch
-# that finished past 40 minutes, before its 12th (printed below).
+# distributions overlap everywhere. Below, the shipped generator's samples from the same 16
+# noise vectors after several of its epochs (grey levels are $G$'s sigmoid outputs, before
+# rounding to 0/1; how long it trained, and on what: "About these numbers").
 
 # %%
-print(dcgan_entry["command"])
-argv = dcgan_entry["command"].split()
-epochs_asked = int(argv[argv.index("--epochs") + 1])
-budget_minutes = float(argv[argv.index("--max-minutes") + 1])
-print(f"{dcgan_entry['epochs']} of the {epochs_asked} epochs asked for, "
-      f"{dcgan_entry['wall_time_s'] / 60:.0f} minutes on {dcgan_entry['hardware']}: the time "
-      f"budget of {budget_minutes:.0f} minutes ran out during epoch {dcgan_entry['epochs']}")
 snapshots = torch.load(CHECKPOINT_DIR / "dcgan.pt", weights_only=True)["metrics"]["snapshots"]   # (epochs, 64, 1, 28, 28) uint8
 epochs_to_show = sorted({0, 1, 2, len(snapshots) // 2 - 1, len(snapshots) - 1})
 fig, axes = plt.subplots(len(epochs_to_show), 1, figsize=(9, 1.3 * len(epochs_to_show)))
@@ -673,22 +883,12 @@ for ax, e in zip(axes, epochs_to_show):
 fig.tight_layout()
 plt.show()
 
-# %% jupyter={"source_hidden": true} tags=["claim-06-instance-noise", "claim-06-dcgan-architecture", "claim-06-dcgan-time-budget", "hide-input"]
+# %% jupyter={"source_hidden": true} tags=["claim-06-instance-noise", "claim-06-dcgan-architecture", "hide-input"]
 assert dcgan_entry["instance_noise"] == 0.3 and "--noise 0.3" in dcgan_entry["command"]
-assert (epochs_asked, budget_minutes, dcgan_entry["epochs"]) == (12, 40, 11) and "--resume" not in argv
-assert dcgan_entry["wall_time_s"] > 60 * budget_minutes and len(snapshots) == dcgan_entry["epochs"]
-with torch.random.fork_rng():                           # the budget rule, on a tiny DCGAN
-    torch.manual_seed(0)                                # whose epochs take >= 0.2 s each
-    tiny_run = train_dcgan(Generator(8, 4), Discriminator(4), x_valid[:16], num_epochs=3,
-                           batch_size=8, progress=False, max_seconds=0.1,
-                           on_epoch_end=lambda epoch, run: time.sleep(0.2))
-first_past = next(i for i, t in enumerate(tiny_run["seconds"]) if t > 0.1)
-assert tiny_run["epoch"] == first_past + 1 < 3          # stops after the first epoch past budget
+assert len(snapshots) == dcgan_entry["epochs"]                 # one snapshot per epoch
 assert (G_dcgan.latent, G_dcgan.width) == (64, 64)              # z in R^64; 2 x 64 = 128 channels
 
 # %% [markdown]
-# The same 16 noise vectors after several epochs (grey levels are $G$'s sigmoid outputs,
-# before rounding to 0/1).
 # The training curves are the game's, not a likelihood: $D$'s and $G$'s losses, and $D$'s
 # outputs on data and on samples, each averaged over 100 iterations. Over the run $D$'s loss
 # rises towards $2 \ln 2 = 1.386$, its value when $D$ cannot tell samples from data, and $D$'s
@@ -721,9 +921,10 @@ assert d_real[-1] - d_fake[-1] < 0.4 * (d_real[0] - d_fake[0])
 # %% [markdown]
 # ### Which digits does it draw? The classifier's label histogram
 #
-# With no likelihood, we judge samples by a classifier's eyes (`gm_helpers.analysis.sample_quality`, with the classifier of `gm_helpers.models.classifier`). The
-# classifier is a small CNN, shipped with the course (`python -m gm_helpers.train
-# digit_classifier`), trained on the one labelled binarized split, the 10,000 test digits:
+# With no likelihood, we judge samples by a classifier's eyes
+# (`gm_helpers.analysis.sample_quality`, with the classifier of
+# `gm_helpers.models.classifier`). The classifier is a small CNN, shipped with the course,
+# trained on the one labelled binarized split, the 10,000 test digits:
 # 8,000 to train on, 2,000 held out to measure it. A generator that covers every mode of the
 # data draws each digit about 10 % of the time; mode collapse shows as missing or rare
 # classes. $G$'s sigmoid outputs are nearly binary already (printed below); we round them at
@@ -791,10 +992,9 @@ assert fractions[9] > 1.8 * fractions_real[9]               # nines: about twice
 # against the 10,000 validation digits (every row is measured against those). The estimate
 # depends on the number of samples, so the rows are compared at the same size, 1,000 samples
 # each, and at 10,000 where we have them: the PixelCNN costs 784 network passes per sample,
-# so only 1,000 of its samples ship with the course (`python -m gm_helpers.train samples
-# ...`, recorded in the manifest). The VAE's and the PixelCNN's samples are Bernoulli draws
-# from their pixel probabilities, as their likelihoods assume; the DCGAN's are its rounded
-# outputs. The likelihood column: exact for the PixelCNN, importance-sampled for the VAE,
+# so only 1,000 of its samples ship with the course. The VAE's and the PixelCNN's samples are
+# Bernoulli draws from their pixel probabilities, as their likelihoods assume; the DCGAN's are
+# its rounded outputs. The likelihood column: exact for the PixelCNN, importance-sampled for the VAE,
 # none for the GAN.
 
 # %%
@@ -835,8 +1035,7 @@ assert manifest["gated_pixelcnn.pt"]["test_nll"] < manifest["vae.pt"]["test_nll"
 # samples come closest to the data, then the DCGAN's, and the gated PixelCNN's are furthest,
 # although the PixelCNN has the best likelihood of the three and the GAN has none: likelihood
 # and sample quality rank models differently. The three checkpoints had unequal training
-# budgets (each manifest entry records its epochs and wall time), so this ranks these
-# checkpoints, not the model families (Theis et al. 2016, "A note on the evaluation
+# budgets ("About these numbers"), so this ranks these checkpoints, not the model families (Theis et al. 2016, "A note on the evaluation
 # of generative models", make the general point). A reading of the figure above, not a
 # measurement: the classifier's logits see digit identity and confidence, not stroke texture,
 # so the VAE's smooth shapes, speckled by Bernoulli draws, read as clear digits, while the
@@ -848,7 +1047,8 @@ assert manifest["gated_pixelcnn.pt"]["test_nll"] < manifest["vae.pt"]["test_nll"
 # ### (a) A GAN in 2-d, live
 #
 # Choose the data, the generator's loss, $k$, the two learning rates, the remedy and the seed;
-# press **train** (2,000 iterations take about 15 seconds on a laptop CPU), then scrub through
+# press **train** (2,000 iterations take about as long as the ring run of section 6, whose
+# time is printed there), then scrub through
 # the snapshots. Things to try: the minimax loss; $k = 5$ with a small generator learning
 # rate; a discriminator learning rate ten times the generator's, and the reverse; PacGAN on
 # the grid. The static figure shows the starting state: the last snapshot of the ring run of
@@ -880,16 +1080,17 @@ dcgan_explorer(G_dcgan)
 # ## 9. Review questions, answered from our measurements
 #
 # **"Explain the meaning of the GAN loss."** $V(D, G)$ is the log-likelihood of a classifier
-# $D$ that labels data 1 and samples 0; $D$ ascends it (section 2). Against the best $D$,
+# $D$ that labels data 1 and samples 0; $D$ maximises it, $G$ minimises it (section 2,
+# Algorithm 1's lines (3) and (5)). Against the best $D$,
 # $D^* = p_\mathrm{data}/(p_\mathrm{data} + p_g)$ (section 3, trained and matched to the
-# formula within the printed error), the generator's objective becomes
+# formula within the printed error), the value of the game becomes
 # $2\,\mathrm{JSD}(p_\mathrm{data} \| p_g) - 2\log 2$ (section 4, to $10^{-4}$ by quadrature), so
 # $G$ minimises a divergence from the data **without ever evaluating a density**: the
 # discriminator estimates the density ratio from samples, and its gradient tells $G$ where to
 # move its samples (section 6's arrows). Its minimum, $-\log 4$, is reached at
 # $p_g = p_\mathrm{data}$ with $D = 1/2$ everywhere. Two caveats measured above: the JSD is
 # flat when supports do not overlap, and the minimax form of the generator loss saturates when
-# $D$ wins, which is why $G$ descends $-\log D(G(z))$ instead (section 5).
+# $D$ wins, which is why $G$ descends $-\log D(G(z))$ instead, line (5′) (section 5).
 #
 # **"Why does PixelCNN work better than PixelRNN?"** On likelihood it does not: in the
 # PixelRNN paper's MNIST table the Diagonal BiLSTM (79.20) beats the PixelCNN (81.30), and our
@@ -899,50 +1100,46 @@ dcgan_explorer(G_dcgan)
 # walk the image step by step, each step waiting for the one before (28 rows for the Row LSTM;
 # 2N − 1 = 55 skewed diagonals, in each of two directions, for the Diagonal BiLSTM). What one
 # training step of a whole model costs depends also on how many layers it has and how wide they
-# are. Below, the four shipped models (their sizes, in free parameters, are in lecture 4's
-# table), timed as lecture 4 times them, in CPU time on one thread: one training step
-# (forward and backward on the same 32 digits, without the optimizer's update; the fastest of
-# three repeats), and one forward pass on a single image (28 passes, one row of a sample,
-# divided by 28; the fastest of three repeats), which sampling repeats once per pixel, 784
-# times.
+# are. Below, the four shipped models of lecture 4, with their sizes (free parameters,
+# `model.num_params()`, as lecture 4 counts them, and layers × width), timed as lecture 4 times
+# them (`cpu_time`; the method is in "About these numbers"): one training step (forward and
+# backward on the same 32 digits, without the optimizer's update) and one forward pass on a
+# single image (28 passes, one row of a sample, divided by 28), which sampling repeats once
+# per pixel, 784 times.
 
 # %% tags=["nbval-ignore-output"]
-def fastest(fn, repeats=3):
-    """The least CPU time of ``repeats`` runs of ``fn``, in seconds."""
-    times = []
-    for _ in range(repeats):
-        start = time.process_time()
-        fn()
-        times.append(time.process_time() - start)
-    return min(times)
-
-
 x_batch, x_single = x_valid[:32], x_valid[:1]          # (32, 1, 28, 28), (1, 1, 28, 28)
 step_time, pass_time = {}, {}
-threads = torch.get_num_threads()
-torch.set_num_threads(1)                                # one thread: CPU time = the work
-print(f"{'checkpoint':20} {'layers x width':>14} {'test NLL':>9} {'training step':>14} "
-      f"{'one pass':>9} {'sample (784 passes)':>20}")
-for name in ("pixelcnn.pt", "gated_pixelcnn.pt", "row_lstm.pt", "diagonal_bilstm.pt"):
-    model, entry = load_shipped(name)
+print(f"{'checkpoint':20} {'free params':>11} {'layers x width':>14} {'test NLL':>9} "
+      f"{'training step':>14} {'one pass':>9} {'sample (784 passes)':>20}")
+with one_thread():
+    for name in ("pixelcnn.pt", "gated_pixelcnn.pt", "row_lstm.pt", "diagonal_bilstm.pt"):
+        model, entry = load_shipped(name)
 
-    def training_step():
-        (-model.log_prob(x_batch).mean()).backward()    # one training step's work, minus Adam
-        model.zero_grad(set_to_none=True)
+        def training_step():
+            (-model.log_prob(x_batch).mean()).backward()    # one training step's work, minus Adam
+            model.zero_grad(set_to_none=True)
 
-    step_time[name] = fastest(training_step)
-    with torch.no_grad():                               # 28 passes, as one row of a sample
-        pass_time[name] = fastest(lambda: [model.logits(x_single) for _ in range(28)]) / 28
-    size = f"{entry['config']['num_layers']} x {entry['config']['hidden']}"
-    print(f"{name:20} {size:>14} {entry['test_nll']:9.2f} {1000 * step_time[name]:11.0f} ms "
-          f"{1000 * pass_time[name]:6.1f} ms {784 * pass_time[name]:17.1f} s")
-with torch.no_grad():
-    dcgan_draw = fastest(lambda: G_dcgan(torch.randn(1, 64)))   # one pass: one digit
-torch.set_num_threads(threads)
-print(f"{'dcgan.pt':20} {'':>14} {'none':>9} {'':>14} {1000 * dcgan_draw:6.1f} ms "
-      f"{'(one pass per digit)':>20}")
-print(f"training step relative to the Diagonal BiLSTM's: "
-      f"{ {n: round(t / step_time['diagonal_bilstm.pt'], 2) for n, t in step_time.items()} }")
+        step_time[name] = cpu_time(training_step, repeats=3)
+        with torch.no_grad():                               # 28 passes, as one row of a sample
+            pass_time[name] = cpu_time(lambda: [model.logits(x_single) for _ in range(28)],
+                                       repeats=3) / 28
+        size = f"{entry['config']['num_layers']} x {entry['config']['hidden']}"
+        print(f"{name:20} {model.num_params():>11,} {size:>14} {entry['test_nll']:9.2f} "
+              f"{1000 * step_time[name]:11.0f} ms {1000 * pass_time[name]:6.1f} ms "
+              f"{784 * pass_time[name]:17.1f} s")
+    with torch.no_grad():
+        dcgan_draw = cpu_time(lambda: G_dcgan(torch.randn(1, 64)), repeats=3)   # one pass: one digit
+dcgan_params = sum(p.numel() for p in G_dcgan.parameters())   # no masks: every entry is free
+print(f"{'dcgan.pt (G)':20} {dcgan_params:>11,} {'':>14} {'none':>9} {'':>14} "
+      f"{1000 * dcgan_draw:6.1f} ms {'(one pass per digit)':>20}")
+print("training step relative to the Diagonal BiLSTM's:",
+      {n: round(t / step_time["diagonal_bilstm.pt"], 2) for n, t in step_time.items()})
+slowest_other = max(t for n, t in pass_time.items() if n != "diagonal_bilstm.pt")
+print(f"one pass: the Diagonal BiLSTM's takes {pass_time['diagonal_bilstm.pt'] / slowest_other:.1f}"
+      f" times the slowest of the other three; a DCGAN digit is "
+      f"{min(784 * t for t in pass_time.values()) / dcgan_draw:,.0f} times faster than the "
+      f"fastest of their 784-pass samples")
 
 # %%
 best = manifest["diagonal_bilstm.pt"]["test_nll"]
@@ -964,101 +1161,111 @@ assert manifest["gated_pixelcnn.pt"]["config"] == {"hidden": 16, "num_layers": 5
 # %% jupyter={"source_hidden": true} tags=["claim-06-pixelrnn-step-times", "hide-input"]
 assert step_time["gated_pixelcnn.pt"] < step_time["diagonal_bilstm.pt"] / 2      # less than half
 assert 0.5 < step_time["pixelcnn.pt"] / step_time["diagonal_bilstm.pt"] < 2      # about the same
-assert set(sorted(step_time, key=step_time.get)[:2]) == {"row_lstm.pt", "gated_pixelcnn.pt"}
+assert step_time["row_lstm.pt"] < step_time["gated_pixelcnn.pt"]                 # the cheapest
 assert max(step_time["row_lstm.pt"], step_time["gated_pixelcnn.pt"]) < \
     min(step_time["pixelcnn.pt"], step_time["diagonal_bilstm.pt"]) / 1.5
 
 # %% jupyter={"source_hidden": true} tags=["claim-06-sampling-sequential", "hide-input"]
-assert pass_time["diagonal_bilstm.pt"] > 2 * max(t for n, t in pass_time.items() if n != "diagonal_bilstm.pt")
+assert pass_time["diagonal_bilstm.pt"] > 2 * slowest_other
 assert 100 * dcgan_draw < min(784 * t for t in pass_time.values())    # one pass against 784
 
 # %% [markdown]
 # What the numbers show. The Diagonal BiLSTM has the best likelihood. The gated PixelCNN (5
-# layers of 16 units) is 0.6 nats behind, and its training step takes less than half as long
-# as the Diagonal BiLSTM's (the printed ratios). The plain PixelCNN, deeper and wider (10
-# layers of 32), takes about as long per step as the Diagonal BiLSTM (within a factor of
-# two), for a likelihood 1.4 nats behind: each of its layers is one parallel operation, but
-# ten layers of 32 channels are much more work than five of 16. Our Row LSTM is small (2
-# layers of 16 units); its step and the gated PixelCNN's are the two cheapest, but its
-# likelihood is the worst of the four, behind both PixelCNNs (unlike in the paper, where it
-# beats the PixelCNN; it trained for only 3 epochs). So on this CPU the gated PixelCNN steps
-# faster than the Diagonal BiLSTM but not clearly faster than the small Row LSTM, and the plain
-# PixelCNN is about as slow as the Diagonal BiLSTM: the cost of a step follows each model's
-# depth and width as well as its kind of layer. One thread has nothing to run in parallel, so the papers' reason, that a
-# convolution's positions run at once on a GPU while an LSTM's steps cannot, is not tested
-# here; these timings compare these particular models, not the architectures at equal size
-# (lecture 4 makes the same point with its own measurements).
+# layers of 16) is 0.6 nats behind, and its training step takes less than half as long as the
+# Diagonal BiLSTM's (the printed ratios). The plain PixelCNN, deeper and wider (10 layers of
+# 32), takes about as long per step as the Diagonal BiLSTM (within a factor of two), for a
+# likelihood 1.4 nats behind: each of its layers is one parallel operation, but ten layers of
+# 32 channels are much more work than five of 16. The cheapest step of the four is the small
+# Row LSTM's (2 layers of 16 units), a recurrent model, but its likelihood is the worst of the
+# four, behind both PixelCNNs (unlike in the paper, where it beats the PixelCNN; it trained
+# for only 3 epochs). So here the gated PixelCNN steps faster than the Diagonal BiLSTM, the
+# plain PixelCNN does not, and the fastest step is a recurrent one: the cost of a step follows
+# each model's depth and width as well as its kind of layer. These timings run on one thread,
+# where nothing runs in parallel, so the papers' reason, that a convolution's positions run at
+# once on a GPU while an LSTM's steps cannot, is not tested here; they compare these
+# particular models, not the architectures at equal size (lecture 4 makes the same point with
+# its own measurements).
 #
 # Sampling, on the other hand, is **sequential for all four**: pixel $i$ must be drawn before
 # pixel $i + 1$ can be computed, so a digit costs 784 forward passes (the last column). The
 # cost of one pass then sets the sampling time, and there the Diagonal BiLSTM, whose single
-# pass is 2 × 55 small steps per layer, is several times slower than the three others. The
-# DCGAN draws a digit in a single pass, not 784, so more than a hundred times faster than any
-# of the four, and it has no likelihood at all.
-#
-# ## 10. Exercises
-#
-# The package works with $D$'s **logits** $l$, $D = \sigma(l)$. `torch.sigmoid`,
-# `torch.log` and `torch.nn.functional.logsigmoid` ($\log\sigma(l)$, stable) are all you need.
-#
-# **Exercise 1.** The discriminator's loss for a batch: `real_logits` (B,) on data,
-# `fake_logits` (B,) on samples. Return the scalar $D$ minimises,
-# $-\big(\frac1B\sum \log D(x) + \frac1B\sum \log(1 - D(G(z)))\big)$.
-
-# %%
-import torch.nn.functional as F  # logsigmoid(l) = log sigmoid(l), stable
-
-
-def discriminator_loss(real_logits, fake_logits):
-    """-(mean log D(x) + mean log(1 - D(G(z)))), a scalar."""
-    ### BEGIN SOLUTION
-    return -(F.logsigmoid(real_logits).mean() + F.logsigmoid(-fake_logits).mean())
-    ### END SOLUTION
-
-
-# %%
-check_discriminator_loss(discriminator_loss)
-
+# pass is 2 × 55 small steps per layer, is more than twice as slow as any of the other three
+# (the printed ratio). The DCGAN draws a digit in a single pass, not 784, so more than a
+# hundred times faster than any of the four, and it has no likelihood at all.
 
 # %% [markdown]
-# **Exercise 2.** The optimal discriminator on a grid: `p_data` and `p_g` (N,) are the two
-# densities at N points (all positive). Return $D^*$ at each point, (N,).
+# > **About these numbers**
+# >
+# > * **What runs live.** The small GANs of sections 2, 3, 5 and 6 train in the notebook, in
+# >   fp32 on the CPU, from fixed seeds; their printed numbers vary a little with the CPU's
+# >   rounding, and the checks beside them hold on any CPU. Everything else is loaded from
+# >   files shipped with the course: the DCGAN, the digit classifier, the mode-coverage table,
+# >   the gated PixelCNN's 1,000 samples and lectures 3 to 5's checkpoints (NADE, the
+# >   PixelCNNs and PixelRNNs, the VAE).
+# > * **How each file was made.** The manifest (`gm_helpers/checkpoints/manifest.json`)
+# >   records each checkpoint's command, epochs, wall time, hardware and PyTorch version;
+# >   printed below for the files this lecture uses. The DCGAN trained in bfloat16 autocast
+# >   (`--amp`) on one CPU thread with a 40-minute budget: `train_dcgan` looks at the clock after
+# >   each epoch and stops after the first epoch that ends past the budget, so it ran 11 of the
+# >   12 epochs its command asks for.
+# > * **Unequal budgets.** The checkpoints compared in sections 7 and 9 trained for different
+# >   numbers of epochs and minutes, several of them while other runs shared the 2-core
+# >   machine (their manifest entries say so): their minutes are budgets, not speed
+# >   measurements, and the comparisons rank these checkpoints, not the model families.
+# > * **Timings** (section 9): `gm_helpers.analysis.timing`, the course's one method: CPU time
+# >   (`time.process_time`, which other programs sharing the machine do not stretch), on one
+# >   PyTorch thread (`one_thread()`), the fastest of three repeats (`cpu_time(fn, repeats=3)`),
+# >   in fp32.
+# > * **This notebook** runs top to bottom in under two minutes of CPU time on one core (most
+# >   of it the live 2-d GANs; a busy machine stretches the wall-clock time, as the printed
+# >   time of section 6's ring run shows), with a peak memory under 1.5 GB.
 
 # %%
-def optimal_discriminator(p_data, p_g):
-    """D*(x) for each grid point."""
-    ### BEGIN SOLUTION
-    return p_data / (p_data + p_g)
-    ### END SOLUTION
+print(f"{'file':26} {'epochs':>6} {'minutes':>7}  {'hardware':28} precision")
+for name in ("dcgan.pt", "digit_classifier.pt", "gated_pixelcnn_samples.pt", "nade.pt", "vae.pt",
+             "pixelcnn.pt", "gated_pixelcnn.pt", "row_lstm.pt", "diagonal_bilstm.pt"):
+    entry = manifest[name]
+    precision = "bf16 autocast" if "--amp" in entry["command"] else "fp32"
+    print(f"{name:26} {entry.get('epochs', '-'):>6} {entry['wall_time_s'] / 60:7.0f}  "
+          f"{entry['hardware']:28} {precision}")
+print(f"{'gan_toy_modes.json':26} {'':>6} {sweep['wall_time_s'] / 60:7.0f}  {sweep['hardware']}")
+print("\nthe DCGAN's command:", dcgan_entry["command"])
+print("the mode table's command:", sweep["command"])
+argv = dcgan_entry["command"].split()
+epochs_asked = int(argv[argv.index("--epochs") + 1])
+budget_minutes = float(argv[argv.index("--max-minutes") + 1])
 
-
-# %%
-check_optimal_discriminator(optimal_discriminator)
-
+# %% jupyter={"source_hidden": true} tags=["claim-06-dcgan-time-budget", "hide-input"]
+assert (epochs_asked, budget_minutes, dcgan_entry["epochs"]) == (12, 40, 11) and "--resume" not in argv
+assert dcgan_entry["wall_time_s"] > 60 * budget_minutes and "--amp" in argv
+with torch.random.fork_rng():                           # the budget rule, on a tiny DCGAN
+    torch.manual_seed(0)                                # whose epochs take >= 0.2 s each
+    tiny_run = train_dcgan(Generator(8, 4), Discriminator(4), x_valid[:16], num_epochs=3,
+                           batch_size=8, progress=False, max_seconds=0.1,
+                           on_epoch_end=lambda epoch, run: time.sleep(0.2))
+first_past = next(i for i, t in enumerate(tiny_run["seconds"]) if t > 0.1)
+assert tiny_run["epoch"] == first_past + 1 < 3          # stops after the first epoch past budget
 
 # %% [markdown]
-# **Exercise 3.** The non-saturating generator loss of a batch: `fake_logits` (B,) are $D$'s
-# logits on $G$'s samples. Return the scalar $G$ minimises, $-\frac1B \sum \log D(G(z))$.
-
-# %%
-import torch.nn.functional as F  # logsigmoid(l) = log sigmoid(l), stable
-
-
-def generator_loss(fake_logits):
-    """-mean log D(G(z)), a scalar."""
-    ### BEGIN SOLUTION
-    return -F.logsigmoid(fake_logits).mean()
-    ### END SOLUTION
-
-
-# %%
-check_generator_loss(generator_loss)
+# ## Exercises
+#
+# The three exercises sit beside the ideas they practise:
+#
+# * **Exercise 1**, the discriminator's loss from its logits (`discriminator_loss`): section 2,
+#   after Algorithm 1 and the package's loop;
+# * **Exercise 2**, the optimal discriminator on a grid (`optimal_discriminator`): section 3,
+#   after $D^*$ is derived and trained;
+# * **Exercise 3**, the non-saturating generator loss (`generator_loss`): section 5, after the
+#   two generator losses.
 
 # %% [markdown]
 # ## Summary
 #
 # * A GAN is an **implicit** model: a sampler $G(z)$ and no $p_g(x)$. It trains by a game
-#   against a classifier $D$; Algorithm 1 alternates $k$ steps of $D$ with one of $G$.
+#   against a classifier $D$; Algorithm 1 alternates $k$ steps of $D$, each ascending $V$,
+#   with one step of $G$, descending $V$ (line (5)) or, in practice, ascending
+#   $\log D(G(z))$ (line (5′)). In the code every step descends a loss: an objective to
+#   maximise enters with its sign turned.
 # * For a fixed $G$ the best classifier is $D^* = p_\mathrm{data}/(p_\mathrm{data} + p_g)$, and
 #   then the game's value is $2\,\mathrm{JSD} - 2\log 2$: $G$ minimises the Jensen–Shannon
 #   divergence, estimated through $D$, never computed.
@@ -1090,6 +1297,8 @@ check_generator_loss(generator_loss)
 # * M. Heusel, H. Ramsauer, T. Unterthiner, B. Nessler, S. Hochreiter. *GANs trained by a
 #   two time-scale update rule converge to a local Nash equilibrium.* NeurIPS 2017 (the
 #   Fréchet distance).
+# * C. K. Sønderby, J. Caballero, L. Theis, W. Shi, F. Huszár. *Amortised MAP inference for
+#   image super-resolution.* ICLR 2017 (instance noise).
 # * L. Theis, A. van den Oord, M. Bethge. *A note on the evaluation of generative models.*
 #   ICLR 2016.
 # * A. van den Oord, N. Kalchbrenner, K. Kavukcuoglu. *Pixel recurrent neural networks.*

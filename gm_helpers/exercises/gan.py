@@ -3,7 +3,7 @@ the student's function on several inputs, compare with the reference, and when i
 name the usual mistake: a sign error (the value function instead of the loss), the saturating
 generator loss where the non-saturating one was asked, the generator trained with the
 discriminator's label for fakes, a missing log, real and fake swapped, one mean over the real and
-fake batch concatenated, the typos of the lecture notes (``1 - log D(G(z))``).
+fake batch concatenated, a stray constant (``1 - log D(G(z))``), the log of the logit.
 
 Every function takes the discriminator's *logits* l, with D = sigmoid(l), as the package does.
 """
@@ -87,8 +87,8 @@ def check_generator_loss(fn) -> Feedback:
         FAKE_LABEL: lambda f: -F.logsigmoid(-f).mean(),
         "a log is missing: -mean D(G(z)) gives vanishing gradients too":
             lambda f: -torch.sigmoid(f).mean(),
-        "the notes' typo 1 - log D(G(z)): the constant 1 does not matter for the gradient, "
-        "but the loss is -log D(G(z))": lambda f: (1 - F.logsigmoid(f)).mean(),
+        "a stray constant: 1 - log D(G(z)) has the right gradient, but its value is off by 1; "
+        "the loss is -log D(G(z))": lambda f: (1 - F.logsigmoid(f)).mean(),
         "-log(logit) is not it: the logit goes through the sigmoid, -log sigmoid(logit)":
             lambda f: -torch.log(f.abs()).mean(),
         "you summed over the batch: the expectation is a mean": lambda f: -F.logsigmoid(f).sum(),
