@@ -80,6 +80,18 @@ def check_num_samples(value, name: str = "num_samples") -> int:
     return check_size(name, value, minimum=0, maximum=MAX_SAMPLES)
 
 
+def check_no_nan(name: str, values):
+    """``values`` (a tensor or array) without NaN, returned unchanged; a ValueError naming ``name``
+    and the count otherwise. Infinities pass: log 0 = -inf is a legitimate log-probability."""
+    import torch  # here, so that the command line's argument checks load without torch
+
+    count = int(torch.as_tensor(values).isnan().sum()) if torch.as_tensor(values).is_floating_point() else 0
+    if count:
+        raise InvalidArgument(f"{name} holds {count} NaN value(s): a NaN here means a bug upstream "
+                              f"(a diverged model, a 0/0); find it rather than average it away")
+    return values
+
+
 def check_float(name: str, value, minimum: float | None = None, open_low: bool = False) -> float:
     """A finite real number (not a bool, not NaN or infinite), ``> minimum`` if ``open_low``
     else ``>= minimum``."""

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import torch
 
+from gm_helpers.checks import check_no_nan
+
 
 def score_function_terms(f, mu, logvar, num_samples: int, generator=None) -> torch.Tensor:
     """f(z) * grad log q(z) for z ~ N(mu, e^logvar): (S, 2, L). f is never differentiated."""
@@ -47,9 +49,9 @@ def reparameterised_terms(f, mu, logvar, num_samples: int, generator=None) -> to
 
 def estimate(terms: torch.Tensor) -> torch.Tensor:
     """The gradient estimate, (2, L): the mean of the per-sample terms."""
-    return terms.mean(0)
+    return check_no_nan("terms", terms).mean(0)
 
 
 def variance_per_sample(terms: torch.Tensor) -> torch.Tensor:
     """Variance of a one-sample estimate, (2, L); an S-sample average has 1/S of it."""
-    return terms.var(0)
+    return check_no_nan("terms", terms).var(0)

@@ -13,6 +13,8 @@ import numbers
 
 import torch
 
+from gm_helpers.checks import check_no_nan
+
 
 def _count(name, value, low=1) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
@@ -53,7 +55,7 @@ def mode_coverage(samples, means, std, num_std: float = 3.0) -> dict:
     """The protocol of VEEGAN / PacGAN: a sample is *high quality* when it lies within
     ``num_std`` standard deviations of its nearest mean; a mode is *captured* when it is the
     nearest mean of at least one high-quality sample. Returns the counts and fractions."""
-    samples = torch.as_tensor(samples, dtype=torch.float32)
+    samples = check_no_nan("samples", torch.as_tensor(samples, dtype=torch.float32))
     if samples.dim() != 2 or samples.shape[1] != means.shape[1] or len(samples) == 0:
         raise ValueError(f"samples must be (N, {means.shape[1]}) with N >= 1, got "
                          f"{tuple(samples.shape)}")
@@ -68,13 +70,15 @@ def mode_coverage(samples, means, std, num_std: float = 3.0) -> dict:
 def mode_shares(samples, means) -> torch.Tensor:
     """The fraction of samples whose nearest mean is each mode, however far: (K,). Equal shares
     1/K for a generator that covers the mixture; one share near 1 for a collapsed one."""
-    nearest = torch.cdist(torch.as_tensor(samples, dtype=torch.float32), means.float()).argmin(1)
+    samples = check_no_nan("samples", torch.as_tensor(samples, dtype=torch.float32))
+    nearest = torch.cdist(samples, means.float()).argmin(1)
     return torch.bincount(nearest, minlength=len(means)).float() / len(nearest)
 
 
 # ----------------------------------------------------------------------------- theory on a grid
 def optimal_discriminator(p_data, p_g):
     """D*(x) = p_data(x) / (p_data(x) + p_g(x)), elementwise on densities (0/0 -> 1/2)."""
+    check_no_nan("p_data", p_data), check_no_nan("p_g", p_g)
     total = p_data + p_g
     return torch.where(total > 0, p_data / total.clamp_min(1e-300), torch.full_like(total, 0.5))
 
@@ -84,6 +88,7 @@ def value_at_optimum(p_data, p_g, dx: float):
 
     log D* = log p_data - log(p_data + p_g) and log(1 - D*) = log p_g - log(p_data + p_g),
     computed as differences of logs: 1 - D* itself rounds to 0 where p_data >> p_g."""
+    check_no_nan("p_data", p_data), check_no_nan("p_g", p_g)
     log_total = torch.log((p_data + p_g).clamp_min(1e-300))
     # 0 log 0 = 0: a density that is zero contributes nothing
     term_data = torch.where(p_data > 0, p_data * (torch.log(p_data.clamp_min(1e-300)) - log_total), 0.0)
@@ -93,6 +98,7 @@ def value_at_optimum(p_data, p_g, dx: float):
 
 def js_divergence(p, q, dx: float):
     """JSD(p || q) = 1/2 KL(p || m) + 1/2 KL(q || m), m = (p + q)/2, by quadrature (nats)."""
+    check_no_nan("p", p), check_no_nan("q", q)
     m = (p + q) / 2
     kl_pm = torch.where(p > 0, p * torch.log(p.clamp_min(1e-300) / m.clamp_min(1e-300)), 0.0)
     kl_qm = torch.where(q > 0, q * torch.log(q.clamp_min(1e-300) / m.clamp_min(1e-300)), 0.0)

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import torch
 
+from gm_helpers.checks import check_no_nan
+
 
 @torch.no_grad()
 def logits(model, x, batch_size: int = 1000) -> torch.Tensor:
@@ -60,8 +62,8 @@ def frechet_distance(mu1, cov1, mu2, cov2) -> float:
 
     tr((C1 C2)^{1/2}) = sum of the square roots of the eigenvalues of C1^{1/2} C2 C1^{1/2}
     (symmetric, so a stable eigh), in float64."""
-    mu1, mu2 = torch.as_tensor(mu1).double(), torch.as_tensor(mu2).double()
-    cov1, cov2 = torch.as_tensor(cov1).double(), torch.as_tensor(cov2).double()
+    mu1, mu2, cov1, cov2 = (check_no_nan(name, torch.as_tensor(v).double()) for name, v in
+                            (("mu1", mu1), ("mu2", mu2), ("cov1", cov1), ("cov2", cov2)))
     vals, vecs = torch.linalg.eigh(cov1)
     root1 = vecs @ torch.diag(vals.clamp_min(0).sqrt()) @ vecs.T  # C1^{1/2}
     cross = torch.linalg.eigvalsh(root1 @ cov2 @ root1).clamp_min(0).sqrt().sum()
@@ -70,5 +72,5 @@ def frechet_distance(mu1, cov1, mu2, cov2) -> float:
 
 def feature_statistics(features) -> tuple:
     """Mean (F,) and covariance (F, F) of features (N, F), in float64."""
-    features = torch.as_tensor(features).double()
+    features = check_no_nan("features", torch.as_tensor(features).double())
     return features.mean(0), torch.cov(features.T)

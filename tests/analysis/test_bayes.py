@@ -5,9 +5,12 @@ import pytest
 import torch
 
 from gm_helpers.analysis.bayes import (
+    REFUSED,
     conditional_from_classifier,
     effective_sample_size,
     importance_resample,
+    label_or_refuse,
+    log_evidence,
     posterior_from_generative,
 )
 
@@ -90,3 +93,52 @@ def test_resample_never_picks_zero_weight():
 def test_bad_inputs(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_log_evidence_is_the_sum_over_classes():
+    """p(x) = sum_y p(x | y) p(y), exactly, and it stays finite for image-sized likelihoods."""
+    p_x, p_y_given_x = tiny_world()
+    p_y = (p_x[:, None] * p_y_given_x).sum(0)
+    p_x_given_y = p_y_given_x * p_x[:, None] / p_y                     # (X, Y)
+    torch.testing.assert_close(log_evidence(p_x_given_y.log(), p_y.log()).exp(), p_x)
+    tiny = log_evidence(torch.tensor([[-900.0, -900.0]]), torch.log(torch.tensor([0.5, 0.5])))
+    torch.testing.assert_close(tiny, torch.tensor([-900.0], dtype=torch.float64))
+
+
+def test_label_or_refuse_refuses_exactly_the_improbable():
+    p_x, p_y_given_x = tiny_world(num_x=8, num_y=3, seed=1)
+    p_y = (p_x[:, None] * p_y_given_x).sum(0)
+    log_lik = (p_y_given_x * p_x[:, None] / p_y).log()                 # (8, 3) log p(x | y)
+    max_nll = float(-p_x.log().median())
+    out = label_or_refuse(log_lik, p_y.log(), max_nll)
+    refused = -p_x.log() > max_nll
+    assert refused.any() and (~refused).any()
+    assert torch.equal(out["label"] == REFUSED, refused)
+    torch.testing.assert_close(out["nll"], -p_x.log())
+    torch.testing.assert_close(out["confidence"], p_y_given_x.max(1).values)
+    assert torch.equal(out["label"][~refused], p_y_given_x.argmax(1)[~refused])
+    never = label_or_refuse(log_lik, p_y.log(), float("inf"))["label"]
+    assert torch.equal(never, p_y_given_x.argmax(1))                  # no threshold: Bayes' rule
+
+
+@pytest.mark.parametrize("call, error", [
+    (lambda: label_or_refuse(torch.zeros(4), torch.zeros(2), 1.0), ValueError),      # not (N, K)
+    (lambda: label_or_refuse(torch.zeros(4, 2), torch.zeros(3), 1.0), ValueError),   # K differs
+    (lambda: label_or_refuse(torch.zeros(4, 2), torch.zeros(2), "1"), TypeError),
+    (lambda: label_or_refuse(torch.zeros(4, 2), torch.zeros(2), True), TypeError),
+    (lambda: log_evidence(torch.zeros(4, 2), torch.zeros(2, 1)), ValueError),
+])
+def test_bad_inputs_are_refused(call, error):
+    with pytest.raises(error):
+        call()
+
+
+def test_nan_inputs_are_named_not_propagated():
+    from gm_helpers.analysis.bayes import effective_sample_size, posterior_from_generative
+    nan = float("nan")
+    with pytest.raises(ValueError, match="log_px_given_y holds 1 NaN"):
+        posterior_from_generative(torch.tensor([[0.0, nan]]), torch.zeros(2))
+    with pytest.raises(ValueError, match="log_weights holds 1 NaN"):
+        effective_sample_size(torch.tensor([0.0, nan]))
+    # -inf is a legitimate log-probability (an impossible class), not an error
+    assert posterior_from_generative(torch.tensor([[0.0, -math.inf]]), torch.zeros(2))[0, 0] == 0

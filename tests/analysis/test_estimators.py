@@ -2,6 +2,7 @@
 
 Checked against closed-form gradients of Gaussian expectations.
 """
+import pytest
 import torch
 
 from gm_helpers.analysis.estimators import (
@@ -65,3 +66,12 @@ def test_variance_falls_as_one_over_the_sample_count():
                             for _ in range(400)]).var(0)
     ratio = spread(10) / spread(100)
     assert ((ratio > 6) & (ratio < 16)).all(), ratio
+
+
+def test_nan_terms_are_named():
+    from gm_helpers.analysis.estimators import estimate, variance_per_sample
+    terms = torch.zeros(4, 2, 3)
+    terms[1, 0, 2] = float("nan")
+    for f in (estimate, variance_per_sample):
+        with pytest.raises(ValueError, match="terms holds 1 NaN"):
+            f(terms)

@@ -86,3 +86,14 @@ def test_sample_mixture_matches_its_protocol():
         result = mode_coverage(points, means, std)
         assert result["modes"] == modes
         assert result["high_quality"] == pytest.approx(1 - math.exp(-4.5), abs=0.006)
+
+
+def test_nan_inputs_are_named_not_propagated():
+    from gm_helpers.analysis.mixtures import js_divergence, mode_coverage, optimal_discriminator, ring_means
+    nan = torch.tensor([float("nan"), 1.0])
+    for call, name in ((lambda: optimal_discriminator(nan, torch.ones(2)), "p_data"),
+                       (lambda: js_divergence(torch.ones(2), nan, 0.1), "q"),
+                       (lambda: mode_coverage(torch.full((3, 2), float("nan")), ring_means(), 0.05),
+                        "samples")):
+        with pytest.raises(ValueError, match=f"{name} holds"):
+            call()

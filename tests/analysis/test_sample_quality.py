@@ -50,3 +50,10 @@ def test_frechet_and_class_fractions_on_hand_made_features():
 def test_bad_inputs_get_clear_errors(bad):
     with pytest.raises(ValueError, match="28, 28"):
         bad()
+
+
+def test_nan_features_are_named_not_averaged_into_a_distance():
+    with pytest.raises(ValueError, match="features holds 1 NaN"):
+        feature_statistics(torch.tensor([[0.0, float("nan")], [1.0, 2.0]]))
+    with pytest.raises(ValueError, match="mu2 holds"):
+        frechet_distance(torch.zeros(2), torch.eye(2), torch.tensor([0.0, float("nan")]), torch.eye(2))
