@@ -2,7 +2,10 @@
 
 * Statically binarized MNIST (Salakhutdinov & Murray 2008), the 50k/10k/10k split of
   Larochelle & Murray 2011: the benchmark of NADE, MADE, PixelCNN and PixelRNN.
-* The grayscale MNIST test set (LeCun, Cortes & Burges), with its labels.
+* The grayscale MNIST test set (LeCun, Cortes & Burges), with its labels; ``grayscale_digits``
+  splits it 8,000 / 1,000 / 1,000 (seeded) for the multi-level PixelCNNs of lecture 04.
+* The course's own prose, shipped in the package (no download): ``load_course_prose``, the
+  text of lecture 02's character models.
 
 Where the files live (first that applies): the ``data_dir`` argument, the environment variable
 ``GM_DATA_DIR``, the repository's ``data/`` folder. The layout inside is::
@@ -29,6 +32,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from tqdm.auto import tqdm
+
+from gm_helpers.checks import check_size
 
 ENV_VAR = "GM_DATA_DIR"
 SPLITS = {"train": 50_000, "valid": 10_000, "test": 10_000}
@@ -77,10 +82,22 @@ def data_dir(path: str | os.PathLike | None = None) -> Path:
         if not str(path).strip():
             raise ValueError("data_dir is an empty string: give a folder, or None for the default "
                              f"(${ENV_VAR}, else the repository's data/ folder)")
-        return Path(path).expanduser()
-    if os.environ.get(ENV_VAR):
-        return Path(os.environ[ENV_VAR]).expanduser()
+        return _folder(str(path), "data_dir")
+    if os.environ.get(ENV_VAR):  # an empty variable counts as unset
+        if not os.environ[ENV_VAR].strip():  # white space only: a slip, not "here"
+            raise ValueError(f"${ENV_VAR} is set but blank: set it to the data folder, or unset "
+                             f"it for the repository's data/ folder")
+        return _folder(os.environ[ENV_VAR], f"${ENV_VAR}")
     return Path(__file__).resolve().parent.parent / "data"
+
+
+def _folder(text: str, name: str) -> Path:
+    """A folder named by the user: white space at either end is a copy-paste slip, refused
+    rather than turned into a stray folder whose name ends in a space."""
+    if text != text.strip():
+        raise ValueError(f"{name} {text!r} begins or ends with white space: remove it "
+                         f"({text.strip()!r})")
+    return Path(text).expanduser()
 
 
 # ----------------------------------------------------------------------------- downloading
@@ -127,7 +144,11 @@ def _check_writable(folder: Path) -> None:
 
 
 def _read_bytes(path: Path) -> bytes:
-    """``path.read_bytes()``, with a permission problem named as one (never as corruption)."""
+    """``path.read_bytes()``, with a permission problem named as one (never as corruption), and
+    anything but a regular file (a FIFO would block forever, a folder fails) refused first."""
+    if path.exists() and not path.is_file():
+        raise DataCorruptError(f"{path} is not a regular file (a folder, pipe or device); put the "
+                               f"data file itself there")
     try:
         return path.read_bytes()
     except PermissionError as err:
@@ -237,6 +258,32 @@ def binarized_test_labels() -> torch.Tensor:
     return torch.repeat_interleave(torch.arange(10), torch.tensor(TEST_LABEL_COUNTS))
 
 
+# The course's own prose (lectures 01-06 at commit 201402c, MIT), one paragraph a line, written
+# by gm_helpers.course.corpus: the text of lecture 02's character models. Shipped in the package.
+PROSE_FILE = Path(__file__).resolve().parent / "corpora" / "course_prose.txt"
+PROSE_SHA256 = "ee1be1320a6225d080426cfcfb867441de96b513e516d2cd710a5fe2ed17a5e1"
+PROSE_SPLITS = {3: "valid", 8: "test"}  # paragraph i's split by i % 10; the other eight: train
+
+
+def load_course_prose(split: str = "all") -> str:
+    """The course's prose as one string, paragraphs separated by newlines (ASCII, 149,194 chars).
+
+    ``split``: ``"all"``; ``"train"`` (8 paragraphs in 10); ``"valid"``, ``"test"`` (every tenth
+    paragraph, at index 3 and 8 of each ten). Each split ends with a newline.
+    """
+    if split not in ("all", "train", "valid", "test"):
+        raise ValueError(f"split must be 'all', 'train', 'valid' or 'test', got {split!r}")
+    raw = PROSE_FILE.read_bytes()
+    if hashlib.sha256(raw).hexdigest() != PROSE_SHA256:
+        raise ValueError(f"{PROSE_FILE} does not match its checksum: restore it from the repository")
+    text = raw.decode("ascii")
+    if split == "all":
+        return text
+    paragraphs = text.splitlines()
+    keep = [p for i, p in enumerate(paragraphs) if PROSE_SPLITS.get(i % 10, "train") == split]
+    return "\n".join(keep) + "\n"
+
+
 def _read_idx(path: Path, magic: int, download: bool, progress: bool) -> np.ndarray:
     if not path.exists():
         if not download:
@@ -327,6 +374,25 @@ def colour_digits(x: torch.Tensor, levels: int = 4, seed: int = 0) -> torch.Tens
         same = (fg == bg).all(1)
     return torch.where(x.bool(), fg[:, :, None, None], bg[:, :, None, None]).float()  # (N, 3, H, W)
 
+
+
+GRAYSCALE_SPLIT = (8_000, 1_000, 1_000)  # train, valid, test of the 10,000 grayscale digits
+
+
+def grayscale_digits(levels: int = 256, seed: int = 0, data_dir=None, download: bool = True,
+                     progress: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Multi-level digits: the grayscale MNIST test set (the only grayscale digits here), split
+    by a seeded permutation into 8,000 training, 1,000 validation and 1,000 test images, each
+    ``(N, 1, 28, 28)`` float of integer levels 0..levels-1 (256: the file's own 8-bit values;
+    fewer: the 256 values in ``levels`` equal bands)."""
+    levels = check_size("levels", levels, minimum=2, maximum=256)
+    x, _ = load_mnist_test(data_dir, download, progress)  # (10000, 1, 28, 28) in [0, 1]
+    x8 = torch.round(x * 255)  # the file's 8-bit values 0..255, exactly
+    x = torch.div(x8 * levels, 256, rounding_mode="floor")  # 0..levels-1
+    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
+    n_train, n_valid, _ = GRAYSCALE_SPLIT
+    return (x[order[:n_train]], x[order[n_train:n_train + n_valid]],
+            x[order[n_train + n_valid:]])
 
 def two_rings(num: int, noise: float = 0.08, seed: int = 0) -> torch.Tensor:
     """A small real-valued dataset: points on two concentric rings (radii 1 and 2), ``(num, 2)``.

@@ -34,21 +34,18 @@
 # Four exercises sit beside the ideas they practise (one in section 1, three in section 4), each
 # checked by a function from the package that names the usual mistakes.
 #
-# **Study time:** about 80 minutes of reading and 45 minutes of exercises. The notebook runs
-# top to bottom in under three minutes on a laptop CPU, most of it measuring NADE on the 10,000
-# test digits (the big models are loaded from checkpoints trained with
-# `python -m gm_helpers.train`).
+# **Study time:** about 80 minutes of reading and 45 minutes of exercises.
 
 # %%
 import inspect
 import math
-import time
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
 from gm_helpers.analysis.exact import combination_totals, combine_masks, mask_logits
+from gm_helpers.analysis.timing import cpu_time, one_thread
 from gm_helpers.data import load_binarized_mnist, two_rings
 from gm_helpers.diagrams import nade_weight_sharing
 from gm_helpers.exercises.made import (
@@ -219,15 +216,12 @@ assert torch.allclose(a[1:][blank], a[:-1][blank], atol=1e-5)
 # ## 2. A trained NADE
 #
 # The checkpoint was trained by maximum likelihood with the course's training loop (Adam, the
-# best validation epoch kept). Here is its test NLL, measured now on all 10,000 test digits,
-# in nats per image and in **bits per dimension**, $\text{NLL} / (D \ln 2)$, the unit
-# of the PixelRNN/PixelCNN papers (lecture 4). (In batches of 25: small batches suit the way
-# `NADE.logits` streams its running sum, the optional subsection at the end of section 4.)
+# best validation epoch kept; for how long, and on what, is in the box "About these numbers"
+# at the end). Here is its test NLL, measured now on all 10,000 test digits, in nats per image and in
+# **bits per dimension**, $\text{NLL} / (D \ln 2)$, the unit of the PixelRNN/PixelCNN papers
+# (lecture 4).
 
 # %%
-print("trained with:", nade_entry["command"])
-print(f"epochs: {nade_entry['epochs']}, {nade_entry['hardware']}, "
-      f"{nade_entry['wall_time_s'] / 60:.0f} min")
 nade_nll = evaluate_nll(nade, x_test, batch_size=25)
 print(f"NADE-500 test NLL: {nade_nll:.2f} nats = {bits_per_dim(nade_nll, 784):.4f} bits/dim   "
       f"(papers: 88.86 and 88.33 nats)")
@@ -253,9 +247,12 @@ plt.show()
 # $p(x_d \mid x_{<d})$ and adding $W_{:, d}\, x_d$ to the running activation.
 
 # %% tags=["nbval-ignore-output"]
-start = time.time()
-samples = nade.sample(32, generator=torch.Generator().manual_seed(0))     # (32, 784)
-print(f"32 samples, 784 sequential steps: {time.time() - start:.2f} s")
+drawn = {}
+with one_thread():                       # timed as the course times everything: CPU time
+    seconds = cpu_time(lambda: drawn.update(x=nade.sample(32, generator=torch.Generator().manual_seed(0))),
+                       repeats=1)
+samples = drawn["x"]                                                       # (32, 784)
+print(f"32 samples, 784 sequential steps: {seconds:.2f} s of CPU time")
 
 # %%
 show_images(samples, nrow=16, title="NADE samples")
@@ -749,13 +746,13 @@ assert late_gain < 0.5 and gap > 5
 #
 # * **More masks, same depth** (2 hidden layers): the 8-mask ensemble beats the same network
 #   trained with one mask, as the paper's 32 masks do (89.59 → 86.64); ours gains less
-#   (compare the two numbers above) with 8 masks and a smaller budget. One network trained as
+#   (compare the two numbers above), with 8 masks and far less training. One network trained as
 #   several models and then averaged generalises better than one model, even though its
-#   members, one at a time, are worse than the single-mask network (their mean NLL is the last
-#   number in parentheses above).
+#   members, one at a time, are worse than the single-mask network (their mean NLL is in
+#   parentheses on the 8-mask line of the output before last).
 # * **More depth, one mask**: the two-layer network is *worse* than the one-layer one, in
-#   the paper (89.59 against 88.40) and here. Ours were trained for different times (15 and
-#   25 CPU-minutes), but the two-layer network had stopped improving: the second half of its
+#   the paper (89.59 against 88.40) and here. Ours were trained for different times (the
+#   table's last column), but the two-layer network had stopped improving: the second half of its
 #   run gained under half a nat (printed above), and it overfits, its training NLL ending more
 #   than 5 nats below its validation NLL.
 # * So setting the deep ensemble's 86.64 against the one-layer, one-mask 88.40 changes two
@@ -771,12 +768,9 @@ assert late_gain < 0.5 and gap > 5
 # the lowest validation NLL, before the end. For the 8-mask network the dashed curve is the
 # NLL of **one mask at a time** (what training sees) and the solid one is the 8-mask
 # **mixture**, which Jensen's inequality makes lower, so their closeness partly reflects the
-# ensemble's gain rather than an absence of overfitting. NADE's run stopped on its time budget
-# (9 epochs, 91 CPU-minutes) with both curves still falling: it is undertrained, and the gap
-# to the paper's 88.86 is at least partly compute.
-#
-# We use 8 masks rather than the paper's 32 because of the budget: with 32, each connectivity
-# gets a quarter as many updates in the same CPU time.
+# ensemble's gain rather than an absence of overfitting. NADE's run stopped after its 9 epochs
+# with both curves still falling: it is undertrained, and the gap to the paper's 88.86 is at
+# least partly compute.
 
 # %%
 fig, ax = plt.subplots(figsize=(5, 3.2))
@@ -845,12 +839,10 @@ assert (fast - plain).abs().max() < 1e-3 and (fast - naive).abs().max() < 1e-3
 
 # %% [markdown]
 # Streaming costs arithmetic: the $28 \times 28$ triangular products inside each chunk are
-# $28DH$ multiply-adds instead of the running sum's $DH$. Does it still pay? Timed here, one
-# forward and backward pass on a batch of 25 digits, each version five times in turn, the best
-# time kept, on one thread: the work of one core, which other programs running on the machine
-# disturb less than two threads that must wait for each other after every small operation
-# (the timings still depend on the machine and its load, and so do the ratios). A one-layer
-# MADE runs beside them:
+# $28DH$ multiply-adds instead of the running sum's $DH$. Does it still pay? We time one
+# forward and backward pass on a batch of 25 digits, as this course times everything
+# (`gm_helpers.analysis.timing`): processor time on one thread, the fastest of five repeats.
+# A one-layer MADE runs beside them:
 
 # %% tags=["nbval-ignore-output"]
 C = math.isqrt(D - 1) + 1                                          # NADE.logits: K chunks of C
@@ -863,28 +855,18 @@ x_batch = x_test[:25].flatten(1)                                   # (25, 784)
 nade_fresh, made_fresh = NADE(D, H), MADE(D, hidden=(H,))        # untrained: same cost
 
 
-def step_seconds(versions: dict, repeats=5) -> dict:
-    """Best of ``repeats`` wall times of one forward + backward pass of the Bernoulli NLL on one
-    thread, the versions taking turns so that a change in the machine's load hits them alike."""
-    times = {name: [] for name in versions}
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        for _ in range(repeats):
-            for name, logits_fn in versions.items():
-                start = time.perf_counter()
-                (-bernoulli_log_prob(logits_fn(x_batch), x_batch).sum()).backward()
-                times[name].append(time.perf_counter() - start)
-    finally:
-        torch.set_num_threads(threads)
-    return {name: min(t) for name, t in times.items()}
+def step(logits_fn):
+    """One forward and backward pass of the Bernoulli NLL of the batch."""
+    (-bernoulli_log_prob(logits_fn(x_batch), x_batch).sum()).backward()
 
 
-seconds = step_seconds({"NADE, plain cumsum (logits_cumsum)": nade_fresh.logits_cumsum,
-                        "NADE, streamed (logits)": nade_fresh.logits,
-                        "MADE, 1 hidden layer of 500": made_fresh.logits})
+versions = {"NADE, plain cumsum (logits_cumsum)": nade_fresh.logits_cumsum,
+            "NADE, streamed (logits)": nade_fresh.logits,
+            "MADE, 1 hidden layer of 500": made_fresh.logits}
+with one_thread():
+    seconds = {name: cpu_time(lambda fn=fn: step(fn), repeats=5) for name, fn in versions.items()}
 for name, s in seconds.items():
-    print(f"{name:>38}: {1000 * s:7.1f} ms per step of 25 digits, one thread")
+    print(f"{name:>38}: {1000 * s:7.1f} ms of CPU time per step of 25 digits")
 nade_over_made = seconds["NADE, streamed (logits)"] / seconds["MADE, 1 hidden layer of 500"]
 gain = seconds["NADE, plain cumsum (logits_cumsum)"] / seconds["NADE, streamed (logits)"]
 print(f"NADE (streamed) / MADE: {nade_over_made:.0f}x;  plain cumsum / streamed: {gain:.1f}x")
@@ -894,14 +876,11 @@ assert round(streamed / work["NADE"][0]) == 15
 assert nade_over_made > 2 and gain > 1.5
 
 # %% [markdown]
-# The streamed NADE, with 15 times the multiply-adds of the plain cumsum, is several times
-# faster than it (the ratio printed above is from the run stored here and depends on the
-# machine and its load; the cell asserts at least 1.5): it never writes the big tensor out in
-# full, the mark of memory-bound work. And MADE's step, with the same minimal arithmetic as
-# NADE's, is many times faster than even the streamed NADE (the cell asserts at least 2). The
-# shipped NADE was trained before `NADE.logits` was streamed, with an implementation 2.5 to
-# 2.8 times slower (`python -m gm_helpers.training.bench nade`, compiled and not), which is
-# part of the gap per epoch in section 6.
+# The streamed NADE, with 15 times the multiply-adds of the plain cumsum, is faster than it
+# (the ratio printed above depends on the processor; the cell asserts at least 1.5): it never
+# writes the big tensor out in full, the mark of memory-bound work. And MADE's step, with the
+# same minimal arithmetic as NADE's, is many times faster than even the streamed NADE (the
+# cell asserts at least 2).
 
 # %% [markdown]
 # ## 5. Real-valued data: RNADE
@@ -964,8 +943,8 @@ plt.show()
 # ## 6. Our numbers beside the papers'
 #
 # All on the static binarized MNIST test set, evaluated in this notebook from the shipped
-# checkpoints (the manifest records each one's training command, hardware and time), in nats
-# per image and in bits per dimension.
+# checkpoints, in nats per image and in bits per dimension; the last column is how each was
+# trained, from its manifest entry.
 
 # %%
 fvsbn, fvsbn_entry = load_shipped("fvsbn.pt")
@@ -991,17 +970,49 @@ assert shipped_manifest()["pixelcnn.pt"]["test_nll"] < nade_nll  # lecture 4 goe
 
 
 # %% [markdown]
-# Where we miss the papers, the table says by how much, and the last column says why: these
-# checkpoints were trained within a fixed budget on a 2-core CPU, while the papers trained to
-# convergence with tuned hyper-parameters. NADE is the slowest to train here, minutes per epoch where the
-# MADEs take seconds: the memory-bound $(B, D, H)$ running sum of section 4, at the same
-# arithmetic. (The epoch times were recorded while other runs shared the machine, so compare
-# them only roughly.) The MADE rows differ from the paper's also in width: with one hidden
-# layer of 500 units and one mask, pytorch-made reports about 94.5 nats (on the validation
-# split) and says that this matches the first point of the paper's figure on the number of
-# masks, close to our one-layer number; the paper's Table 6 comes from its own choice of
-# hyper-parameters. The code is the same either way:
-# `python -m gm_helpers.train nade --device cuda ...` runs it on a GPU.
+# Where we miss the papers, the table says by how much, and the last column says why: our
+# checkpoints were trained for a fixed time on a CPU (the box below), the papers' to
+# convergence with tuned hyper-parameters. NADE is the slowest to train, minutes per epoch
+# where the MADEs take seconds: the memory-bound $(B, D, H)$ running sum of section 4, at the
+# same arithmetic. The MADE rows differ from the paper's also in their hyper-parameters: with
+# one hidden layer of 500 units and one mask, pytorch-made reports about 94.5 nats (on the
+# validation split) and says that this matches the first point of the paper's figure on the
+# number of masks, close to our one-layer number; the paper's Table 6 comes from its own choice
+# of hyper-parameters.
+
+# %% [markdown]
+# > **About these numbers**
+# >
+# > * The notebook runs top to bottom in under two minutes on a 2-core CPU and needs no GPU;
+# >   most of the time goes to measuring NADE on the 10,000 test digits, in batches of 25, a
+# >   size that suits the streamed running sum of section 4's optional subsection.
+# > * Every network here was trained beforehand by `python -m gm_helpers.train` (the command is
+# >   in its manifest entry; `--device cuda` runs the same code on a GPU), on one thread of a
+# >   shared 2-core x86_64 CPU, for a fixed number of epochs or a fixed time: the FVSBN 60
+# >   epochs in 4 minutes; NADE only 9 epochs, in 91 minutes, both learning curves still
+# >   falling; the MADEs 15 to 34 minutes each. Other runs shared the machine, so compare the
+# >   epoch times only roughly. The papers trained to convergence.
+# > * The 8-mask MADE has 8 masks, not the paper's 32, because of the time available: with 32 each
+# >   connectivity would get a quarter as many updates in the same time. The two-layer MADEs
+# >   trained with bfloat16 autocast (`--amp`; evaluation in float32), NADE compiled
+# >   (`--compile`).
+# > * The shipped NADE was trained before `NADE.logits` was streamed, with an implementation
+# >   2.5 to 2.8 times slower (`python -m gm_helpers.training.bench nade`), part of its slow
+# >   epochs in section 6.
+# > * Timings are processor (CPU) time on one thread, the fastest of a few repeats
+# >   (`gm_helpers.analysis.timing`); they depend on the processor.
+# > * `gm_helpers/checkpoints/manifest.json` records each checkpoint's command, epochs,
+# >   hardware, wall time, sha256 and test NLL; this notebook re-measures the NLLs.
+
+# %% jupyter={"source_hidden": true} tags=["claim-03-about-numbers", "hide-input"]
+budget = {name: shipped_manifest()[name] for name in ("nade.pt", "made_1mask.pt",
+                                                      "made_2x500_1mask.pt", "made_8masks.pt")}
+assert all(e["hardware"] == "x86_64 CPU, 1 thread" for e in budget.values())
+assert budget["nade.pt"]["epochs"] == 9 and round(budget["nade.pt"]["wall_time_s"] / 60) == 91
+assert fvsbn_entry["epochs"] == 60 and round(fvsbn_entry["wall_time_s"] / 60) == 4
+assert sorted(round(e["wall_time_s"] / 60) for n, e in budget.items() if n != "nade.pt") == [15, 25, 34]
+assert "--compile" in budget["nade.pt"]["command"] and made8.num_masks == 8
+assert all("--amp" in budget[n]["command"] for n in ("made_2x500_1mask.pt", "made_8masks.pt"))
 
 # %% [markdown]
 # ## Summary

@@ -462,3 +462,57 @@ def test_an_unreadable_file_is_a_permission_problem_not_corruption(tmp_path, rea
     assert "corrupt" not in str(err.value)
     with pytest.raises(data.DataPermissionError, match="chmod a\\+r"):
         data.load_mnist_test(tmp_path, download=False)
+
+
+# ----------------------------------------------------------------------------- the course's prose
+def test_course_prose_splits_partition_the_paragraphs():
+    """The snapshot is ASCII, its checksum holds, and train/valid/test split it by paragraph."""
+    text = data.load_course_prose()
+    assert len(text) == 149_194 and text.isascii() and text.endswith("\n")
+    parts = {s: data.load_course_prose(s).splitlines() for s in ("train", "valid", "test")}
+    assert sorted(sum(parts.values(), [])) == sorted(text.splitlines())
+    assert len(parts["valid"]) == len(text.splitlines()[3::10])
+    assert parts["test"] == text.splitlines()[8::10]
+
+
+def test_course_prose_refuses_a_bad_split_and_an_edited_file(tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match="split must be"):
+        data.load_course_prose("validation")
+    edited = tmp_path / "course_prose.txt"
+    edited.write_bytes(data.PROSE_FILE.read_bytes() + b"one more line\n")
+    monkeypatch.setattr(data, "PROSE_FILE", edited)
+    with pytest.raises(ValueError, match="checksum"):
+        data.load_course_prose()
+
+
+@pytest.mark.parametrize("value, says", [("   ", "set but blank"),
+                                         ("/tmp/data ", "ends with white space"),
+                                         (" /tmp/data", "begins or ends with white space")])
+def test_a_blank_or_padded_data_dir_is_refused_not_created(tmp_path, monkeypatch, value, says):
+    from gm_helpers.data import data_dir
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GM_DATA_DIR", value)
+    with pytest.raises(ValueError, match=says):
+        data_dir()
+    with pytest.raises(ValueError):
+        load_binarized_mnist("test", download=False)
+    assert not list(tmp_path.iterdir())   # no stray folder
+
+
+def test_a_fifo_in_place_of_a_data_file_fails_at_once(tmp_path):
+    import os
+    import threading
+    os.mkfifo(tmp_path / "binarized_mnist.npz")
+    outcome = []
+    worker = threading.Thread(target=lambda: outcome.append(_try_load(tmp_path)), daemon=True)
+    worker.start()
+    worker.join(10)
+    assert outcome and "not a regular file" in outcome[0]
+
+
+def _try_load(folder):
+    try:
+        load_binarized_mnist("test", folder, download=False)
+    except Exception as err:  # noqa: BLE001 - the message is what the test reads
+        return str(err)
+    return "loaded"
