@@ -316,3 +316,15 @@ def test_shipped_checkpoints_keep_the_papers_ranking():
     assert nll["iwae.pt"] < nll["vae.pt"] < nll["nade.pt"]
     assert max(nll["pixelcnn.pt"], nll["gated_pixelcnn.pt"]) < nll["vae.pt"]
     assert shipped_manifest()["vae.pt"]["test_loss"] > nll["vae.pt"] + 5
+
+
+def test_the_kernel_is_ipykernel_6_which_does_not_stall():
+    """ipykernel 7.4 stalled under CPU load: cells that write into an Output widget waited the
+    full cell timeout for a status message that never came (stress test in the README's
+    "Running the notebooks"); the project pins ipykernel < 7, and this environment has it."""
+    from importlib.metadata import version
+    major = int(version("ipykernel").split(".")[0])
+    assert major == 6, version("ipykernel")
+    deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert "ipykernel>=6.29,<7" in deps
+    assert "ipykernel>=6.29,<7" in (REPO / "binder" / "requirements.txt").read_text()

@@ -2,6 +2,7 @@
 
     python -m gm_helpers.course execute lectures/*.ipynb          # execute, save, report
     python -m gm_helpers.course execute --sync lectures/*.ipynb   # first sync each .ipynb with its .py
+    python -m gm_helpers.course execute --repeat 5 --timeout 300 lectures/*.ipynb   # stall test
 
 Each notebook runs in a fresh child process whose kernel's peak resident memory is read from
 ``getrusage(RUSAGE_CHILDREN)`` once the kernel has exited, so the numbers are the kernel's own.
@@ -37,13 +38,16 @@ def main(argv=None) -> None:
                                 description=__doc__.splitlines()[0])
     p.add_argument("notebooks", nargs="+", type=Path)
     p.add_argument("--sync", action="store_true", help="rebuild .ipynb from the paired .py first")
-    p.add_argument("--timeout", type=int, default=600)
+    p.add_argument("--timeout", type=int, default=600, help="seconds a cell may take")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="execute every notebook this many times (a stall shows as a cell past "
+                        "--timeout)")
     p.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.one:
         print(json.dumps(execute_one(args.notebooks[0], args.timeout)))
         return
-    for path in args.notebooks:
+    for path in [p for _ in range(max(1, args.repeat)) for p in args.notebooks]:
         if args.sync:
             subprocess.run([sys.executable, "-m", "jupytext", "--sync", str(path.with_suffix(".py"))],
                            check=True, capture_output=True)
