@@ -1,6 +1,7 @@
-"""The course's block diagrams, drawn by code: the taxonomy, NADE's shared weights, the VAE, the
-GAN loop and the ELBO's gap. Each returns a matplotlib Figure (or draws into ``ax``), 9 inches
-wide: a 900-px notebook column at 100 dpi. One colour per role in every diagram:
+"""The course's block diagrams, drawn by code: the taxonomy, NADE's shared weights, the sampling
+orders of multi-scale autoregressive models, the VAE, the GAN loop and the ELBO's gap. Each
+returns a matplotlib Figure (or draws into ``ax``), 9 inches wide: a 900-px notebook column at
+100 dpi. One colour per role in every diagram:
 
     data (observed)   blue      latent (z, mu, sigma)   green      network / parameters   orange
     loss              red       noise (eps)             grey, dashed: sampled, outside the gradient
@@ -11,10 +12,12 @@ import math
 from numbers import Integral
 
 import matplotlib.pyplot as plt
+import torch
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from matplotlib.path import Path
 
 from gm_helpers.checks import InvalidArgument, check_float, check_size
+from gm_helpers.models.multiscale import num_passes, sampling_steps
 
 COLOURS = {  # role -> (fill, edge)
     "data": ("#dcebf8", "#2b6cb0"), "latent": ("#dff2e1", "#2f855a"),
@@ -244,6 +247,73 @@ def nade_weight_sharing(D: int = 4, H: int = 3, ax=None):
                         "no hidden layer)", title_fontsize=8.5)
     return ax.figure
 
+
+
+# ----------------------------------------------------------------------------- multi-scale orders
+def _order_grid(ax, steps, x0, y0, width, passes, first=0, outline=None, numbers=True):
+    """An N x N grid of cells coloured and numbered (from 1) by the pass that draws each pixel;
+    ``outline``: a boolean (N, N) map of cells to draw with a heavy edge."""
+    N = steps.shape[0]
+    cell = width / N
+    cmap = plt.get_cmap("YlGnBu")
+    for r in range(N):
+        for c in range(N):
+            t = int(steps[r, c])
+            shade = 0.15 + 0.8 * (t - first) / max(passes - 1 - first, 1)
+            heavy = outline is not None and bool(outline[r, c])
+            ax.add_patch(plt.Rectangle((x0 + c * cell, y0 + (N - 1 - r) * cell), cell, cell,
+                                       fc=cmap(shade), ec=INK if heavy else "white",
+                                       lw=1.6 if heavy else 0.5, zorder=2 + heavy))
+            if numbers:
+                ax.text(x0 + (c + 0.5) * cell, y0 + (N - 0.5 - r) * cell, str(t + 1),
+                        ha="center", va="center", fontsize=6.5 if t < 99 else 5.5, zorder=4,
+                        color="white" if shade > 0.6 else INK)
+
+
+def multiscale_orders(image_size: int = 8, base_size: int = 2, ax=None):
+    """Three sampling orders of an ``image_size`` x ``image_size`` image, each pixel numbered by
+    the sequential network pass that draws it (``models.multiscale.sampling_steps``): the
+    PixelCNN's raster order; the multi-scale PixelRNN (a small image first, then every pixel);
+    Reed et al.'s parallel multiscale PixelCNN (the base, then three groups per doubling).
+    The last line gives the three counts for a 28 x 28 digit from a 7 x 7 base."""
+    N = check_size("image_size", image_size, 2, 16)
+    b = check_size("base_size", base_size, 1, N - 1)
+    orders = {s: sampling_steps(N, s, b) for s in ("raster", "multiscale_pixelrnn",
+                                                   "parallel_multiscale")}  # (N, N) each
+    passes = {s: int(steps.max()) + 1 for s, steps in orders.items()}
+    ax = _canvas(ax, (0, 9), (-0.75, 3.25))
+    W, y0, numbers = 2.4, 0.15, N <= 8
+    _order_grid(ax, orders["raster"], 0.2, y0, W, passes["raster"], numbers=numbers)
+    ax.text(0.2 + W / 2, 2.9, f"PixelCNN: raster order\n{passes['raster']} passes", ha="center",
+            va="center", fontsize=9.5, color=INK)
+    # the multi-scale PixelRNN: a separate small image, then the full image pixel by pixel
+    small = torch.arange(b * b).view(b, b)
+    _order_grid(ax, small, 2.95, y0 + W - 0.6, 0.6, passes["multiscale_pixelrnn"],
+                numbers=numbers)
+    _arrow(ax, (3.58, y0 + W - 0.3), (3.83, y0 + W - 0.3), lw=1.1)
+    _order_grid(ax, orders["multiscale_pixelrnn"], 3.85, y0, W, passes["multiscale_pixelrnn"],
+                numbers=numbers)
+    ax.text(3.25, y0 + W - 0.75, f"{b} × {b}\nfirst", ha="center", va="top", fontsize=8,
+            color=INK)
+    ax.text(3.9 + W / 2 - 0.45, 2.9, f"multi-scale PixelRNN: a small image,\nthen every pixel: "
+            f"{b * b} + {N * N} = {passes['multiscale_pixelrnn']} passes", ha="center",
+            va="center", fontsize=9.5, color=INK)
+    base = torch.zeros(N, N, dtype=torch.bool)
+    stride = N // b
+    base[::stride, ::stride] = True  # the base's pixels: part of the final image
+    _order_grid(ax, orders["parallel_multiscale"], 6.55, y0, W, passes["parallel_multiscale"],
+                outline=base, numbers=numbers)
+    doublings = (passes["parallel_multiscale"] - b * b) // 3
+    ax.text(6.55 + W / 2, 2.9, f"parallel multiscale (Reed et al.):\n{b * b} + 3 × {doublings} = "
+            f"{passes['parallel_multiscale']} passes", ha="center", va="center", fontsize=9.5,
+            color=INK)
+    ax.text(0.2, -0.3, f"each number: the network pass that draws the pixel (same number: drawn "
+            f"together); outlined: the {b} × {b} base", fontsize=8.5, color="#4a5568", va="center")
+    counts = {s: num_passes(28, s, 7) for s in orders}
+    ax.text(0.2, -0.62, f"a 28 × 28 digit from a 7 × 7 base: raster {counts['raster']} passes, "
+            f"multi-scale PixelRNN {counts['multiscale_pixelrnn']}, parallel multiscale "
+            f"{counts['parallel_multiscale']}", fontsize=9, color=INK, va="center", fontweight="bold")
+    return ax.figure
 
 # ----------------------------------------------------------------------------- the VAE
 def vae_diagram(ax=None):

@@ -33,24 +33,29 @@
 #   rows already drawn gives the same samples for less work;
 # * a colour PixelCNN trained on coloured digits: $p(R)\,p(G \mid R)\,p(B \mid R, G)$ in its
 #   gradients, its samples and its per-channel likelihoods, in nats and bits per dimension;
+# * PixelCNN++'s discretized logistic mixture over 256 levels, derived line by line, and a
+#   softmax and a mixture on the same PixelCNN trunk compared on grayscale digits: likelihoods,
+#   one pixel's predicted distribution, samples;
+# * multi-scale models: a small image first, and why drawing groups of pixels in parallel
+#   turns 784 sequential passes into 55;
 # * five exercises, each in the section it practises: you build the type-A mask, the RGB mask,
 #   a Gated PixelCNN layer (the last two checked by gradients) and the skew, and work out how
 #   far up a PixelCNN sees.
 #
-# **Study time:** about 85 minutes of reading and 65 minutes of exercises. The notebook runs
-# top to bottom in under five minutes on a laptop CPU.
+# **Study time:** about 125 minutes of reading and 65 minutes of exercises.
 
 # %%
 import inspect
 import math
-import time
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from torchvision.utils import make_grid
 
-from gm_helpers.data import colour_digits, load_binarized_mnist
+from gm_helpers.analysis.timing import cpu_time, one_thread
+from gm_helpers.data import colour_digits, grayscale_digits, load_binarized_mnist
+from gm_helpers.diagrams import multiscale_orders
 from gm_helpers.exercises.pixel import (
     check_gated_layer,
     check_rgb_mask,
@@ -58,9 +63,9 @@ from gm_helpers.exercises.pixel import (
     check_skew,
     check_type_a_mask,
 )
-from gm_helpers.models import pixelcnn, pixelrnn
+from gm_helpers.models import logistic_mixture, multiscale, pixelcnn, pixelrnn
 from gm_helpers.models.layers import MaskedConv2d, causal_mask
-from gm_helpers.models.pixelcnn import PixelCNN
+from gm_helpers.models.pixelcnn import MixturePixelCNN, PixelCNN
 from gm_helpers.models.pixelrnn import num_diagonal_steps, skew, unskew
 from gm_helpers.training.checkpoint import load_shipped, load_shipped_samples, shipped_manifest
 from gm_helpers.training.loop import bits_per_dim, evaluate_nll, get_device, seed_everything
@@ -118,8 +123,9 @@ def excerpt(obj, start: str, stop: str | None = None) -> None:
 excerpt(MaskedConv2d, "def forward")
 
 # %% [markdown]
-# The 5×5 mask A, as the lecture notes draw it, and the count of visible weights: mask A keeps
-# the $(k^2 - 1)/2$ positions before the centre in raster order, mask B adds the centre.
+# The 5×5 mask A row by row (1: the weight is kept, 0: it is zeroed), and the count of visible
+# weights: mask A keeps the $(k^2 - 1)/2$ positions before the centre in raster order, mask B
+# adds the centre.
 
 # %%
 for row in mask_table(5, "A", "R")["rows"]:
@@ -528,13 +534,12 @@ receptive_field_explorer()
 # During training every pixel's value is known, so one forward pass computes all 784
 # conditionals at once. Sampling cannot: pixel $i$ must be drawn before pixel $i + 1$ can be
 # computed, so a sample costs one forward pass **per pixel**. We time the four shipped
-# checkpoints in the same conditions: fp32, one thread (as the recorded training runs),
-# batches of 32 for scoring and for a training step's forward and backward pass, the fastest
-# of three repeats; sampling timed for one row of 28 pixels, each pass on the whole image (the
-# naive loop, without the row crop described below), and multiplied by 28. We measure
-# **CPU time** (`time.process_time`, the processor seconds this notebook's kernel spends)
-# rather than the time on the clock, because other programs sharing the machine stretch the
-# clock time but not the work; on an otherwise idle machine the two agree.
+# checkpoints in the same conditions: batches of 32 for scoring and for a training step's
+# forward and backward pass; sampling timed for one row of 28 pixels, each pass on the whole
+# image (the naive loop, without the row crop described below), and multiplied by 28. The
+# timer is the course's one method, `gm_helpers.analysis.timing`: `cpu_time(fn, repeats)` is
+# the least CPU time of a few calls, and `one_thread()` runs them on one thread (why, in
+# "About these numbers" at the end).
 
 # %% tags=["nbval-ignore-output"]
 names = {"PixelCNN": "pixelcnn.pt", "Gated PixelCNN": "gated_pixelcnn.pt",
@@ -543,36 +548,24 @@ models = {name: load_shipped(file) for name, file in names.items()}
 batch = x_test[:32]                                        # (32, 1, 28, 28), a training batch
 
 
-def fastest(fn, repeats=3):
-    """The least CPU time of ``repeats`` runs of ``fn``, in seconds."""
-    times = []
-    for _ in range(repeats):
-        start = time.process_time()
-        fn()
-        times.append(time.process_time() - start)
-    return min(times)
-
-
 def training_step(model):
     (-model.log_prob(batch).mean()).backward()            # forward and backward, all pixels
     model.zero_grad(set_to_none=True)
 
 
 timing = {}
-threads = torch.get_num_threads()
-torch.set_num_threads(1)                                   # one thread: CPU time = the work
-for name, (model, _) in models.items():
-    with torch.no_grad():
-        score = fastest(lambda: model.log_prob(batch)) / len(batch)
-    train = fastest(lambda: training_step(model)) / len(batch)
-    x = torch.zeros(1, 1, 28, 28)
-    with torch.no_grad():
-        sample = fastest(lambda: [model.logits(x) for _ in range(28)], repeats=1) * 28
-    timing[name] = {"score": score, "train": train, "sample": sample}
-    print(f"{name:>16}, CPU time: scoring {1e3 * score:6.2f} ms/image, training "
-          f"{1e3 * train:6.2f} ms/image, sampling {sample:5.2f} s/image ({sample / score:,.0f}x "
-          f"scoring)")
-torch.set_num_threads(threads)
+with one_thread():                                         # one thread: CPU time = the work
+    for name, (model, _) in models.items():
+        with torch.no_grad():
+            score = cpu_time(lambda: model.log_prob(batch), repeats=3) / len(batch)
+        train = cpu_time(lambda: training_step(model), repeats=3) / len(batch)
+        x = torch.zeros(1, 1, 28, 28)
+        with torch.no_grad():
+            sample = cpu_time(lambda: [model.logits(x) for _ in range(28)], repeats=1) * 28
+        timing[name] = {"score": score, "train": train, "sample": sample}
+        print(f"{name:>16}, CPU time: scoring {1e3 * score:6.2f} ms/image, training "
+              f"{1e3 * train:6.2f} ms/image, sampling {sample:5.2f} s/image "
+              f"({sample / score:,.0f}x scoring)")
 
 # %% jupyter={"source_hidden": true} tags=["claim-04-sampling-cost", "hide-input"]
 assert all(t["sample"] > 100 * t["score"] for t in timing.values())
@@ -594,11 +587,9 @@ plt.show()
 #
 # The manifest records how each checkpoint was trained: its epochs and its wall time
 # (validation included), hence minutes per epoch. Beside it, the live training step above
-# scaled to an epoch of 50,000 images. The recorded runs differ in precision (bf16 autocast
-# or fp32) and `torch.compile`, and the manifest's notes say that other work shared the
-# 2-core CPU while they ran (for the Row LSTM, the note says this of the re-run that recorded
-# its learning curve, and nothing of the original run): their minutes are budgets, not clean
-# speed measurements.
+# scaled to an epoch of 50,000 images. The recorded runs differ in their settings and shared
+# their CPU with other work (the last column, and "About these numbers"): their minutes are
+# budgets, not clean speed measurements.
 #
 # The table counts **free parameters** (`model.num_params()`): the weights and biases that act
 # on the output, so a kernel entry that a mask multiplies by 0 is not counted. The parameter
@@ -667,7 +658,7 @@ assert "--compile" not in manifest["diagonal_bilstm.pt"]["command"]
 #   Row LSTM per image, and about as much as the Diagonal BiLSTM (the ratios above), which has
 #   a fifth of its free parameters: each Diagonal BiLSTM layer is $2 \times 55$ small steps
 #   that must wait for each other. In the recorded runs the Diagonal BiLSTM took the longest
-#   per epoch (the PixelCNN's run was compiled, the Diagonal BiLSTM's was not).
+#   per epoch (with different settings: the table's last column).
 # * **So "PixelCNN trains faster than PixelRNN" is not what these models show on this
 #   CPU.** The models differ in size, so these timings compare these particular models, not
 #   the architectures at equal size.
@@ -693,15 +684,12 @@ assert "--compile" not in manifest["diagonal_bilstm.pt"]["command"]
 # %% tags=["nbval-ignore-output"]
 gated = models["Gated PixelCNN"][0]
 runs, seconds = {}, {}
-threads = torch.get_num_threads()
-torch.set_num_threads(1)                                   # one thread: CPU time = the work
-for crop in (False, True):
-    start = time.process_time()
-    runs[crop] = gated.sample(8, generator=torch.Generator().manual_seed(0), crop=crop)
-    seconds[crop] = time.process_time() - start
-    print(f"crop={crop!s:>5}: {seconds[crop]:5.1f} CPU seconds for 8 samples "
-          f"({seconds[crop] / 8:.2f} s per sample)")
-torch.set_num_threads(threads)
+with one_thread():
+    for crop in (False, True):
+        seconds[crop] = cpu_time(lambda: runs.update({crop: gated.sample(
+            8, generator=torch.Generator().manual_seed(0), crop=crop)}), repeats=1)
+        print(f"crop={crop!s:>5}: {seconds[crop]:5.1f} CPU seconds for 8 samples "
+              f"({seconds[crop] / 8:.2f} s per sample)")
 print(f"identical samples: {torch.equal(runs[False], runs[True])}; "
       f"the crop saves {seconds[False] - seconds[True]:.1f} CPU seconds, "
       f"a speed-up of {seconds[False] / seconds[True]:.1f}x")
@@ -722,10 +710,10 @@ assert seconds[True] < seconds[False]     # only "less": the measured speed-up v
 # ## 5. Samples, completions and likelihoods
 #
 # The checkpoints were trained with `python -m gm_helpers.train` (each manifest entry holds the
-# command, hardware and wall time). To keep this notebook under two minutes we measure the NLL
-# here on a fixed random 2,000 of the test images, beside the full-test number in the manifest
-# (which `tests/test_repo.py` re-measures on all 10,000). Beside nats per image, **bits per
-# dimension**, the unit of the PixelRNN paper's colour results:
+# command, hardware and wall time). We measure the NLL here on a fixed random 2,000 of the
+# test images, beside the full-test number in the manifest (which `tests/test_repo.py`
+# re-measures, on all 10,000 images or, for the slower models, on every fourth). Beside nats
+# per image, **bits per dimension**, the unit of the PixelRNN paper's colour results:
 # $\text{NLL} / (D \ln 2)$ with $D = 784$ binary pixels here.
 
 # %%
@@ -759,8 +747,7 @@ assert ranked[-1] == "NADE (lecture 3)"
 # trained. The learning curves, recorded in the manifest by `python -m gm_helpers.train`, show
 # where each run was heading when its budget ran out: per epoch, the training NLL dashed and
 # the validation NLL solid, the star at the epoch whose weights were kept. (Per epoch rather
-# than per minute: the Row LSTM's curve was recorded by a re-run on a busy CPU, whose minutes
-# are not those of its 17-minute budget.)
+# than per minute: "About these numbers" says why.)
 
 # %%
 plot_checkpoint_curves(["pixelcnn.pt", "gated_pixelcnn.pt", "row_lstm.pt", "diagonal_bilstm.pt"],
@@ -817,8 +804,8 @@ assert all(entry["best_epoch"] == entry["epochs"] for entry in budgets.values())
 #   79 to 81 nats (0.146 to 0.150 bits/dim).
 # * **At the end of each budget** every PixelCNN and PixelRNN is below NADE's NLL from
 #   lecture 3, the Gated PixelCNN is below the PixelCNN, and the Diagonal BiLSTM is the lowest
-#   of all; the Row LSTM, with the smallest budget (17 minutes, in fp32), is above the
-#   PixelCNN, the reverse of the paper.
+#   of all; the Row LSTM, with the smallest budget (17 minutes), is above the PixelCNN, the
+#   reverse of the paper.
 # * **After an equal 3 epochs** the Diagonal BiLSTM is again the lowest, and the Row LSTM is
 #   below the PixelCNN, as in the paper. But an epoch costs each model a different number of
 #   minutes (section 4), so equal epochs are not equal compute either.
@@ -847,14 +834,14 @@ show_images(torch.cat([half, completions]), nrow=8, ax=ax2,
 plt.show()
 
 # %% [markdown]
-# ### The improvements the seed lists
+# ### Improvements on the first PixelCNN, and where they are in this lecture
 #
 # | improvement | here? | what it buys |
 # |---|---|---|
 # | gated layers (tanh · sigmoid) with vertical + horizontal stacks | yes, `GatedPixelCNN` | no blind spot (measured above: all 112 earlier pixels seen) |
 # | short-cut (residual) connections | yes: PixelCNN blocks, both PixelRNNs, the Gated PixelCNN's horizontal stack | deep stacks train; the PixelRNN paper's deepest models (12 layers) use them |
-# | discretised logistic mixture loss (PixelCNN++) | no: binary pixels need only a Bernoulli; colour uses a softmax over the levels | fewer output parameters and smoother gradients on 8-bit data |
-# | multi-scale (coarse image first, then details) | no | faster sampling and global structure |
+# | discretized logistic mixture likelihood (PixelCNN++) | yes, section 7, on 256-level digits (binary pixels need only a Bernoulli; section 6's 4-level colours use a softmax) | $3K$ outputs per pixel instead of 256; neighbouring levels share mass |
+# | multi-scale (coarse image first, then details) | section 8: the sampling orders and their pass counts, no trained model | global structure; with groups drawn in parallel, far fewer sequential passes |
 #
 # ## 6. Colour: p(R) p(G | R) p(B | R, G), trained
 #
@@ -943,8 +930,8 @@ assert torch.equal(depends, strictly_before)
 # own structure allows. A colour digit is a binary shape plus an ordered pair of distinct
 # colours, uniform over $64 \times 63 = 4032$ pairs, so a model that knew this colour rule
 # exactly and modelled the shapes as well as the binary PixelCNN of section 5 would score that
-# PixelCNN's NLL plus $\ln 4032 = 8.30$ nats. (We score 1,000 of the test images here, to keep
-# the notebook fast; the manifest has the full test set.)
+# PixelCNN's NLL plus $\ln 4032 = 8.30$ nats. (We score 1,000 of the test images here; the
+# manifest has the full test set.)
 
 # %%
 colour, colour_entry = load_shipped("colour_pixelcnn.pt")
@@ -1063,14 +1050,15 @@ assert group_nll["R"][1] > 10 * copy_cost                  # G after R: over ten
 # whole images and complete the lower halves of two test images, and time both.
 
 # %% tags=["nbval-ignore-output"]
-start = time.process_time()
-colour_samples = colour.sample(2, generator=torch.Generator().manual_seed(0))   # (2, 3, 28, 28)
-sample_seconds = time.process_time() - start
 given_colour = x_colour[[2500, 7500]]                      # (2, 3, 28, 28)
-start = time.process_time()
-colour_completions = colour.sample(2, given=given_colour, num_given_rows=14,
-                                   generator=torch.Generator().manual_seed(1))
-complete_seconds = time.process_time() - start
+drawn = {}
+with one_thread():
+    sample_seconds = cpu_time(lambda: drawn.update(samples=colour.sample(
+        2, generator=torch.Generator().manual_seed(0))), repeats=1)       # (2, 3, 28, 28)
+    complete_seconds = cpu_time(lambda: drawn.update(completions=colour.sample(
+        2, given=given_colour, num_given_rows=14, generator=torch.Generator().manual_seed(1))),
+        repeats=1)
+colour_samples, colour_completions = drawn["samples"], drawn["completions"]
 print(f"2 samples: {sample_seconds:.1f} CPU seconds (2352 passes each); 2 completions of 14 "
       f"rows: {complete_seconds:.1f} CPU seconds (1176 passes each)")
 half_colour = given_colour.clone()
@@ -1102,6 +1090,421 @@ assert torch.equal(top, bottom)
 # yet "one digit colour", which is the copying that G and B still pay for.
 
 # %% [markdown]
+# ## 7. 256 levels: a softmax, or PixelCNN++'s discretized logistic mixture
+#
+# A grayscale pixel of an 8-bit image has 256 levels, 0 (black) to 255 (white). The PixelCNN of
+# section 6 would give each pixel a 256-way softmax: 256 logits, one per level, each level
+# learned on its own. Nothing in a softmax says that level 200 is close to level 201; if the
+# training images hold many pixels at 200 and 202 but few at 201, the softmax may learn a hole
+# at 201. **PixelCNN++** (Salimans et al. 2017) puts a continuous distribution on the line
+# instead and cuts it into 256 bins, one per level: neighbouring levels get similar
+# probabilities because they lie under the same smooth curve, and a mixture of $K$ components
+# needs $3K$ numbers per pixel (a weight, a mean and a scale each) instead of 256.
+#
+# **The formula, line by line.** A logistic distribution with mean $\mu$ and scale $s$ has the
+# cumulative distribution function $F(y) = \sigma\big((y - \mu)/s\big)$, where
+# $\sigma(z) = 1 / (1 + e^{-z})$ is the sigmoid.
+#
+# 1. *A level inside the range* gets the mass of its bin $[x - \tfrac12, x + \tfrac12]$, the
+#    increase of $F$ over it:
+#    $$P(x \mid \mu, s) = \sigma\Big(\frac{x + \frac12 - \mu}{s}\Big) - \sigma\Big(\frac{x - \frac12 - \mu}{s}\Big), \qquad 0 < x < 255.$$
+# 2. *The edges:* the lowest bin reaches down to $-\infty$ and the highest up to $+\infty$, so
+#    no mass falls outside the 256 levels:
+#    $$P(0 \mid \mu, s) = \sigma\Big(\frac{\frac12 - \mu}{s}\Big), \qquad
+#      P(255 \mid \mu, s) = 1 - \sigma\Big(\frac{254.5 - \mu}{s}\Big).$$
+# 3. *The mixture*, with weights $\pi = \mathrm{softmax}$ of $K$ logits:
+#    $$P(x) = \sum_{k=1}^{K} \pi_k \, P(x \mid \mu_k, s_k).$$
+# 4. *It sums to 1.* Write $b_x = (x - \frac12 - \mu)/s$ for the lower edge of bin $x$ (the
+#    upper edge of bin $x - 1$); the sum over the levels telescopes:
+#    $$\sum_{x=0}^{255} P(x \mid \mu, s) = \sigma(b_1) + \sum_{x=1}^{254} \big(\sigma(b_{x+1}) - \sigma(b_x)\big) + 1 - \sigma(b_{255}) = 1,$$
+#    and a mixture of distributions that each sum to 1 sums to 1.
+# 5. *In log space.* Far from $\mu$ both sigmoids are nearly 0 (or nearly 1), and their
+#    difference rounds to 0 in floating point: $\log 0 = -\infty$. With
+#    $a = (x + \frac12 - \mu)/s$ and $b = (x - \frac12 - \mu)/s$ the code uses instead
+#    $$\sigma(a) - \sigma(b) = \sigma(a)\,\sigma(-b)\,\big(1 - e^{-(a - b)}\big), \qquad
+#      \log P = \log \sigma(a) + \log \sigma(-b) + \log\big(1 - e^{-(a - b)}\big),$$
+#    three terms that are each computed without rounding to 0 (`-softplus(-a)`, `-softplus(b)`,
+#    `log(-expm1(-(a - b)))`; $a - b = 1/s > 0$). To check the identity: $\sigma(a)\,\sigma(-b) =
+#    e^a / \big((1 + e^a)(1 + e^b)\big)$, and multiplying by $1 - e^{b - a}$ gives
+#    $(e^a - e^b) / \big((1 + e^a)(1 + e^b)\big) = \sigma(a) - \sigma(b)$.
+#
+# The usual mistake is to take the density at $x$ times the bin's width, or to forget the
+# edges: the probabilities then no longer sum to 1, and level 0, the background of most of a
+# digit, gets only the sliver of its own bin instead of the whole left tail.
+#
+# The code works in the scale of the network's inputs: level $x$ sits at
+# $\tilde x = 2x/255 - 1 \in [-1, 1]$, half a bin is $1/255$, and $\mu$ and $\log s$ are
+# measured in that scale too (the argument of $\sigma$, a distance divided by a scale, is the
+# same in both). Here is the heart of `gm_helpers/models/logistic_mixture.py`, each equation as
+# a comment above the line that computes it:
+
+# %%
+excerpt(logistic_mixture._log_probs, "x_tilde =")
+
+# %% [markdown]
+# A mixture of three components, chosen by hand: one with its mean below level 0, one in the
+# middle, one above level 255. The probabilities of all 256 levels, from `level_probs`, and
+# their sum:
+
+# %%
+logit_pi = torch.tensor([[[0.0], [0.0], [0.0]]], dtype=torch.float64)  # (1 pixel, K = 3, 1)
+mu = torch.tensor([[[-1.1], [0.2], [1.2]]], dtype=torch.float64)        # in the [-1, 1] scale
+log_s = torch.tensor([[[-2.5], [-3.5], [-3.0]]], dtype=torch.float64)
+probs = logistic_mixture.level_probs(logit_pi, mu, log_s)[0, 0]          # (256,)
+print(f"P(0) = {probs[0]:.4f}, P(255) = {probs[255]:.4f}, the largest level inside: "
+      f"{probs[1:255].max():.4f}; the sum over all 256 levels: {probs.sum().item():.15f}")
+assert abs(probs.sum().item() - 1) < 1e-12        # exact, to float64's precision
+fig, ax = plt.subplots(figsize=(7.5, 2.6))
+ax.bar(np.arange(256), probs.numpy(), width=1.0, color="#2b6cb0")
+ax.set_xlabel("level x")
+ax.set_ylabel("P(x)")
+ax.set_xlim(-3, 258)
+ax.set_title("a discretized mixture of 3 logistics: the end levels take the tails", fontsize=10)
+plt.show()
+
+# %% jupyter={"source_hidden": true} tags=["claim-04-mixture-sums-to-one", "hide-input"]
+# the edges take whole tails: P(0) and P(255) are far above any level inside
+assert probs[0] > 0.25 and probs[255] > 0.25 and probs[1:255].max() < 0.05
+naive = torch.sigmoid((torch.arange(1, 255) * 2 / 255 - 1 + 1 / 255 - mu[0, :, :])
+                      / log_s[0].exp()) - torch.sigmoid(
+    (torch.arange(1, 255) * 2 / 255 - 1 - 1 / 255 - mu[0, :, :]) / log_s[0].exp())
+assert torch.allclose(probs[1:255], (naive / 3).sum(0), atol=1e-12)  # line 1 and 3, level by level
+
+# %% [markdown]
+# **The model** is the course's PixelCNN with one change, its last 1×1 layer: $3K$ outputs per
+# pixel (the weights' logits, the means and the log-scales) instead of 256 logits. Sampling a
+# pixel is exact and cheap: choose a component $k$ with probability $\pi_k$, draw a logistic
+# value by inverting its CDF at a uniform $u$, $y = \mu_k + s_k \log\frac{u}{1 - u}$, and
+# return the level whose bin holds $y$ (the end levels take everything beyond them), which is
+# the bin mass of lines 1 to 3. (`tests/models/test_logistic_mixture.py` checks the sums, a
+# naive level-by-level loop, finite gradients at the edges and the sampler by a χ² test.)
+
+# %%
+excerpt(MixturePixelCNN.__init__, "# the one change")
+excerpt(MixturePixelCNN._draw, "def _draw")
+excerpt(logistic_mixture.sample, "k = torch.multinomial")
+
+# %% [markdown]
+# ### The data: grayscale digits, 256 levels
+#
+# The only grayscale digits here are the 10,000 images of the MNIST test set (the binarized
+# digits of the other sections come from it too). `grayscale_digits` splits them with a seeded
+# permutation into 8,000 training, 1,000 validation and 1,000 test images and keeps the 256
+# levels of the file. How often does each level occur in the training images?
+
+# %%
+gray_train, gray_valid, gray_test = grayscale_digits(256)  # (8000 | 1000 | 1000, 1, 28, 28)
+counts = torch.bincount(gray_train.flatten().long(), minlength=256)  # (256,) pixels per level
+share = counts / counts.sum()
+print(f"training pixels at level 0: {share[0]:.1%}; at 255: {share[255]:.1%}; at 250 to 254: "
+      f"{share[250:255].sum():.1%}; at the 249 levels 1 to 249 together: {share[1:250].sum():.1%}")
+print(f"the rarest level inside the range, {int(counts[1:255].argmin()) + 1}, occurs "
+      f"{int(counts[1:255].min()):,} times in the 8,000 images")
+# spikes: levels inside the range seen over twice as often as their two neighbours on average
+spikes = [x for x in range(2, 250) if counts[x] > (counts[x - 1] + counts[x + 1])]
+print("spikes inside the range (count, and its neighbours' counts):",
+      "; ".join(f"{x}: {int(counts[x]):,} ({int(counts[x - 1]):,}, {int(counts[x + 1]):,})"
+                for x in spikes))
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 2.4), gridspec_kw={"width_ratios": [1, 1.3]})
+show_images(gray_test[:10] / 255, nrow=10, ax=ax1, title="grayscale test digits")
+ax2.bar(np.arange(256), counts.numpy(), width=1.0, color="#2b6cb0")
+ax2.set_yscale("log")
+ax2.set_xlabel("level")
+ax2.set_ylabel("training pixels (log scale)")
+plt.show()
+
+# %% jupyter={"source_hidden": true} tags=["claim-04-grayscale-data", "hide-input"]
+assert (len(gray_train), len(gray_valid), len(gray_test)) == (8000, 1000, 1000)
+assert share[0] > 0.75 and share[1:250].sum() < 0.15 and counts[1:255].min() > 1000
+assert spikes == [64, 128, 191]
+
+# %% [markdown]
+# ### Two models of one trunk: a 256-way softmax against a mixture of 5 logistics
+#
+# Both checkpoints are the same PixelCNN trunk (32 hidden units per layer, 5 residual blocks,
+# the same initial weights), trained by the command line with the same options (`--data
+# grayscale`, seed 0, the same learning rate and its decay per epoch, batches of 32, and a
+# budget of 10 epochs or 10 minutes, whichever comes first; the commands are in the
+# manifest); they differ only in the last layer and its likelihood. We score the whole
+# 1,000-image test split, in nats per image and bits per dimension ($D = 784$; the uniform
+# model over 256 levels costs 8 bits/dim, $784 \ln 256 = 4347$ nats):
+
+# %%
+gray = {"softmax": load_shipped("grayscale_softmax.pt"),
+        "mixture": load_shipped("grayscale_mixture.pt")}
+gray_nll = {}
+print(f"{'likelihood':>20} {'free params':>11} {'output layer':>12} {'test NLL':>9} "
+      f"{'bits/dim':>8}  training")
+for name, (model, entry) in gray.items():
+    out = model.head[-1]                                    # the last 1x1 layer
+    out_params = int(out.mask.sum()) + out.bias.numel()     # free weights and biases
+    nll = gray_nll[name] = evaluate_nll(model, gray_test, batch_size=100)
+    label = "256-way softmax" if name == "softmax" else f"{model.num_mixtures} logistics (3K = " \
+        f"{3 * model.num_mixtures})"
+    print(f"{label:>20} {model.num_params():>11,} {out_params:>12,} {nll:9.2f} "
+          f"{bits_per_dim(nll, 784):8.4f}  {entry['epochs']} epochs, "
+          f"{entry['wall_time_s'] / 60:.0f} min")
+print(f"mixture minus softmax: {gray_nll['mixture'] - gray_nll['softmax']:+.1f} nats per image "
+      f"({bits_per_dim(gray_nll['mixture'] - gray_nll['softmax'], 784):+.4f} bits/dim)")
+valid = {name: entry["history"]["valid_nll"] for name, (_, entry) in gray.items()}  # per epoch
+print("validation NLL per epoch:")
+print("  epoch  " + "  ".join(f"{e:>6}" for e in range(1, max(map(len, valid.values())) + 1)))
+for name, curve in valid.items():
+    print(f"{name:>7}  " + "  ".join(f"{v:6.1f}" for v in curve))
+plot_checkpoint_curves(["grayscale_softmax.pt", "grayscale_mixture.pt"], shipped_manifest(),
+                       ncols=2, size=(4.2, 2.6))
+plt.show()
+
+# %% jupyter={"source_hidden": true} tags=["claim-04-grayscale-nll", "hide-input"]
+soft_entry, mix_entry = gray["softmax"][1], gray["mixture"][1]
+assert all(abs(gray_nll[n] - gray[n][1]["test_nll"]) < 0.01 for n in gray)  # the whole test split
+assert [int(m.head[-1].mask.sum()) + m.head[-1].bias.numel() for m, _ in gray.values()] == [16_640, 975]
+recipe = [e["command"].split(" --epochs ")[1].replace(n, "X") for n, (_, e) in gray.items()]
+assert recipe[0] == recipe[1]                               # the same options after the model's
+assert (soft_entry["epochs"], mix_entry["epochs"]) == (9, 10)
+assert gray_nll["softmax"] < gray_nll["mixture"] < 1.015 * gray_nll["softmax"]
+assert all(s < m for s, m in zip(valid["softmax"], valid["mixture"]))   # after every epoch
+
+# %% [markdown]
+# On these digits the **softmax wins**: its test NLL is lower (the table), and so is its
+# validation NLL after every epoch, although the mixture ran one epoch more. PixelCNN++'s
+# paper reports that the mixture speeds up training on photographs (CIFAR-10); on these digits,
+# with this trunk and these budgets, it does not. The data of the previous section say why:
+# every level inside the range has over 1,600 training examples, so the softmax is short of
+# data for no level, and the levels 64, 128 and 191 are spikes, which a sum of 5 smooth bumps
+# cannot follow (the next figure shows both). What the mixture does buy is an output layer 17
+# times smaller (975 free parameters instead of 16,640) and a likelihood within about 1 % of
+# the softmax's.
+#
+# An epoch of the two models does not cost the same: the softmax's last layer and its
+# likelihood handle 256 numbers per pixel, the mixture's 15. One training step of each on 16
+# test digits, timed as in section 4 (CPU time, one thread):
+
+# %% tags=["nbval-ignore-output"]
+def train_cost(model, x):
+    """CPU seconds per image of one training step (forward and backward), on one thread."""
+    def step():
+        (-model.log_prob(x).mean()).backward()
+        model.zero_grad(set_to_none=True)
+    with one_thread():
+        return cpu_time(step, repeats=3) / len(x)
+
+
+cost = {name: train_cost(model, gray_test[:16]) for name, (model, _) in gray.items()}
+print(f"training, CPU time per image: softmax {1e3 * cost['softmax']:.1f} ms, mixture "
+      f"{1e3 * cost['mixture']:.1f} ms: the softmax costs {cost['softmax'] / cost['mixture']:.1f}x")
+
+# %% [markdown]
+# The mixture's step is the cheaper one (the ratio printed), but not by a large factor at
+# this size: most of the work is the trunk's convolutions, the same in both. (The runs'
+# minutes per epoch, from the table above, differ by more: they trained with bfloat16 autocast
+# on a CPU that other work shared unevenly, so those minutes are budgets, not measurements:
+# "About these numbers".)
+
+# %% [markdown]
+# ### One pixel's predicted distribution over the 256 levels
+#
+# The difference is easiest to see in one prediction. We take the first test digit and, among
+# its pixels on the edge of a stroke (level strictly between 0 and 255), the one whose level
+# the softmax finds hardest to pin down (the most mass strictly inside the range), and plot
+# what each model predicts for that pixel given the pixels before it; the dashed line marks
+# the pixel's true level. To put a number on "jagged" we use the second difference of the
+# curve: the **jaggedness** $J = \sum_{x=2}^{253} |P(x-1) - 2P(x) + P(x+1)| \,/\,
+# \big(2 \sum_{x=1}^{254} P(x)\big)$, 0 for a straight line, small for a smooth curve, large
+# when neighbouring levels go up and down.
+
+# %%
+image = gray_test[:1]                                      # (1, 1, 28, 28)
+softmax_model, mixture_model = gray["softmax"][0], gray["mixture"][0]
+with torch.no_grad():
+    p_softmax = softmax_model.logits(image).softmax(1)[0, :, 0].permute(1, 2, 0)  # (28, 28, 256)
+    p_mixture = mixture_model.level_probs(image)[0, 0]     # (28, 28, 256)
+edge = (image[0, 0] > 0) & (image[0, 0] < 255)             # (28, 28) pixels inside the range
+inside = p_softmax[..., 1:255].sum(-1)                      # (28, 28) softmax mass inside
+r, c = divmod(int(torch.where(edge, inside, -1.0).argmax()), 28)
+true_level = int(image[0, 0, r, c])
+
+
+def jaggedness(p):
+    """J of distributions over the levels (..., 256): |second differences| inside the range,
+    divided by twice the mass there."""
+    inside = p[..., 1:255]
+    return (inside[..., :-2] - 2 * inside[..., 1:-1] + inside[..., 2:]).abs().sum(-1) / (
+        2 * inside.sum(-1))
+
+
+fig, axes = plt.subplots(1, 3, figsize=(13, 2.8), gridspec_kw={"width_ratios": [0.45, 1, 1]})
+axes[0].imshow(image[0, 0].numpy(), cmap="gray", vmin=0, vmax=255)
+axes[0].add_patch(plt.Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, ec="red", lw=2))
+axes[0].set_title(f"pixel ({r}, {c}), level {true_level}", fontsize=9)
+axes[0].set_axis_off()
+for ax, name, p in ((axes[1], "256-way softmax", p_softmax[r, c]),
+                    (axes[2], "mixture of 5 logistics", p_mixture[r, c])):
+    ax.bar(np.arange(256), p.numpy(), width=1.0, color="#2b6cb0")
+    ax.axvline(true_level, color="red", lw=1, ls="--")
+    ax.set_title(f"{name}: P(x | the pixels before), J = {jaggedness(p):.3f}", fontsize=9)
+    ax.set_xlabel("level x")
+plt.show()
+j_softmax = jaggedness(p_softmax[edge])                     # (edge pixels,)
+j_mixture = jaggedness(p_mixture[edge])
+j_data = jaggedness(counts / counts.sum())
+top = [int(x) for x in p_softmax[r, c].argsort(descending=True)[:4]]
+print(f"over this digit's {int(edge.sum())} edge pixels, median J: softmax {j_softmax.median():.3f}, "
+      f"mixture {j_mixture.median():.3f}; the softmax is more jagged at "
+      f"{(j_softmax > j_mixture).float().mean():.0%} of them")
+print(f"the training data's own histogram of levels: J = {j_data:.3f}; the softmax's four most "
+      f"likely levels at pixel ({r}, {c}): {top}")
+
+# %% jupyter={"source_hidden": true} tags=["claim-04-grayscale-jagged", "hide-input"]
+assert j_softmax.median() > 3 * j_mixture.median() and (j_softmax > j_mixture).float().mean() > 0.85
+assert jaggedness(p_softmax[r, c]) > 5 * jaggedness(p_mixture[r, c])
+assert j_data > 0.2 and top[0] == 128                  # the data are jagged; the softmax's top: a spike
+
+# %% [markdown]
+# The softmax's curve is jagged and the mixture's smooth: in the mixture neighbouring levels
+# share their mass, in the softmax they need not (the median jaggedness over the digit's edge
+# pixels, printed). But jagged is not simply wrong here. The training data's own histogram of
+# levels is nearly as jagged, with its spikes at 64, 128 and 191, and the softmax's most likely
+# level at this pixel is the spike 128. A softmax can learn such spikes; a mixture of 5 smooth
+# logistics cannot. The mixture's smoothness is a prior: it suits data whose neighbouring
+# levels are alike, and it misses these digits' three spikes.
+
+# %% [markdown]
+# **Samples.** Each model draws 784 pixels one at a time (section 4): 4 samples each, from the
+# same seed.
+
+# %%
+with torch.no_grad():
+    gray_samples = {name: model.sample(4, generator=torch.Generator().manual_seed(0))
+                    for name, (model, _) in gray.items()}             # (4, 1, 28, 28) each
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 2.0))
+show_images(gray_samples["softmax"] / 255, nrow=4, ax=ax1, title="256-way softmax: samples")
+show_images(gray_samples["mixture"] / 255, nrow=4, ax=ax2, title="mixture of 5 logistics: samples")
+plt.show()
+for name, x in gray_samples.items():
+    print(f"{name}: {(x == 0).float().mean():.0%} of the pixels at level 0, "
+          f"{((x > 0) & (x < 255)).float().mean():.0%} strictly inside the range")
+print(f"training data: {share[0]:.0%} at level 0, {share[1:255].sum():.0%} strictly inside")
+del gray_train, gray_valid, p_softmax, p_mixture
+
+# %% jupyter={"source_hidden": true} tags=["claim-04-grayscale-samples", "hide-input"]
+for x in gray_samples.values():
+    assert 0.6 < (x == 0).float().mean() < 0.95 and ((x > 0) & (x < 255)).float().mean() > 0.05
+
+# %% [markdown]
+# Neither model's samples are digits yet: strokes, hooks and loops on a black background, with
+# grey edges, and in proportions of black and grey near the data's (the shares printed). These
+# are models of 53,000 and 69,000 free parameters trained for about 10 minutes on 8,000 images.
+
+# %% [markdown]
+# ## 8. Multi-scale: a small image first, and fewer sequential passes
+#
+# Section 4 measured the price of the raster order: one network pass per pixel, 784 passes
+# for a 28×28 digit, each waiting for the one before. Three ideas carry the name
+# "multi-scale":
+#
+# * **The Multi-Scale PixelRNN** (van den Oord et al. 2016, section 3.5) first draws a small
+#   image, a subsampled $s \times s$ version of the digit, with an ordinary PixelRNN; a second,
+#   conditional PixelRNN then draws the full image pixel by pixel, every pixel also seeing
+#   the small image. The small image gives the model the digit's overall shape before any
+#   detail. It does **not** make sampling cheaper: $s^2 + 784$ passes.
+# * **The parallel multiscale PixelCNN** (Reed et al. 2017) makes the small image part of the
+#   big one: the base is every $(N/b)$-th pixel of each row and column, drawn pixel by pixel
+#   by a PixelCNN ($b^2$ passes). Then it doubles the resolution, again and again. Each
+#   doubling adds the other three pixels of every 2×2 block, in three groups (top right,
+#   bottom left, bottom right), and the pixels of one group are modelled as independent of each
+#   other given everything drawn before:
+#   $$p(x) = p\big(x^{(1)}\big) \prod_{g > 1} \prod_{i \in G_g} p\big(x_i \mid x^{(1)}, \dots, x^{(g-1)}\big).$$
+#   One pass of a network then draws a whole group, so a sample costs
+#   $b^2 + 3 \log_2(N / b)$ passes: logarithmic in the image size instead of quadratic. The
+#   price is that independence: two pixels of one group cannot agree with each other except
+#   through what came before. The paper reports likelihoods it calls competitive, the best
+#   among models that sample this fast, not better than the fully sequential models'.
+# * **PixelCNN++'s downsampling** happens inside one network: strided convolutions shrink the
+#   feature maps (32×32 to 16×16 to 8×8 for CIFAR-10) and transposed convolutions bring them
+#   back, with short-cut connections between layers of the same size, so that a few layers see
+#   far. The order stays the raster order: its samples still cost one pass per pixel.
+#
+# The figure numbers every pixel of an 8×8 image by the pass that draws it, in the three
+# orders, from `gm_helpers/models/multiscale.py`; its last line counts the passes for a 28×28
+# digit from a 7×7 base (28 = 7 × 2 × 2: two doublings).
+
+# %%
+multiscale_orders(image_size=8, base_size=2)
+plt.show()
+
+# %% [markdown]
+# The order of the parallel scheme in code (the base, then three groups per doubling), and the
+# number of sequential passes for a few image sizes:
+
+# %%
+excerpt(multiscale.sampling_steps, "stride = 2 ** m")
+print(f"\n{'image':>9} {'base':>6} {'raster':>8} {'multi-scale PixelRNN':>21} "
+      f"{'parallel multiscale':>20}")
+passes = {}
+for N, b in ((28, 7), (28, 14), (32, 4), (64, 4), (256, 4)):
+    passes[N, b] = {scheme: multiscale.num_passes(N, scheme, b) for scheme in multiscale.SCHEMES}
+    row = passes[N, b]
+    print(f"{N:>4} × {N:<3} {b:>2} × {b:<2} {row['raster']:>8,} {row['multiscale_pixelrnn']:>21,} "
+          f"{row['parallel_multiscale']:>20,}")
+
+# %% jupyter={"source_hidden": true} tags=["claim-04-multiscale-passes", "hide-input"]
+assert passes[28, 7] == {"raster": 784, "multiscale_pixelrnn": 833, "parallel_multiscale": 55}
+assert all(row["parallel_multiscale"] == b * b + 3 * round(math.log2(N // b))
+           for (N, b), row in passes.items())
+assert passes[256, 4]["parallel_multiscale"] == 34 and passes[256, 4]["raster"] == 65_536
+
+# %% [markdown]
+# For a 28×28 digit from a 7×7 base, the parallel scheme needs 55 sequential passes instead of
+# 784, about 14 times fewer; for a 256×256 image from a 4×4 base, 34 instead of 65,536. Each
+# pass of the conditional networks processes the whole image, so the saving is in the number
+# of passes that must wait for each other, the quantity that no hardware can parallelise. We
+# have not trained a multi-scale model here: these are counts of the sampling order, not
+# measured timings.
+
+# %% [markdown]
+# > **About these numbers**
+# >
+# > * **Timings** (sections 4, 6 and 7) are CPU time, `time.process_time` through
+# >   `gm_helpers.analysis.timing.cpu_time`, on one thread (`one_thread()`), the fastest of
+# >   three repeats (a sampling run: one repeat), in fp32. CPU time rather than the clock:
+# >   other programs sharing the machine stretch the clock time of a call but not the work it
+# >   does, and with one thread the CPU time is that work; on an idle machine the two agree.
+# > * **Training**: every checkpoint was trained by `python -m gm_helpers.train` on a 2-core CPU
+# >   that other work shared (other training runs, tests, notebooks), with `--threads 1` except
+# >   the Row LSTM (its command kept the default, every core). Its entry in
+# >   `gm_helpers/checkpoints/manifest.json` holds the command, hardware, wall time, epochs,
+# >   test NLL, sha256, learning curves and a note on what shared the CPU, and
+# >   `tests/test_repo.py` re-measures the test NLL. Training used bfloat16
+# >   autocast (`--amp`) except the Row LSTM's (fp32), and `torch.compile` only for the PixelCNN;
+# >   every NLL is evaluated in fp32. So the minutes are budgets, not speed measurements.
+# > * **Budgets**: the four binary models 17 to 41 minutes (3 to 8 epochs), each still improving
+# >   at its end; the colour PixelCNN 88 minutes (stopped by its time budget after 2 epochs,
+# >   resumed for 2 more); the two grayscale models 10 epochs or 10 minutes, whichever came
+# >   first (`--max-minutes 10` stops a run after the epoch that ends past 10 minutes: it
+# >   stopped the softmax after 9 epochs and 11 minutes; the mixture finished its 10 epochs in
+# >   7). The Row LSTM's learning curve comes from a re-run on a busy CPU whose minutes are not
+# >   those of its budget: the curves are plotted per epoch.
+# > * **Test images**: the NLLs printed here use a fixed 2,000 of the binarized test images
+# >   (section 5) and 1,000 colour test images (section 6), beside the manifest's full-test
+# >   numbers; section 7 scores the whole 1,000-image test split of the grayscale digits.
+# > * This notebook loads the shipped checkpoints and trains nothing; the samples it draws live
+# >   are few (section 5: 8 completions, section 6: 4 colour images, section 7: 4 per model).
+
+# %% jupyter={"source_hidden": true} tags=["claim-04-about-numbers", "hide-input"]
+about = shipped_manifest()
+trained = ["pixelcnn.pt", "gated_pixelcnn.pt", "row_lstm.pt", "diagonal_bilstm.pt", "colour_pixelcnn.pt",
+           "grayscale_softmax.pt", "grayscale_mixture.pt"]
+assert [f for f in trained if "--threads 1" not in about[f]["command"]] == ["row_lstm.pt"]
+assert [f for f in trained if "--amp" not in about[f]["command"]] == ["row_lstm.pt"]
+assert [f for f in trained if "--compile" in about[f]["command"]] == ["pixelcnn.pt"]
+assert round(about["colour_pixelcnn.pt"]["wall_time_s"] / 60) == 88
+assert all("--epochs 10" in about[f]["command"] and "--max-minutes 10" in about[f]["command"]
+           for f in ("grayscale_softmax.pt", "grayscale_mixture.pt"))
+assert [(about[f]["epochs"], round(about[f]["wall_time_s"] / 60)) for f in
+        ("grayscale_softmax.pt", "grayscale_mixture.pt")] == [(9, 11), (10, 7)]
+
+# %% [markdown]
 # ## Summary
 #
 # * Masked convolutions implement the chain rule over pixels: mask A for the first layer,
@@ -1120,9 +1523,25 @@ assert torch.equal(top, bottom)
 #   triangular in that order. On coloured digits the channel that first shows the digit pays
 #   for its shape; after this short training the later channels have not learned to copy it
 #   (several times the 2.77 nats the data allow).
+# * PixelCNN++'s discretized logistic mixture gives each of the 256 levels the mass of its bin
+#   under a mixture of $K$ logistics, the end levels the tails; its probabilities sum to 1
+#   exactly, and in log space it stays finite far from every mean. On a PixelCNN trunk it needs
+#   $3K = 15$ outputs per pixel instead of 256. On 256-level digits, the same trunk with the
+#   same options and a 10-minute budget each: the softmax 615.7 nats per image (1.133
+#   bits/dim, 9 epochs), the mixture 622.3 (1.145 bits/dim, 10 epochs). The softmax is ahead after every
+#   epoch: these digits have examples of every level and spikes at 64, 128 and 191, which the
+#   softmax's jagged distributions follow and the mixture's smooth ones cannot.
+# * Multi-scale models draw a small image first. Drawn pixel by pixel, as in the Multi-Scale
+#   PixelRNN, that adds passes (833 for a 28×28 digit); with groups of conditionally
+#   independent pixels, as in Reed et al.'s parallel multiscale PixelCNN, a 28×28 digit from a
+#   7×7 base takes 55 sequential passes instead of 784.
 #
 # ## References
 # * A. van den Oord, N. Kalchbrenner, K. Kavukcuoglu. *Pixel recurrent neural networks.* ICML 2016.
 # * A. van den Oord et al. *Conditional image generation with PixelCNN decoders.* NeurIPS 2016.
-# * T. Salimans et al. *PixelCNN++.* ICLR 2017.
+# * T. Salimans, A. Karpathy, X. Chen, D. P. Kingma. *PixelCNN++: Improving the PixelCNN with
+#   discretized logistic mixture likelihood and other modifications.* ICLR 2017. arXiv:1701.05517.
 # * P. Ramachandran et al. *Fast generation for convolutional autoregressive models.* ICLR 2017 workshop.
+# * S. Reed, A. van den Oord, N. Kalchbrenner, S. Gómez Colmenarejo, Z. Wang, Y. Chen, D. Belov,
+#   N. de Freitas. *Parallel multiscale autoregressive density estimation.* ICML 2017.
+#   arXiv:1703.03664.

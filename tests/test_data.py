@@ -22,6 +22,7 @@ from gm_helpers.data import (
     binary_patches,
     colour_digits,
     downsample_binary,
+    grayscale_digits,
     load_binarized_mnist,
     load_mnist_test,
 )
@@ -114,6 +115,33 @@ def test_binarized_test_split_is_mnist_test_sorted_by_label(binarized_test, mnis
     assert _consistent(binarized_test, gray[order]).all()
     # the check has teeth: pairing each image with its neighbour's grayscale fails it
     assert _consistent(binarized_test, gray[order].roll(1, 0)).float().mean() < 0.05
+
+
+
+def test_grayscale_digits_split_the_test_set_into_disjoint_seeded_parts(real_data_dir, mnist_test):
+    """8,000 / 1,000 / 1,000 images of the grayscale test set, its 8-bit levels exactly, every
+    image in exactly one part; the split depends on the seed only."""
+    train, valid, test = grayscale_digits(256, data_dir=real_data_dir, download=False, progress=False)
+    assert (len(train), len(valid), len(test)) == (8000, 1000, 1000)
+    x = torch.cat([train, valid, test])                                   # (10000, 1, 28, 28)
+    assert x.dtype == torch.float32 and torch.equal(x, x.round()) and x.min() == 0 and x.max() == 255
+    gray = (mnist_test[0] * 255).round()
+    order = torch.randperm(10_000, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(x, gray[order])                                     # every image once
+    again = grayscale_digits(256, data_dir=real_data_dir, download=False, progress=False)
+    assert all(torch.equal(a, b) for a, b in zip((train, valid, test), again))
+    other = grayscale_digits(256, seed=1, data_dir=real_data_dir, download=False, progress=False)
+    assert not torch.equal(other[2], test)
+
+
+def test_grayscale_digits_with_fewer_levels_and_bad_levels(real_data_dir):
+    train4 = grayscale_digits(4, data_dir=real_data_dir, download=False, progress=False)[0]
+    train256 = grayscale_digits(256, data_dir=real_data_dir, download=False, progress=False)[0]
+    assert set(train4.unique().tolist()) == {0.0, 1.0, 2.0, 3.0}
+    assert torch.equal(train4, torch.div(train256, 64, rounding_mode="floor"))  # 4 equal bands
+    for bad in (1, 257, 2.5, "256"):
+        with pytest.raises(ValueError, match="levels must be an integer from 2 to 256"):
+            grayscale_digits(bad, data_dir=real_data_dir, download=False, progress=False)
 
 
 # ----------------------------------------------------------------------------- where the data is

@@ -15,6 +15,7 @@ from gm_helpers.diagrams import (
     TAXONOMY,
     elbo_gap,
     gan_loop,
+    multiscale_orders,
     nade_weight_sharing,
     taxonomy,
     vae_diagram,
@@ -186,8 +187,35 @@ def test_elbo_gap_refuses_an_elbo_above_log_px_and_non_numbers(args, name):
         elbo_gap(*args)
 
 
+def test_multiscale_orders_numbers_each_pixel_by_its_pass_and_counts_the_passes():
+    from gm_helpers.models.multiscale import sampling_steps
+    fig = multiscale_orders(image_size=8, base_size=2)
+    drawn = texts(fig)
+    assert "PixelCNN: raster order\n64 passes" in drawn
+    assert "4 + 64 = 68 passes" in drawn and "4 + 3 × 2 = 10 passes" in drawn
+    assert "raster 784 passes, multi-scale PixelRNN 833, parallel multiscale 55" in drawn
+    numbers = [int(t.get_text()) for t in fig.axes[0].texts if t.get_text().isdigit()]
+    # 64 cells numbered 1..64, the small image's 4 and the next 64 cells 5..68, then 64 cells 1..10
+    assert len(numbers) == 64 + 4 + 64 + 64
+    assert numbers[:64] == list(range(1, 65)) and numbers[64:132] == list(range(1, 69))
+    assert numbers[132:] == (sampling_steps(8, "parallel_multiscale", 2).flatten() + 1).tolist()
+
+
+def test_multiscale_orders_draws_larger_images_without_numbers_and_refuses_bad_sizes():
+    fig = multiscale_orders(image_size=16, base_size=4)
+    assert "16 + 3 × 2 = 22 passes" in texts(fig)
+    assert not [t for t in fig.axes[0].texts if t.get_text().isdigit()]
+    for kwargs, name in (({"image_size": 9}, "image_size must be base_size"),
+                         ({"image_size": 32}, "image_size"), ({"base_size": 8}, "base_size"),
+                         ({"base_size": 0}, "base_size")):
+        with pytest.raises(ValueError, match=f"^{name}"):
+            multiscale_orders(**kwargs)
+        plt.close("all")
+
+
 @pytest.mark.parametrize("draw", [lambda ax: taxonomy(ax=ax), lambda ax: nade_weight_sharing(ax=ax),
-                                  lambda ax: vae_diagram(ax=ax), lambda ax: gan_loop(ax=ax)])
+                                  lambda ax: vae_diagram(ax=ax), lambda ax: gan_loop(ax=ax),
+                                  lambda ax: multiscale_orders(ax=ax)])
 def test_each_diagram_draws_into_a_given_axis(draw):
     fig, (ax, other) = plt.subplots(1, 2)
     assert draw(ax) is fig and ax.patches and not other.patches

@@ -23,6 +23,12 @@ DESCRIPTIONS = {
                           "≤ 79.2, below PixelCNN"),
     "colour_pixelcnn.pt": ("colour PixelCNN, R → G → B with {levels} levels each, {hidden} channels per "
                            "colour, {num_layers} blocks; colour digits (2,352 dimensions)", "—", "—"),
+    "grayscale_softmax.pt": ("PixelCNN, {hidden} channels, {num_layers} blocks, a {levels}-way softmax "
+                             "per pixel; grayscale digits (8,000 training images of the MNIST test "
+                             "set)", "—", "—"),
+    "grayscale_mixture.pt": ("PixelCNN, {hidden} channels, {num_layers} blocks, PixelCNN++'s mixture of "
+                             "{num_mixtures} logistics per pixel; grayscale digits, the same split",
+                             "—", "below the softmax"),
     "row_lstm.pt": ("Row LSTM, h = {hidden}, {num_layers} layers", "80.54", "≤ 80.5"),
     "diagonal_bilstm.pt": ("Diagonal BiLSTM, h = {hidden}, {num_layers} layers", "79.20", "≤ 79.2"),
     "vae.pt": ("VAE 784-200-200-{latent} (IWAE App. D), k = 1", "88.71", "≤ 88.7"),

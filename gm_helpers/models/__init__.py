@@ -10,10 +10,18 @@
                 experiments, PacGAN's packed discriminator, and the discriminator's and both
                 generator losses
     layers      Pieces that several models share, written once
+    logistic_mixture  PixelCNN++'s likelihood: a discretized mixture of logistics over a
+                pixel's levels
     made        MADE: the masked autoencoder for distribution estimation
     nade        NADE: the neural autoregressive distribution estimator
-    pixelcnn    PixelCNN and Gated PixelCNN: the chain rule over pixels, computed by masked
-                convolutions
+    ngram       AR(k) over the characters of a text: the n-gram language model, counted and
+                smoothed
+    multiscale  Multi-scale sampling orders: which pixels are drawn at which sequential step
+                (raster, multi-scale PixelRNN, Reed et al.'s parallel multiscale PixelCNN)
+    pixelcnn    PixelCNN, Gated PixelCNN and the PixelCNN with PixelCNN++'s mixture output: the
+                chain rule over pixels, computed by masked convolutions
+    pixelcnn_cache  Sampling a PixelCNN without recomputing the past: each layer's outputs
+                cached, pixel by pixel (the same samples, a fraction of the cost)
     pixelrnn    PixelRNN: two-dimensional LSTMs that read an image pixel by pixel
     ppca        Probabilistic PCA, fitted by maximum likelihood in closed form
     registry    The registry of trainable models: a checkpoint names its model, ``build_model``

@@ -12,6 +12,9 @@ Paper card: Conditional Image Generation with PixelCNN Decoders (Gated PixelCNN)
     stack (everything to the left) remove the masked stack's blind spot; tanh * sigmoid gates.
 
     p(x) = \\prod_{i=1}^{HW} p(x_i | x_{<i}),   x_{<i}: the pixels before i in raster order
+
+``MixturePixelCNN`` is the PixelCNN with PixelCNN++'s output layer: per pixel, the 3K parameters
+of a discretized logistic mixture (``logistic_mixture``, its paper card) instead of 256 logits.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from gm_helpers.checks import (
     check_num_samples,
     check_size,
 )
+from gm_helpers.models import logistic_mixture
 from gm_helpers.models.layers import MaskedConv2d, bernoulli_log_prob, check_images
 
 
@@ -136,9 +140,54 @@ class PixelCNN(_Autoregressive):
         out = self.head(h)
         if self.levels == 2:
             return out  # (B, C, H, W)
-        B, _, H, W = out.shape
-        # channels are grouped by colour: (B, C * L, H, W) -> (B, L, C, H, W)
-        return out.view(B, self.channels, self.levels, H, W).transpose(1, 2)
+        B, CL, H, W = out.shape
+        # channels are grouped by colour: (B, C * L, H, W) -> (B, L, C, H, W) (L outputs per
+        # channel: the levels' logits, or MixturePixelCNN's 3K mixture parameters)
+        return out.view(B, self.channels, CL // self.channels, H, W).transpose(1, 2)
+
+
+class MixturePixelCNN(PixelCNN):
+    """PixelCNN with PixelCNN++'s likelihood: the same trunk, but the last 1x1 layer outputs,
+    per pixel and channel, the 3K parameters of a discretized logistic mixture over the levels
+    (pi's logits, mu, log s of K logistics) instead of ``levels`` logits.
+
+    ``logits(x)``: (B, C, H, W) -> (B, 3K, C, H, W), the mixture's parameters.
+    ``log_prob(x)``: x (B, C, H, W) integer levels -> (B,) nats.
+    """
+
+    def __init__(self, channels: int = 1, hidden: int = 64, num_layers: int = 7,
+                 num_mixtures: int = 5, levels: int = 256, image_size: int = 28):
+        # at least 3 levels: with 2, PixelCNN reads binary pixels unscaled and uses a Bernoulli
+        levels = check_size("levels", levels, minimum=3)
+        super().__init__(channels, hidden, num_layers, levels, image_size)
+        self.num_mixtures = K = check_size("num_mixtures", num_mixtures)
+        g = channels
+        # the one change: 3K outputs per colour group instead of ``levels``
+        self.head[-1] = MaskedConv2d(2 * hidden * g, 3 * K * channels, 1, "B", g)
+
+    def _log_probs(self, x):  # (B, C, H, W): log P of each pixel's level given the past
+        x = self._check(x)
+        params = self.logits(x)  # (B, 3K, C, H, W)
+        logit_pi, mu, log_s = logistic_mixture.split_params(params, self.num_mixtures)
+        # each (B, K, C, H, W) -> log P of each pixel's level, (B, C, H, W)
+        return logistic_mixture.log_prob(x, logit_pi, mu, log_s, self.levels)
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        return self._log_probs(x).sum((1, 2, 3))  # (B,)
+
+    def log_prob_channels(self, x: torch.Tensor) -> torch.Tensor:
+        return self._log_probs(x).sum((2, 3))  # (B, C)
+
+    def level_probs(self, x: torch.Tensor) -> torch.Tensor:
+        """Every pixel's predicted distribution over the levels, given the pixels before it:
+        (B, C, H, W) -> (B, C, H, W, levels)."""
+        logit_pi, mu, log_s = logistic_mixture.split_params(self.logits(self._check(x)),
+                                                            self.num_mixtures)
+        return logistic_mixture.level_probs(logit_pi, mu, log_s, self.levels)
+
+    def _draw(self, params, generator):  # params (S, 3K) of one pixel and channel -> (S,)
+        logit_pi, mu, log_s = logistic_mixture.split_params(params, self.num_mixtures)
+        return logistic_mixture.sample(logit_pi, mu, log_s, self.levels, generator).float()
 
 
 class GatedPixelCNN(_Autoregressive):

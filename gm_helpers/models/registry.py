@@ -10,7 +10,7 @@ from gm_helpers.models.dcgan import Generator
 from gm_helpers.models.fvsbn import FVSBN
 from gm_helpers.models.made import MADE
 from gm_helpers.models.nade import NADE
-from gm_helpers.models.pixelcnn import GatedPixelCNN, PixelCNN
+from gm_helpers.models.pixelcnn import GatedPixelCNN, MixturePixelCNN, PixelCNN
 from gm_helpers.models.pixelrnn import DiagonalBiLSTM, RowLSTM
 from gm_helpers.models.vae import IWAE, VAE, Autoencoder
 
@@ -21,6 +21,7 @@ MODELS = {
     "made": MADE,
     "pixelcnn": PixelCNN,
     "gated_pixelcnn": GatedPixelCNN,
+    "mixture_pixelcnn": MixturePixelCNN,  # PixelCNN++'s discretized logistic mixture
     "row_lstm": RowLSTM,
     "diagonal_bilstm": DiagonalBiLSTM,
     "autoencoder": Autoencoder,

@@ -2,6 +2,7 @@
 
     python -m gm_helpers.training.bench           # every registered model, all settings
     python -m gm_helpers.training.bench made pixelcnn --no-compile --seconds 2
+    python -m gm_helpers.training.bench --fast-sampling    # plain vs incremental / cached sampling
 
 For each model, at the size the lectures ship, it measures training images/s (one Adam step
 on a batch of random binary images, timed over a few seconds after warm-up) and sampling
@@ -22,6 +23,8 @@ import time
 import torch
 import torch.nn as nn
 
+from gm_helpers.analysis.timing import cpu_time, one_thread
+from gm_helpers.models.pixelcnn_cache import sample_cached
 from gm_helpers.models.registry import build_model
 from gm_helpers.training.loop import per_example_loss
 from gm_helpers.training.runs import native_bf16
@@ -35,6 +38,8 @@ BENCH = {
     "made 1x8000": ("made", {"hidden": [8000]}, 100),
     "pixelcnn 32x10": ("pixelcnn", {"hidden": 32, "num_layers": 10}, 32),
     "gated_pixelcnn 16x5": ("gated_pixelcnn", {"hidden": 16, "num_layers": 5}, 32),
+    "pixelcnn 256-way softmax 32x5": ("pixelcnn", {"hidden": 32, "num_layers": 5, "levels": 256}, 32),
+    "mixture_pixelcnn 32x5, K=5": ("mixture_pixelcnn", {"hidden": 32, "num_layers": 5}, 32),
     "row_lstm h16x2": ("row_lstm", {"hidden": 16, "num_layers": 2}, 32),
     "diagonal_bilstm h16x2": ("diagonal_bilstm", {"hidden": 16, "num_layers": 2}, 32),
     "vae 784-200-200-50": ("vae", {}, 100),
@@ -131,6 +136,33 @@ def _share(achieved: float, peak: float, amp: bool, native: bool | None) -> str:
     return f"{achieved / peak:.0%}" if peak > 0 else "—"
 
 
+# name -> (model, config, the fast sampler): samplers that skip recomputing the pixels drawn
+FAST_SAMPLERS = {
+    "made 1x8000": ("made", {"hidden": [8000]}, "incremental",
+                    lambda model, n, g: model.sample_incremental(n, generator=g)),
+    "pixelcnn 32x10": ("pixelcnn", {"hidden": 32, "num_layers": 10}, "cached",
+                       lambda model, n, g: sample_cached(model, n, generator=g)),
+}
+
+
+def bench_fast_sampling(batches=(1, 16)) -> list[dict]:
+    """CPU seconds (one thread, the fastest of a few runs; the plain sampler once) to draw a
+    batch with each model's plain sampler and with its fast one, which draws the same images."""
+    rows = []
+    print("| model | sampler | batch | plain (s) | fast (s) | speed-up |\n|---|---|---|---|---|---|")
+    for key, (name, config, kind, fast) in FAST_SAMPLERS.items():
+        torch.manual_seed(0)
+        model = build_model(name, config).eval()
+        for n in batches:
+            with one_thread():
+                plain = cpu_time(lambda: model.sample(n, generator=torch.Generator().manual_seed(0)), 1)
+                quick = cpu_time(lambda: fast(model, n, torch.Generator().manual_seed(0)), 3)
+            rows.append({"model": key, "batch": n, "plain": plain, "fast": quick})
+            print(f"| {key} | {kind} | {n} | {plain:.2f} | {quick:.3f} | {plain / quick:.0f}x |",
+                  flush=True)
+    return rows
+
+
 def main(argv=None) -> list[dict]:
     p = argparse.ArgumentParser(prog="python -m gm_helpers.training.bench",
                                 description=__doc__.split("\n")[0])
@@ -140,7 +172,11 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--threads", type=int, default=torch.get_num_threads())
     p.add_argument("--no-compile", action="store_true", help="skip the torch.compile columns")
     p.add_argument("--no-sampling", action="store_true")
+    p.add_argument("--fast-sampling", action="store_true",
+                   help="only the table of plain against incremental / cached sampling")
     args = p.parse_args(argv)
+    if args.fast_sampling:
+        return bench_fast_sampling()
     torch.set_num_threads(args.threads)
     chosen = [k for k in BENCH if any(k.startswith(m) for m in args.models)]
     if not chosen:

@@ -1,4 +1,5 @@
-"""PixelCNN and Gated PixelCNN: causality by gradients, the blind spot, normalisation, colour, completion."""
+"""PixelCNN, Gated PixelCNN and the PixelCNN with PixelCNN++'s mixture output: causality by gradients,
+the blind spot, normalisation, colour, completion."""
 import functools
 import itertools
 
@@ -8,7 +9,7 @@ import torch
 
 from gm_helpers.data import colour_digits
 from gm_helpers.models.layers import MaskedConv2d
-from gm_helpers.models.pixelcnn import GatedPixelCNN, PixelCNN
+from gm_helpers.models.pixelcnn import GatedPixelCNN, MixturePixelCNN, PixelCNN
 from gm_helpers.models.tabular import all_binary_states
 from tests.helpers import random_images as _digits
 from tests.helpers import randomised as _randomised
@@ -223,3 +224,102 @@ def test_joint_normalisation_on_2x2_binary_colour_images():
     with torch.no_grad():
         total = model.log_prob(states.view(-1, 3, 2, 2)).exp().sum().item()
     assert total == pytest.approx(1.0, abs=1e-10)
+
+
+# ----------------------------------------------------------------------------- PixelCNN++'s mixture output
+def test_mixture_pixelcnn_is_the_pixelcnn_with_another_output_layer():
+    torch.manual_seed(0)
+    softmax = PixelCNN(hidden=4, num_layers=2, levels=256, image_size=8)
+    torch.manual_seed(0)
+    mixture = MixturePixelCNN(hidden=4, num_layers=2, num_mixtures=3, image_size=8)
+    a, b = softmax.state_dict(), mixture.state_dict()
+    assert a.keys() == b.keys()
+    differ = [k for k in a if a[k].shape != b[k].shape or not torch.equal(a[k], b[k])]
+    assert differ == ["head.3.weight", "head.3.bias", "head.3.mask"]   # the last 1x1 layer only
+    assert b["head.3.weight"].shape[0] == 3 * 3                        # 3K outputs, not 256
+    x = torch.randint(0, 256, (2, 1, 8, 8)).float()
+    assert mixture.logits(x).shape == (2, 9, 1, 8, 8) and mixture.log_prob(x).shape == (2,)
+    assert softmax.num_params() - mixture.num_params() == (256 - 9) * (2 * 4 + 1)
+
+
+def test_mixture_pixelcnn_causality_by_gradients():
+    model = randomised(MixturePixelCNN(hidden=3, num_layers=2, num_mixtures=2, image_size=8))
+    x = torch.zeros(1, 1, 8, 8)
+    for r, c in [(0, 0), (3, 3), (7, 7), (5, 6)]:
+        for param in range(6):                                     # every pi, mu and log s
+            g = dependencies(model, x, (r, c), level=param)[0].flatten()
+            assert torch.all(g[r * 8 + c:] == 0), (r, c, param)
+    rgb = randomised(MixturePixelCNN(channels=3, hidden=2, num_layers=1, num_mixtures=2, image_size=6))
+    for channel, sees in [(0, []), (1, [0]), (2, [0, 1])]:
+        g = dependencies(rgb, torch.zeros(1, 3, 6, 6), (3, 2), channel=channel, level=3)
+        assert [other for other in range(3) if g[other, 3, 2] != 0] == sees
+
+
+@pytest.mark.parametrize("config, states", [
+    ({"channels": 1, "levels": 3, "image_size": 2}, list(itertools.product(range(3), repeat=4))),
+    ({"channels": 3, "levels": 4, "image_size": 1}, list(itertools.product(range(4), repeat=3))),
+])
+def test_mixture_pixelcnn_exact_normalisation(config, states):
+    model = randomised(MixturePixelCNN(hidden=3, num_layers=1, num_mixtures=2, **config),
+                       dtype=torch.float64)
+    C, N = config["channels"], config["image_size"]
+    x = torch.tensor(states, dtype=torch.float64).view(-1, C, N, N)
+    with torch.no_grad():
+        assert model.log_prob(x).exp().sum().item() == pytest.approx(1.0, abs=1e-10)
+        assert torch.allclose(model.log_prob_channels(x).sum(1), model.log_prob(x))
+
+
+def test_mixture_pixelcnn_level_probs_are_the_conditionals_of_log_prob():
+    model = randomised(MixturePixelCNN(hidden=3, num_layers=1, num_mixtures=3, image_size=5),
+                       dtype=torch.float64)
+    x = torch.randint(0, 256, (2, 1, 5, 5), generator=torch.Generator().manual_seed(0)).double()
+    with torch.no_grad():
+        probs = model.level_probs(x)                               # (2, 1, 5, 5, 256)
+        picked = probs.gather(-1, x.long().unsqueeze(-1)).squeeze(-1)
+        assert probs.shape == (2, 1, 5, 5, 256)
+        assert torch.allclose(probs.sum(-1), torch.ones(2, 1, 5, 5, dtype=torch.float64))
+        assert torch.allclose(picked.log().sum((1, 2, 3)), model.log_prob(x))
+
+
+def test_mixture_pixelcnn_samples_from_its_distribution_and_cropping_is_exact():
+    model = randomised(MixturePixelCNN(hidden=3, num_layers=1, num_mixtures=2, levels=3,
+                                       image_size=2), seed=1)
+    a = model.sample(6000, generator=torch.Generator().manual_seed(0), crop=True)
+    b = model.sample(6000, generator=torch.Generator().manual_seed(0), crop=False)
+    assert torch.equal(a, b) and set(a.unique().tolist()) <= {0.0, 1.0, 2.0}
+    index = (a.view(-1, 4).long() * torch.tensor([27, 9, 3, 1])).sum(1)
+    observed = torch.bincount(index, minlength=81).double()
+    states = torch.tensor(list(itertools.product(range(3), repeat=4)), dtype=torch.float32)
+    with torch.no_grad():
+        expected = 6000 * model.log_prob(states.view(81, 1, 2, 2)).exp().double()
+    keep = expected > 5
+    dof = int(keep.sum()) - 1
+    chi2 = ((observed[keep] - expected[keep]) ** 2 / expected[keep]).sum().item()
+    assert chi2 < dof + 4.5 * (2 * dof) ** 0.5                     # far in the tail otherwise
+
+
+def test_mixture_pixelcnn_tiny_overfit():
+    torch.manual_seed(0)
+    model = MixturePixelCNN(hidden=8, num_layers=2, num_mixtures=2, levels=16, image_size=4)
+    x = torch.randint(0, 16, (4, 1, 4, 4), generator=torch.Generator().manual_seed(1)).float()
+    opt = torch.optim.Adam(model.parameters(), lr=0.02)
+    losses = []
+    for _ in range(150):
+        loss = -model.log_prob(x).mean()
+        losses.append(loss.item())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert losses[-1] < 0.5 * losses[0] and losses[-1] < 16 * np.log(16) / 2
+
+
+def test_mixture_pixelcnn_bad_inputs():
+    with pytest.raises(ValueError, match="levels must be an integer >= 3"):
+        MixturePixelCNN(levels=2)
+    with pytest.raises(ValueError, match="num_mixtures must be an integer >= 1"):
+        MixturePixelCNN(num_mixtures=0)
+    model = MixturePixelCNN(hidden=2, num_layers=1, num_mixtures=2, image_size=4)
+    with pytest.raises(ValueError, match="0..255"):
+        model.log_prob(torch.full((1, 1, 4, 4), 256.0))
+    with pytest.raises(ValueError, match=r"\(B, 1, 4, 4\)"):
+        model.log_prob(torch.zeros(1, 1, 5, 5))

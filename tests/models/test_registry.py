@@ -20,7 +20,7 @@ from gm_helpers.models.fvsbn import FVSBN
 from gm_helpers.models.layers import causal_mask
 from gm_helpers.models.made import MADE
 from gm_helpers.models.nade import NADE
-from gm_helpers.models.pixelcnn import GatedPixelCNN, PixelCNN
+from gm_helpers.models.pixelcnn import GatedPixelCNN, MixturePixelCNN, PixelCNN
 from gm_helpers.models.pixelrnn import DiagonalBiLSTM, RowLSTM
 from gm_helpers.models.registry import build_model
 from gm_helpers.models.rnade import RNADE
@@ -50,6 +50,9 @@ IMAGE = [  # (class, config): image models, logits(x) on (B, C, N, N)
     (PixelCNN, {"channels": 3, "hidden": 1, "num_layers": 0, "image_size": 2}),
     (PixelCNN, {"channels": 3, "hidden": 1, "num_layers": 1, "image_size": 2}),
     (PixelCNN, {"channels": 1, "hidden": 2, "num_layers": 1, "levels": 3, "image_size": 2}),
+    (MixturePixelCNN, {"hidden": 1, "num_layers": 0, "num_mixtures": 1, "levels": 3, "image_size": 2}),
+    (MixturePixelCNN, {"channels": 3, "hidden": 1, "num_layers": 1, "num_mixtures": 1, "levels": 3,
+                       "image_size": 1}),
     (GatedPixelCNN, {"hidden": 1, "num_layers": 1, "kernel_size": 1, "image_size": 1}),
     (GatedPixelCNN, {"hidden": 1, "num_layers": 1, "kernel_size": 1, "image_size": 3}),
     (GatedPixelCNN, {"hidden": 1, "num_layers": 1, "kernel_size": 3, "image_size": 3}),

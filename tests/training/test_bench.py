@@ -48,3 +48,18 @@ def test_the_bf16_share_of_the_peak_is_a_dash_without_native_bf16(monkeypatch, c
     main(["made 1x500", "--seconds", "0.05", "--no-compile", "--threads", "1", "--no-sampling"])
     out = capsys.readouterr().out
     assert "native bf16 on this CPU: no" in out and "— (no native bf16)" in out
+
+
+def test_fast_sampling_table_compares_the_two_samplers(capsys, monkeypatch):
+    """The table's rows on small models (the shipped sizes take a minute): one per model and
+    batch, both timings positive."""
+    from gm_helpers.models.pixelcnn_cache import sample_cached
+    monkeypatch.setattr(bench, "FAST_SAMPLERS", {
+        "made 1x16": ("made", {"D": 784, "hidden": [16]}, "incremental",
+                      lambda model, n, g: model.sample_incremental(n, generator=g)),
+        "pixelcnn 4x1": ("pixelcnn", {"hidden": 4, "num_layers": 1, "image_size": 6}, "cached",
+                         lambda model, n, g: sample_cached(model, n, generator=g))})
+    rows = bench.bench_fast_sampling(batches=(2,))
+    assert [(r["model"], r["batch"]) for r in rows] == [("made 1x16", 2), ("pixelcnn 4x1", 2)]
+    assert all(r["plain"] > 0 and r["fast"] > 0 for r in rows)
+    assert "| made 1x16 | incremental | 2 |" in capsys.readouterr().out

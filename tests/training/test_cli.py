@@ -323,3 +323,20 @@ def test_the_command_line_dispatches_to_the_gan_and_the_classifier(capsys):
         assert f"python -m gm_helpers.train {name}" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         cli_main(["dcgan", "--loss", "wasserstein"])
+
+
+def test_cli_trains_the_mixture_pixelcnn_on_grayscale_digits(tmp_path, real_data_dir):
+    """--data grayscale: the 8,000 / 1,000 / 1,000 split of the grayscale digits, 256 levels; the
+    whole 1,000-image test split is scored (no quarter), and the entry says which data."""
+    from gm_helpers.data import grayscale_digits
+    out = tmp_path / "m.pt"
+    entry = cli.main(["mixture_pixelcnn", "--data", "grayscale", "--set", "hidden=2", "num_layers=0",
+                      "num_mixtures=2", "--epochs", "1", "--limit", "64", "--batch-size", "32",
+                      "--threads", "1", "--no-progress", "--data-dir", str(real_data_dir),
+                      "--out", str(out)])
+    assert entry["data"] == "grayscale" and "test_nll_quarter" not in entry
+    assert entry["test_nll"] < 784 * math.log(256)                  # below the uniform model
+    model = load_checkpoint(out)
+    test = grayscale_digits(256, data_dir=real_data_dir)[2]
+    assert evaluate_nll(model, test) == pytest.approx(entry["test_nll"], abs=1e-3)
+    assert cli.load_training_data("grayscale", real_data_dir, 256)[2].equal(test)
