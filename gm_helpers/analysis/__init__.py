@@ -7,6 +7,8 @@
     estimators      Two ways to differentiate an expectation: why the VAE reparameterises
     exact           Exact checks on tiny autoregressive models: what the tests and lecture 3 prove
                     by enumeration
+    few_labels      The few-labels experiment: an unsupervised encoder as the start of a
+                    classifier (lecture 05)
     independence    Conditional independence, measured on data by counting (lecture 02)
     latent          Looking inside a VAE: exact integrals for small latents, and walks through the
                     latent space

@@ -71,7 +71,38 @@ def exact_log_prob(model, x, limit: float = 6.0, num: int | None = None, fitted:
         return torch.cat(parts)
     grid, cell = latent_grid(model.latent, limit, num)
     log_prior, log_lik = _log_prior_and_likelihood(model, x, grid)
-    return torch.logsumexp(log_prior + log_lik, 0) + math.log(cell)
+    log_joint = log_prior + log_lik  # (G, B)
+    log_px = torch.logsumexp(log_joint, 0) + math.log(cell)
+    _check_resolved(log_joint, log_px, model.latent, num, cell, limit)
+    return log_px
+
+
+# a shared grid's estimate must not move by more than this when every other point is dropped
+RESOLUTION_TOL = 0.01  # nats
+
+
+def _check_resolved(log_joint, log_px, L: int, num: int, cell: float, limit: float) -> None:
+    """Refuse a shared grid that does not resolve the posteriors: the sum over every other point
+    (cells 2^L times larger) must agree with the full sum to ``RESOLUTION_TOL`` nats, and the
+    outermost ring of cells must hold a negligible share of the mass. Otherwise the "exact"
+    value can be off by tens of nats (a posterior narrower than the step falls between points)."""
+    shape = (num,) * L + (log_joint.shape[1],)
+    joint = log_joint.reshape(shape)  # (num, [num,] B)
+    half = joint[::2] if L == 1 else joint[::2, ::2]
+    log_half = torch.logsumexp(half.reshape(-1, shape[-1]), 0) + math.log(cell * 2 ** L)
+    gap = (log_half - log_px).abs()
+    edge = torch.ones(shape[:-1], dtype=torch.bool)
+    edge[(slice(1, -1),) * L] = False
+    edge_share = (torch.logsumexp(joint[edge], 0) + math.log(cell) - log_px).exp()
+    bad = torch.nonzero((gap > RESOLUTION_TOL) | (edge_share > 1e-6)).flatten().tolist()
+    if bad:
+        i = bad[0]
+        raise ValueError(
+            f"the grid ({num} points per dimension over [-{limit}, {limit}]) does not resolve the "
+            f"posterior of {len(bad)} image(s), e.g. image {i}: {log_px[i].item():.3f} nats with "
+            f"every point, {log_half[i].item():.3f} with every other point, "
+            f"{edge_share[i].item():.1e} of the mass on the grid's edge. Use fitted=True (fine "
+            f"cells where each posterior lives), or a larger num or limit")
 
 
 def box_grid(low, high, num: int):
@@ -142,23 +173,27 @@ def _fitted_box(model, x, limit: float = 6.0, num: int = 201, coarse: int = 161,
 def elbo_derivation(model, x, limit: float = 6.0, num: int = 161) -> dict:
     """Each line of the ELBO derivation for each image, by quadrature: name -> (B,) nats.
 
-    log p(x) = E_q[log p(x)]                                       (p(x) does not depend on z)
-             = E_q[log p(x, z) / p(z|x)]                           (Bayes' rule)
-             = E_q[log (p(x, z) / q(z|x)) (q(z|x) / p(z|x))]       (multiply by q / q)
-             = E_q[log p(x|z)] - KL(q || p(z)) + KL(q || p(z|x))   (three terms)
+    (1) log p(x)
+    (2)   = E_q[log p(x)]                                  (q integrates to 1; p(x) has no z)
+    (3)   = E_q[log p(x, z) / p(z|x)]                      (Bayes' rule)
+    (4)   = E_q[log p(x, z) / q] + E_q[log q / p(z|x)]     (multiply by q / q, split the log)
+    (5)   = E_q[log p(x|z)] - KL(q || p(z)) + KL(q || p(z|x))   (p(x, z) = p(z) p(x|z))
     and ELBO = the first two terms: log p(x) - ELBO = KL(q || p(z|x)) >= 0.
     Each image gets its own quadrature points (``fitted_grids``, ``num`` coarse cells per
-    dimension, refined where the posterior and q live), in float64.
+    dimension, refined where the posterior and q live), in float64; ``derivation_lines``
+    evaluates the lines on them.
     "q mass on the grid" should be 1: the grid covers q, so the sums are expectations.
     """
     model = _float64(model)
     x = model._x(x)
-    rows = [_derivation_lines(model, image[None], grid, cell)
+    rows = [derivation_lines(model, image[None], grid, cell)
             for image, (grid, cell) in zip(x, fitted_grids(model, x, limit, num))]
     return {name: torch.cat([row[name] for row in rows]) for name in rows[0]}
 
 
-def _derivation_lines(model, x, grid, cell) -> dict:
+def derivation_lines(model, x, grid, cell) -> dict:
+    """The lines of ``elbo_derivation`` for images x (B, D) on the quadrature points grid
+    (G, L), each of area ``cell``: row name -> (B,) nats."""
     log_prior, log_lik = _log_prior_and_likelihood(model, x, grid)  # (G, 1), (G, B)
     log_joint = log_prior + log_lik  # log p(x, z_g)
     log_px = torch.logsumexp(log_joint, 0) + math.log(cell)  # (B,)
@@ -259,67 +294,3 @@ def traverse(model, x, dims, values) -> torch.Tensor:
         z[:, d] = values
         rows.append(torch.sigmoid(model.decode(z)))
     return torch.stack(rows)
-
-
-# ----------------------------------------------------------------------------- few labels
-class CodeClassifier(torch.nn.Module):
-    """``body`` (an encoder, or nothing for raw pixels) then a linear layer to class logits.
-
-    ``CodeClassifier(copy.deepcopy(vae.encoder), 100, 10)``: an encoder-initialised classifier.
-    ``forward(x)``: (B, D) -> (B, num_classes) logits.
-    """
-
-    def __init__(self, body, body_out: int, num_classes: int = 10):
-        super().__init__()
-        self.body = body if body is not None else torch.nn.Identity()
-        self.head = torch.nn.Linear(body_out, num_classes)
-
-    def forward(self, x):
-        return self.head(self.body(x.flatten(1).float()))
-
-
-def fit_classifier(model, x, y, steps: int = 300, lr: float = 1e-3, weight_decay: float = 1e-4,
-                   seed: int = 0):
-    """Full-batch Adam on the cross-entropy of a few labelled examples; returns the model."""
-    torch.manual_seed(seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    model.train()
-    for _ in range(steps):
-        loss = torch.nn.functional.cross_entropy(model(x), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    return model.eval()
-
-
-@torch.no_grad()
-def accuracy(model, x, y) -> float:
-    return (model(x).argmax(1) == y).float().mean().item()
-
-
-def few_label_experiment(encoder, encoder_out: int, x_pool, y_pool, x_eval, y_eval,
-                         num_labels=(100, 1000), seed: int = 0, steps: int = 300) -> dict:
-    """Accuracy on (x_eval, y_eval) of three classifiers trained on ``n`` labelled examples
-    drawn from the pool, for each n: the trained encoder + a linear head (fine-tuned), the same
-    architecture from a random start, and a linear model on raw pixels.
-
-    Returns {n: {"encoder-initialised": acc, "random init": acc, "raw pixels": acc}}.
-    """
-    results, num_classes = {}, int(y_pool.max()) + 1
-    for n in num_labels:
-        g = torch.Generator().manual_seed(seed + n)
-        idx = torch.randperm(len(x_pool), generator=g)[:n]
-        x, y = x_pool[idx].flatten(1).float(), y_pool[idx]
-        torch.manual_seed(seed)
-        random_body = copy.deepcopy(encoder)
-        for module in random_body.modules():
-            if hasattr(module, "reset_parameters"):
-                module.reset_parameters()
-        models = {"encoder-initialised": CodeClassifier(copy.deepcopy(encoder), encoder_out,
-                                                        num_classes),
-                  "random init": CodeClassifier(random_body, encoder_out, num_classes),
-                  "raw pixels": CodeClassifier(None, x.shape[1], num_classes)}
-        results[n] = {name: accuracy(fit_classifier(m, x, y, steps=steps, seed=seed),
-                                     x_eval.flatten(1).float(), y_eval)
-                      for name, m in models.items()}
-    return results

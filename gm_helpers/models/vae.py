@@ -5,7 +5,8 @@ Paper card: Auto-Encoding Variational Bayes (the VAE)
     Idea: a latent-variable model p(x) = \int p(z) p_\theta(x|z) dz whose integral we cannot
     compute, trained through a lower bound. An encoder q_\phi(z|x) = N(mu(x), diag s^2(x))
     proposes the z that could have made x; sampling z = mu + s * eps with eps ~ N(0, I) (the
-    reparameterisation) lets gradients flow into the encoder.
+    reparameterisation) lets gradients flow into the encoder. The decoder p_\theta(x|z) is a
+    Bernoulli per pixel for binary data (this course's), a Gaussian for real-valued data.
 
     \log p(x) \ge \mathrm{ELBO}(x) = E_{q(z|x)}[\log p(x|z)] - KL(q(z|x) \,\|\, p(z))
     \log p(x) = \mathrm{ELBO}(x) + KL(q(z|x) \,\|\, p(z|x))
@@ -57,6 +58,37 @@ def gaussian_log_prob(z, mu, logvar) -> torch.Tensor:
     """log N(z; mu, diag e^logvar), summed over the last dim."""
     # log N = -1/2 sum_j [ log 2 pi + logvar_j + (z_j - mu_j)^2 / e^logvar_j ]
     return -0.5 * (LOG_2PI + logvar + (z - mu) ** 2 / logvar.exp()).sum(-1)
+
+
+def gaussian_decoder_log_prob(x, mu, logvar=0.0) -> torch.Tensor:
+    """log p(x|z) = log N(x; mu, diag e^logvar) of a Gaussian decoder, summed over the last dim.
+
+    For real-valued data; binary pixels want the Bernoulli decoder (``bernoulli_log_prob``).
+    ``x``, ``mu``: tensors of one shape (..., D); ``logvar``: a number (one fixed variance for
+    every pixel) or a tensor that broadcasts against ``mu`` (a decoder that outputs it too).
+    Returns (...,) nats. With a fixed sigma it is the squared error, scaled, plus a constant:
+    log p(x|z) = -1/(2 sigma^2) sum_d (x_d - mu_d)^2 - D/2 log(2 pi sigma^2).
+    It is a density, not a probability: on binary x it grows without bound as sigma -> 0, so
+    its nats cannot be compared with a Bernoulli likelihood's.
+    """
+    if not (torch.is_tensor(x) and torch.is_tensor(mu)):
+        raise TypeError(f"x and mu must be torch tensors, got {type(x).__name__} and "
+                        f"{type(mu).__name__}")
+    if x.shape != mu.shape:
+        raise ValueError(f"x and mu must have the same shape, got {tuple(x.shape)} and "
+                         f"{tuple(mu.shape)}")
+    if not (mu.is_floating_point() and x.dim() >= 1):
+        raise ValueError("mu must be a float tensor with at least one dimension (..., D)")
+    logvar = torch.as_tensor(logvar, dtype=mu.dtype, device=mu.device)
+    if not torch.isfinite(logvar).all():
+        raise ValueError("logvar must be finite: sigma^2 = exp(logvar) must be positive")
+    try:
+        logvar = logvar.expand_as(mu)  # (..., D)
+    except RuntimeError:
+        raise ValueError(f"logvar of shape {tuple(logvar.shape)} does not broadcast against mu "
+                         f"{tuple(mu.shape)}") from None
+    # log N(x; mu, s^2) = -1/2 sum_d [ log 2 pi s^2 + (x_d - mu_d)^2 / s^2 ]
+    return gaussian_log_prob(x.to(mu.dtype), mu, logvar)
 
 
 def mlp(sizes, activation="tanh") -> nn.Sequential:
@@ -192,7 +224,8 @@ class VAE(nn.Module):
         """
         num_samples = _count("num_samples", num_samples)
         x = self._x(x)
-        chunk = chunk or max(1, min(num_samples, 1_000_000 // max(1, len(x) * self.D)))
+        chunk = max(1, min(num_samples, 1_000_000 // max(1, len(x) * self.D))) if chunk is None \
+            else _count("chunk", chunk)  # samples per chunk: an integer >= 1
         parts = []
         for start in tqdm(range(0, num_samples, chunk), disable=not progress, desc="log p(x)"):
             k = min(chunk, num_samples - start)

@@ -11,7 +11,14 @@ import pytest
 import torch
 
 from gm_helpers.models.layers import bernoulli_log_prob
-from gm_helpers.models.vae import IWAE, VAE, Autoencoder, gaussian_log_prob, kl_diag_gaussians
+from gm_helpers.models.vae import (
+    IWAE,
+    VAE,
+    Autoencoder,
+    gaussian_decoder_log_prob,
+    gaussian_log_prob,
+    kl_diag_gaussians,
+)
 from gm_helpers.training.runs import train_run
 from tests.helpers import randomised
 
@@ -205,3 +212,59 @@ def test_beta_weighs_the_kl_term():
         _, rec, kl = model.elbo(x, return_terms=True)
     torch.testing.assert_close(losses[4.0] - losses[1.0], 3 * kl)
     torch.testing.assert_close(losses[1.0], -(rec - kl))
+
+
+def test_gaussian_decoder_against_torch_and_squared_error():
+    """log N(x; mu, s^2 I) equals torch.distributions' value; with a fixed sigma it is
+    -SE / (2 s^2) - D/2 log(2 pi s^2), the autoencoder's squared error up to scale and constant."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(5, 7, generator=g, dtype=torch.float64)
+    mu = torch.rand(5, 7, generator=g, dtype=torch.float64)
+    logvar = torch.randn(5, 7, generator=g, dtype=torch.float64)
+    ours = gaussian_decoder_log_prob(x, mu, logvar)  # a variance per pixel
+    normal = torch.distributions.Normal(mu, (0.5 * logvar).exp())
+    assert ours.shape == (5,)
+    torch.testing.assert_close(ours, normal.log_prob(x).sum(-1))
+    squared_error = ((x - mu) ** 2).sum(-1)
+    for sigma in (1.0, 0.1, 3.0):
+        fixed = gaussian_decoder_log_prob(x, mu, math.log(sigma ** 2))
+        torch.testing.assert_close(
+            fixed, -squared_error / (2 * sigma ** 2) - 7 / 2 * math.log(2 * math.pi * sigma ** 2))
+    # leading dimensions broadcast through, and a float32 mean gives a float32 answer
+    out = gaussian_decoder_log_prob(torch.zeros(3, 2, 4), torch.zeros(3, 2, 4))
+    assert out.shape == (3, 2) and out.dtype == torch.float32
+
+
+def test_gaussian_density_on_binary_data_is_unbounded():
+    """A density is not a probability: on binary x with mu = x it is -D/2 log(2 pi s^2), which
+    grows without bound as sigma -> 0, while a Bernoulli log-likelihood is never above 0."""
+    x = torch.bernoulli(torch.full((4, 10), 0.5, dtype=torch.float64))
+    values = [gaussian_decoder_log_prob(x, x, 2 * math.log(s)) for s in (1.0, 0.1, 1e-3)]
+    assert values[0].max() < 0 < values[1].min() and values[1].max() < values[2].min()
+    torch.testing.assert_close(values[2], torch.full((4,), -5 * math.log(2 * math.pi * 1e-6),
+                                                     dtype=torch.float64))
+    logits = torch.randn(4, 10, dtype=torch.float64) * 5
+    assert (bernoulli_log_prob(logits, x) < 0).all()
+
+
+@pytest.mark.parametrize("bad, error", [
+    (lambda: gaussian_decoder_log_prob(np.zeros((2, 3)), torch.zeros(2, 3)), TypeError),
+    (lambda: gaussian_decoder_log_prob(torch.zeros(2, 3), torch.zeros(2, 4)), ValueError),
+    (lambda: gaussian_decoder_log_prob(torch.zeros(2, 3), torch.zeros(2, 3), torch.zeros(5)),
+     ValueError),
+    (lambda: gaussian_decoder_log_prob(torch.zeros(2, 3), torch.zeros(2, 3), float("-inf")),
+     ValueError),
+    (lambda: gaussian_decoder_log_prob(torch.zeros(2, 3), torch.zeros(2, 3, dtype=torch.long)),
+     ValueError),
+])
+def test_gaussian_decoder_bad_inputs(bad, error):
+    with pytest.raises(error):
+        bad()
+
+
+@pytest.mark.parametrize("chunk, error", [(-1, ValueError), (0, ValueError), (2.5, TypeError),
+                                          ("10", TypeError)])
+def test_log_prob_names_a_bad_chunk(chunk, error):
+    from gm_helpers.models.vae import VAE
+    with pytest.raises(error, match="chunk"):
+        VAE(hidden=[8], latent=2).log_prob(torch.zeros(2, 784), num_samples=10, chunk=chunk)
