@@ -18,10 +18,46 @@ import sys
 import time
 from pathlib import Path
 
+# A wait for a kernel message is polled in slices of this many seconds. nbclient waits for a
+# cell's reply with one poll of the whole cell timeout, and under CPU load that poll sometimes
+# misses the reply's arrival: the cell then "runs" until the timeout (600 s) although the
+# kernel answered at once (observed after cells that display widgets; with ipykernel 7 in most
+# runs of a widget-heavy notebook, with 6.x rarely). A fresh poll sees the waiting message at
+# once, so slicing bounds such a stall to one slice.
+POLL_SLICE_S = 1.0
+
+
+def poll_in_slices() -> None:
+    """Make jupyter_client's asyncio channels (what nbclient uses) poll in ``POLL_SLICE_S``
+    slices up to the same deadline: the same messages and timeouts, no missed wake-up."""
+    from queue import Empty
+
+    from jupyter_client.channels import AsyncZMQSocketChannel
+
+    original = AsyncZMQSocketChannel.get_msg
+    if getattr(original, "sliced", False):
+        return
+
+    async def get_msg(self, timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = POLL_SLICE_S if deadline is None else \
+                min(POLL_SLICE_S, max(0.0, deadline - time.monotonic()))
+            try:
+                return await original(self, timeout=left)
+            except Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+
+    get_msg.sliced = True
+    AsyncZMQSocketChannel.get_msg = get_msg
+
 
 def execute_one(path: Path, timeout: int) -> dict:
     import nbformat
     from nbclient import NotebookClient
+
+    poll_in_slices()
 
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
