@@ -25,6 +25,7 @@ import torch
 import torch.nn as nn
 
 from gm_helpers.checks import check_choice, check_num_samples, check_size
+from gm_helpers.models.layers import sampling_device
 
 
 class Generator(nn.Module):
@@ -61,7 +62,7 @@ class Generator(nn.Module):
         """``num`` images (num, 1, 28, 28) in [0, 1], from N(0, I) noise (seeded if asked)."""
         num = check_num_samples(num, "num")
         weight = next(self.parameters())
-        device = device or weight.device
+        device = sampling_device(weight, device)
         g = torch.Generator().manual_seed(check_size("seed", seed, 0)) if seed is not None else None
         z = torch.randn(num, self.latent, generator=g).to(device=device, dtype=weight.dtype)
         if num == 0:

@@ -29,7 +29,7 @@ from gm_helpers.checks import (
     check_size,
 )
 from gm_helpers.models import logistic_mixture
-from gm_helpers.models.layers import MaskedConv2d, bernoulli_log_prob, check_images
+from gm_helpers.models.layers import MaskedConv2d, bernoulli_log_prob, check_images, sampling_device
 
 
 class _Autoregressive(nn.Module):
@@ -79,7 +79,7 @@ class _Autoregressive(nn.Module):
         num_given_rows = check_size("num_given_rows", num_given_rows, minimum=0,
                                     maximum=self.image_size)
         weight = next(self.parameters())
-        device = device or weight.device
+        device = sampling_device(weight, device, generator)
         S, C, N = num_samples, self.channels, self.image_size
         x = torch.zeros(S, C, N, N, device=device, dtype=weight.dtype)
         if num_given_rows:

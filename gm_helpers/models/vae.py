@@ -30,7 +30,7 @@ import torch.nn as nn
 from tqdm.auto import tqdm
 
 from gm_helpers.checks import check_float, check_size, check_sizes
-from gm_helpers.models.layers import bernoulli_log_prob, flatten_binary
+from gm_helpers.models.layers import bernoulli_log_prob, flatten_binary, sampling_device
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -238,7 +238,7 @@ class VAE(nn.Module):
         num_samples = _count("num_samples", num_samples, low=0)
         weight = self.decoder[0].weight
         z = torch.randn(num_samples, self.latent, generator=generator, dtype=weight.dtype,
-                        device=device or weight.device)
+                        device=sampling_device(weight, device, generator))
         probs = torch.sigmoid(self.decode(z))  # (S, D)
         return probs if mean else torch.bernoulli(probs, generator=generator)
 

@@ -85,7 +85,8 @@ def test_flat_models_refuse_shapes_that_only_hold_d_values(shape):
 
 
 SAMPLERS = {"fvsbn": {}, "nade": {"H": 8}, "made": {"hidden": [8]},
-            "row_lstm": {"hidden": 4, "num_layers": 1}}
+            "row_lstm": {"hidden": 4, "num_layers": 1}, "pixelcnn": {"hidden": 4, "num_layers": 1},
+            "vae": {"hidden": [8], "latent": 2}}
 
 
 @pytest.mark.parametrize("name", SAMPLERS)
@@ -105,3 +106,9 @@ def test_nade_completion_without_images_names_the_missing_argument():
     from gm_helpers.models.nade import NADE
     with pytest.raises(ValueError, match="pass given="):
         NADE(16, 4).sample(2, num_given=4)
+
+
+def test_the_dcgan_sampler_names_a_wrong_device():
+    from gm_helpers.models.dcgan import Generator
+    with pytest.raises(ValueError, match="holds shapes, not numbers"):
+        Generator(latent=4, width=4).sample(2, seed=0, device="meta")
