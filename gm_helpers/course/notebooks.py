@@ -1,4 +1,4 @@
-"""Execute lecture notebooks in place and measure each one's wall time and peak memory.
+"""Execute lecture notebooks in place and measure each one's wall time, CPU time and peak memory.
 
     python -m gm_helpers.course execute lectures/*.ipynb          # execute, save, report
     python -m gm_helpers.course execute --sync lectures/*.ipynb   # first sync each .ipynb with its .py
@@ -65,8 +65,13 @@ def execute_one(path: Path, timeout: int) -> dict:
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     wall = time.perf_counter() - start
     nbformat.write(nb, path)
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
-    return {"notebook": str(path), "wall_s": round(wall, 1), "peak_mb": round(peak_kb / 1024)}
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # the kernel's, once it has exited
+    peak_kb = usage.ru_maxrss  # KiB on Linux
+    # CPU seconds of the kernel: what the lecture costs, however loaded the machine was (with
+    # one thread, about its wall time on an idle machine)
+    cpu = usage.ru_utime + usage.ru_stime
+    return {"notebook": str(path), "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
+            "peak_mb": round(peak_kb / 1024)}
 
 
 def main(argv=None) -> None:
