@@ -3,6 +3,7 @@
     python -m gm_helpers.course execute lectures/*.ipynb          # execute, save, report
     python -m gm_helpers.course execute --sync lectures/*.ipynb   # first sync each .ipynb with its .py
     python -m gm_helpers.course execute --repeat 5 --timeout 300 lectures/*.ipynb   # stall test
+    python -m gm_helpers.course execute --trace-memory lectures/05_autoencoders_vae.ipynb
 
 Each notebook runs in a fresh child process whose kernel's peak resident memory is read from
 ``getrusage(RUSAGE_CHILDREN)`` once the kernel has exited, so the numbers are the kernel's own.
@@ -74,6 +75,34 @@ def execute_one(path: Path, timeout: int) -> dict:
             "peak_mb": round(peak_kb / 1024)}
 
 
+def trace_memory(path: Path, timeout: int, step_mb: int = 50) -> dict:
+    """Execute a notebook cell by cell (not saved) and report each code cell after which the
+    kernel's peak resident memory (``VmHWM``, Linux) rose by more than ``step_mb``: where a
+    lecture's memory goes."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    poll_in_slices()
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    rises, peak = [], 0
+    with client.setup_kernel():
+        status = Path(f"/proc/{client.km.provisioner.process.pid}/status")
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            client.execute_cell(cell, index)
+            hwm = next(int(line.split()[1]) // 1024 for line in status.read_text().splitlines()
+                       if line.startswith("VmHWM"))  # MiB
+            if hwm - peak > step_mb:
+                first = next((line for line in cell.source.splitlines() if line.strip()), "")
+                rises.append({"cell": index, "peak_mb": hwm, "rise_mb": hwm - peak,
+                              "first_line": first[:80]})
+            peak = max(peak, hwm)
+    return {"notebook": str(path), "peak_mb": peak, "rises": rises}
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(prog="python -m gm_helpers.course execute",
                                 description=__doc__.splitlines()[0])
@@ -83,10 +112,17 @@ def main(argv=None) -> None:
     p.add_argument("--repeat", type=int, default=1,
                    help="execute every notebook this many times (a stall shows as a cell past "
                         "--timeout)")
+    p.add_argument("--trace-memory", action="store_true",
+                   help="do not save: print the cells after which the kernel's peak memory rose "
+                        "by more than 50 MB (Linux)")
     p.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.one:
         print(json.dumps(execute_one(args.notebooks[0], args.timeout)))
+        return
+    if args.trace_memory:
+        for path in [p for _ in range(max(1, args.repeat)) for p in args.notebooks]:
+            print(json.dumps(trace_memory(path, args.timeout)), flush=True)
         return
     for path in [p for _ in range(max(1, args.repeat)) for p in args.notebooks]:
         if args.sync:

@@ -49,3 +49,17 @@ def test_the_timeout_still_ends_the_wait(monkeypatch):
     with pytest.raises(Empty):
         asyncio.run(AsyncZMQSocketChannel.get_msg(object(), timeout=0.3))
     assert 0.25 < time.monotonic() - start < 1.0
+
+
+@pytest.mark.skipif(not __import__("pathlib").Path("/proc/self/status").exists(), reason="Linux only")
+def test_trace_memory_names_the_cell_that_allocates(tmp_path):
+    import nbformat
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_code_cell("big = bytearray(300 * 2**20)  # 300 MiB\\n"
+                                  "big[::4096] = b'x' * len(big[::4096])  # every page touched"),
+        nbformat.v4.new_code_cell("y = 2")])
+    nbformat.write(nb, tmp_path / "t.ipynb")
+    result = notebooks.trace_memory(tmp_path / "t.ipynb", timeout=60)
+    assert [r["cell"] for r in result["rises"] if r["rise_mb"] > 250] == [1]
+    assert result["peak_mb"] > 300
