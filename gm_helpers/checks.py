@@ -85,7 +85,8 @@ def check_no_nan(name: str, values):
     and the count otherwise. Infinities pass: log 0 = -inf is a legitimate log-probability."""
     import torch  # here, so that the command line's argument checks load without torch
 
-    count = int(torch.as_tensor(values).isnan().sum()) if torch.as_tensor(values).is_floating_point() else 0
+    tensor = torch.as_tensor(values)
+    count = int(tensor.isnan().sum()) if tensor.is_floating_point() else 0
     if count:
         raise InvalidArgument(f"{name} holds {count} NaN value(s): a NaN here means a bug upstream "
                               f"(a diverged model, a 0/0); find it rather than average it away")

@@ -178,8 +178,9 @@ def _check_before_training(args) -> tuple[dict, Path, Path]:
     except Exception as err:  # noqa: BLE001 - the model's own message, with the flag to fix
         fail(f"--set: {args.model} does not accept the config {config}: "
              f"{type(err).__name__}: {err}")
-    if _data_problem(args.data, shell):
-        fail(_data_problem(args.data, shell))
+    problem = _data_problem(args.data, shell)
+    if problem:
+        fail(problem)
     if args.out is None:
         args.out = f"checkpoints/{args.model}.pt"
     out, run_path = output_paths(parser(), args)   # never over another run's files
