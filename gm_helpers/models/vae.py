@@ -226,11 +226,15 @@ class VAE(nn.Module):
         x = self._x(x)
         chunk = max(1, min(num_samples, 1_000_000 // max(1, len(x) * self.D))) if chunk is None \
             else _count("chunk", chunk)  # samples per chunk: an integer >= 1
-        parts = []
-        for start in tqdm(range(0, num_samples, chunk), disable=not progress, desc="log p(x)"):
+        starts = range(0, num_samples, chunk)
+        # one (chunks, B) buffer allocated up front: a small tensor kept from each round would sit
+        # between the rounds' large freed blocks and fragment the heap (measured: +300 MB of
+        # resident memory over 417 rounds at k = 5000 when the rounds' results were appended)
+        parts = torch.empty(len(starts), len(x), dtype=x.dtype, device=x.device)
+        for i, start in enumerate(tqdm(starts, disable=not progress, desc="log p(x)")):
             k = min(chunk, num_samples - start)
-            parts.append(torch.logsumexp(self.log_weights(x, k), 0))  # (B,)
-        return torch.logsumexp(torch.stack(parts), 0) - math.log(num_samples)
+            torch.logsumexp(self.log_weights(x, k), 0, out=parts[i])  # (B,)
+        return torch.logsumexp(parts, 0) - math.log(num_samples)
 
     @torch.no_grad()
     def sample(self, num_samples: int, device=None, generator=None, mean: bool = False):
