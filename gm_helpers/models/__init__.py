@@ -5,6 +5,9 @@
                 accurate on held-out digits
     dcgan       A DCGAN for 28x28 binary digits: the generator, the discriminator and instance
                 noise
+    flows       Normalizing flows: invertible layers with exact log-determinants (affine coupling,
+                permutation, invertible 1x1 mixing, MAF on MADE's masks, IAF as MAF inverted),
+                composed into a density
     fvsbn       FVSBN: the fully visible sigmoid belief network, a logistic regression per pixel
     gan         GAN networks and losses: the MLP generator and discriminator of the 2-d
                 experiments, PacGAN's packed discriminator, and the discriminator's and both
