@@ -3,10 +3,10 @@
     classifier  The digit classifier whose eyes score generated digits (lecture 06's label
                 histograms and Frechet distances): a small convolutional network, about 98 %
                 accurate on held-out digits
-    dequantization  Dequantization: a flow over x + u bounds binary data's NLL (uniform and learned
-                q(u|x), and the importance-weighted estimate that tightens the bound)
     dcgan       A DCGAN for 28x28 binary digits: the generator, the discriminator and instance
                 noise
+    dequantization  Dequantization: a flow over x + u bounds binary data's NLL (uniform and learned
+                q(u|x), and the importance-weighted estimate that tightens the bound)
     flows       Normalizing flows: invertible layers with exact log-determinants (affine coupling,
                 permutation, invertible 1x1 mixing, MAF on MADE's masks, IAF as MAF inverted),
                 composed into a density
