@@ -32,6 +32,8 @@
     registry    The registry of trainable models: a checkpoint names its model, ``build_model``
                 rebuilds it
     rnade       RNADE: NADE for real-valued vectors, a mixture of Gaussians per conditional
+    spline_flows  Neural spline flows: coupling layers whose elementwise map is a monotone
+                rational-quadratic spline
     tabular     Counting parameters, and the tabular models whose counts we compare
     vae         Autoencoders, the variational autoencoder and the importance-weighted bound
 """

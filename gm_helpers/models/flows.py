@@ -34,14 +34,14 @@ from gm_helpers.models.layers import sampling_device
 from gm_helpers.models.made import MADE
 
 
-def _check_input(x: torch.Tensor, D: int) -> torch.Tensor:
+def check_flow_input(x: torch.Tensor, D: int) -> torch.Tensor:
     if not isinstance(x, torch.Tensor) or x.dim() != 2 or x.shape[1] != D:
         shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
         raise InvalidArgument(f"a flow over D = {D} dimensions takes a (B, {D}) tensor, got {shape}")
     return x
 
 
-def _mlp(sizes: list[int]) -> nn.Sequential:
+def mlp(sizes: list[int]) -> nn.Sequential:
     layers = []
     for i, o in zip(sizes[:-1], sizes[1:]):
         layers += [nn.Linear(i, o), nn.ReLU()]
@@ -58,11 +58,11 @@ class ElementwiseAffine(nn.Module):
         self.shift = nn.Parameter(torch.zeros(D))
 
     def forward(self, x):
-        x = _check_input(x, self.D)
+        x = check_flow_input(x, self.D)
         return x * self.log_scale.exp() + self.shift, self.log_scale.sum().expand(len(x))
 
     def inverse(self, z):
-        z = _check_input(z, self.D)
+        z = check_flow_input(z, self.D)
         return (z - self.shift) * (-self.log_scale).exp(), -self.log_scale.sum().expand(len(z))
 
 
@@ -84,7 +84,7 @@ class AffineCoupling(nn.Module):
         if mask.sum() in (0, D):
             raise InvalidArgument("mask must pass some dimensions through and transform others")
         self.register_buffer("mask", mask)
-        self.net = _mlp([D, *check_sizes("hidden", hidden), 2 * D])
+        self.net = mlp([D, *check_sizes("hidden", hidden), 2 * D])
         nn.init.zeros_(self.net[-1].weight)   # starts as the identity map
         nn.init.zeros_(self.net[-1].bias)
         self.scale = float(scale)
@@ -96,12 +96,12 @@ class AffineCoupling(nn.Module):
         return s * free, t * free          # zero on the kept dimensions
 
     def forward(self, x):
-        x = _check_input(x, self.D)
+        x = check_flow_input(x, self.D)
         s, t = self._scale_shift(x * self.mask)
         return x * s.exp() + t, s.sum(1)   # kept dims: s = t = 0, unchanged
 
     def inverse(self, z):
-        z = _check_input(z, self.D)
+        z = check_flow_input(z, self.D)
         s, t = self._scale_shift(z * self.mask)
         return (z - t) * (-s).exp(), -s.sum(1)
 
@@ -119,11 +119,11 @@ class Permutation(nn.Module):
         self.register_buffer("inverse_perm", torch.argsort(perm))
 
     def forward(self, x):
-        x = _check_input(x, self.D)
+        x = check_flow_input(x, self.D)
         return x[:, self.perm], x.new_zeros(len(x))
 
     def inverse(self, z):
-        z = _check_input(z, self.D)
+        z = check_flow_input(z, self.D)
         return z[:, self.inverse_perm], z.new_zeros(len(z))
 
 
@@ -152,11 +152,11 @@ class InvertibleLinear(nn.Module):
         return self.P @ L @ U
 
     def forward(self, x):
-        x = _check_input(x, self.D)
+        x = check_flow_input(x, self.D)
         return x @ self.weight().T, self.log_s.sum().expand(len(x))
 
     def inverse(self, z):
-        z = _check_input(z, self.D)
+        z = check_flow_input(z, self.D)
         return torch.linalg.solve(self.weight(), z.T).T, -self.log_s.sum().expand(len(z))
 
 
@@ -199,12 +199,12 @@ class MaskedAutoregressive(nn.Module):
         return mu, self.scale * torch.tanh(raw / self.scale)
 
     def forward(self, x):
-        x = _check_input(x, self.D)
+        x = check_flow_input(x, self.D)
         mu, alpha = self._shift_log_scale(x)
         return (x - mu) * (-alpha).exp(), -alpha.sum(1)
 
     def inverse(self, z):
-        z = _check_input(z, self.D)
+        z = check_flow_input(z, self.D)
         x = torch.zeros_like(z)
         column = torch.arange(self.D, device=z.device)
         for d in self.order.tolist():           # D passes: x_d needs x_<d
@@ -263,7 +263,7 @@ class Flow(nn.Module):
         return z, logdet
 
     def log_prob(self, x) -> torch.Tensor:
-        z, logdet = self(_check_input(x, self.D))
+        z, logdet = self(check_flow_input(x, self.D))
         return standard_normal_log_prob(z) + logdet
 
     def training_loss(self, x) -> torch.Tensor:

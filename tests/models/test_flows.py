@@ -145,3 +145,31 @@ def test_wrong_input_shape_is_refused():
         f.log_prob(torch.zeros(3, 3))
     with pytest.raises(InvalidArgument, match=r"\(B, 2\)"):
         f.log_prob(torch.zeros(3))
+
+
+# ----------------------------------------------------------------------------- spline couplings
+def test_spline_coupling_inverts_and_its_log_det_is_the_jacobians():
+    from gm_helpers.models.spline_flows import SplineCoupling, spline_flow
+    for f in (randomised(SplineCoupling(3, [1.0, 0, 0], (16,), bins=8), scale=0.5, dtype=torch.float64),
+              randomised(spline_flow(2, 4, (16,), bins=8), scale=0.5, dtype=torch.float64)):
+        x = torch.randn(200, f.D, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) * 2
+        z, logdet = f(x)                                   # some points fall outside [-B, B]
+        x_back, logdet_back = f.inverse(z)
+        assert torch.allclose(x_back, x, atol=1e-8) and torch.allclose(logdet, -logdet_back, atol=1e-8)
+        assert not torch.allclose(z, x)
+        for xi, ld in zip(x[:10], logdet[:10]):
+            J = jacobian(lambda v: f(v[None])[0][0], xi)
+            assert ld.item() == pytest.approx(torch.linalg.slogdet(J)[1].item(), abs=1e-9)
+
+
+def test_spline_is_monotone_and_the_identity_outside_its_bound():
+    from gm_helpers.models.spline_flows import rational_quadratic_spline
+    g = torch.Generator().manual_seed(0)
+    x = torch.linspace(-5, 5, 2001, dtype=torch.float64)
+    w, h, d = (2 * torch.randn(1, n, generator=g, dtype=torch.float64).expand(len(x), n)
+               for n in (8, 8, 7))                         # one spline for every point
+    y, log_derivative = rational_quadratic_spline(x, w, h, d, bound=3.0)
+    assert (y[1:] > y[:-1]).all()
+    outside = x.abs() >= 3
+    assert torch.equal(y[outside], x[outside]) and (log_derivative[outside] == 0).all()
+    assert y[x.abs() < 3].abs().max() < 3
