@@ -13,7 +13,8 @@ The map (each folder's ``__init__.py`` lists its modules):
                   checkpoints, the command line ``python -m gm_helpers.train``, the benchmark
     widgets/      the explorer framework and one module of explorers per lecture
     exercises/    the checker core and one module of checkers per lecture
-    course/       student copies, the claims ledger, notebook execution, README tables
+    course/       student copies, the claims ledger, notebook execution, the hosting setting, the
+                  generated tables and links of the README and the instructor guide
 
 Dependencies point one way: models import only data and checks; analysis imports models;
 training imports models and analysis; widgets and exercises import what is below them; course

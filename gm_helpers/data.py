@@ -8,15 +8,20 @@
   text of lecture 02's character models.
 
 Where the files live (first that applies): the ``data_dir`` argument, the environment variable
-``GM_DATA_DIR``, the repository's ``data/`` folder. The layout inside is::
+``GM_DATA_DIR``, the repository's ``data/`` folder when the package runs from a checkout where
+that folder is writable, else a per-user cache folder (``~/.cache/gm_helpers`` on Linux or
+``$XDG_CACHE_HOME/gm_helpers``, ``~/Library/Caches/gm_helpers`` on macOS,
+``%LOCALAPPDATA%\\gm_helpers\\Cache`` on Windows), so an installed package (Colab, a wheel) never
+writes into site-packages. The layout inside is::
 
     binarized_mnist.npz                   # keys train/valid/test, (N, 98) uint8, 8 pixels a byte
     mnist/t10k-images-idx3-ubyte.gz
     mnist/t10k-labels-idx1-ubyte.gz
 
-A missing file is downloaded from its canonical source (tqdm progress bar, checksum checked,
-written atomically). Offline, you get an error naming the file and the folder to put it in.
-Every load checks a checksum, so a corrupt or truncated file is never used.
+A missing file is downloaded, trying its sources in order (tqdm progress bar, checksum
+checked, written atomically); ``fetch_all`` downloads everything the lectures load. Offline, you
+get an error naming the file, the folder to put it in and every source tried. Every load checks a
+checksum, so a corrupt or truncated file is never used.
 """
 from __future__ import annotations
 
@@ -24,12 +29,16 @@ import gzip
 import hashlib
 import io
 import os
+import re
+import struct
 import tempfile
 import urllib.error
 import urllib.request
+import zlib
 from pathlib import Path
 
 import numpy as np
+import platformdirs
 import torch
 from tqdm.auto import tqdm
 
@@ -45,9 +54,17 @@ BINARIZED_SHA256 = {
     "valid": "069b4f0beb389b776478c3e872b4df71c95ac4be64d7cbe6d32e24ebac8e6d5e",
     "test": "ca0294c3b8d984c7a1dc891015a8eea6f37bae59a34e35ea0fc8c47110a8dd86",
 }
-# Larochelle's original text files: one image a line, 784 space-separated 0/1.
-BINARIZED_URL = ("https://www.cs.toronto.edu/~larochelle/public_html/datasets/"
-                 "binarized_mnist/binarized_mnist_{split}.amat")
+# Where the three splits come from, tried in order; each download must match BINARIZED_SHA256.
+BINARIZED_SOURCES = [
+    # Larochelle's original text files: one image a line, 784 space-separated 0/1
+    ("https://www.cs.toronto.edu/~larocheh/public/datasets/binarized_mnist/"
+     "binarized_mnist_{split}.amat", "amat"),
+    # the same arrays as MATLAB v5 files (despite the .amat name: one variable X, (N, 784), zlib
+    # compressed), committed with the ARM estimator's code (Yin & Zhou 2019) at a fixed commit;
+    # all three match BINARIZED_SHA256 bit for bit
+    ("https://raw.githubusercontent.com/mingzhang-yin/ARM-gradient/"
+     "bac893cfcec486bbd00b755b12cf8402053b0e84/binarized_mnist_{split}.amat", "mat"),
+]
 
 MNIST_FILES = {  # name -> md5, the checksums torchvision's MNIST uses
     "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
@@ -73,8 +90,12 @@ class DataPermissionError(PermissionError):
     the fix is the permissions, not deleting the file)."""
 
 
+PACKAGE_PARENT = Path(__file__).resolve().parent.parent  # the checkout, or site-packages
+
+
 def data_dir(path: str | os.PathLike | None = None) -> Path:
-    """The data folder: ``path``, else ``$GM_DATA_DIR``, else the repository's ``data/``.
+    """The data folder: ``path``, else ``$GM_DATA_DIR``, else ``default_data_dir()``: the
+    repository's ``data/`` in a writable checkout, else a per-user cache folder.
 
     An empty ``path`` is an error, not the current folder (``""`` is almost always a variable
     that was never set)."""
@@ -86,9 +107,40 @@ def data_dir(path: str | os.PathLike | None = None) -> Path:
     if os.environ.get(ENV_VAR):  # an empty variable counts as unset
         if not os.environ[ENV_VAR].strip():  # white space only: a slip, not "here"
             raise ValueError(f"${ENV_VAR} is set but blank: set it to the data folder, or unset "
-                             f"it for the repository's data/ folder")
+                             f"it for the default ({default_data_dir()})")
         return _folder(os.environ[ENV_VAR], f"${ENV_VAR}")
-    return Path(__file__).resolve().parent.parent / "data"
+    return default_data_dir()
+
+
+def default_data_dir(package_parent: Path = PACKAGE_PARENT) -> Path:
+    """The repository's ``data/`` when the package runs from a checkout (its folder holds the
+    project's pyproject.toml) and that folder is writable or can be made; otherwise the per-user
+    cache folder (platformdirs: ``$XDG_CACHE_HOME`` or ``~/.cache`` on Linux, ``~/Library/Caches``
+    on macOS, ``%LOCALAPPDATA%`` on Windows), so that an installed package never writes into
+    site-packages."""
+    repo_data = package_parent / "data"
+    if _is_checkout(package_parent) and _could_write(repo_data):
+        return repo_data
+    return Path(platformdirs.user_cache_dir("gm_helpers", appauthor=False))
+
+
+def _is_checkout(folder: Path) -> bool:
+    """``folder`` holds this project's pyproject.toml (site-packages holds none)."""
+    project = folder / "pyproject.toml"
+    try:
+        text = project.read_text(errors="replace") if project.is_file() else ""
+    except OSError:
+        return False
+    return re.search(r"""^name\s*=\s*["']gm[_.-]helpers["']""", text, re.MULTILINE) is not None
+
+
+def _could_write(folder: Path) -> bool:
+    """``folder`` is writable, or it does not exist and its nearest existing parent is."""
+    while not folder.exists():
+        if folder.parent == folder:
+            return False
+        folder = folder.parent
+    return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
 
 
 def _folder(text: str, name: str) -> Path:
@@ -169,22 +221,92 @@ def _parse_amat(text: bytes) -> np.ndarray:
     return x
 
 
-def download_binarized_mnist(root: Path, progress: bool = True) -> Path:
-    """Download Larochelle's three .amat files, check them, store them packed in one .npz."""
-    path = root / BINARIZED_FILE
-    _check_writable(root)
-    packed = {}
-    for split in SPLITS:
-        url = BINARIZED_URL.format(split=split)
+_MAT_TYPES = {1: np.int8, 2: np.uint8, 3: np.int16, 4: np.uint16, 5: np.int32, 6: np.uint32,
+              7: np.float32, 9: np.float64, 12: np.int64, 13: np.uint64}  # MAT v5 data types
+
+
+def _mat_elements(buf: bytes, offset: int = 0):
+    """The (type, bytes) data elements of a MAT v5 buffer; small elements pack into 8 bytes."""
+    while offset + 8 <= len(buf):
+        kind, size = struct.unpack_from("<II", buf, offset)
+        if kind >> 16:  # small element: size and type in one word, data in the next four bytes
+            yield kind & 0xFFFF, buf[offset + 4: offset + 4 + (kind >> 16)]
+            offset += 8
+            continue
+        if offset + 8 + size > len(buf):
+            raise ValueError("a data element runs past the end of the file (truncated)")
+        yield kind, buf[offset + 8: offset + 8 + size]
+        offset += 8 + size + (0 if kind == 15 else -size % 8)  # compressed elements are not padded
+
+
+def _parse_mat(raw: bytes) -> np.ndarray:
+    """The first 2-d numeric array of a little-endian MATLAB v5 file, as uint8 0/1, ``(N, 784)``
+    (what scipy.io.loadmat reads, for the one layout needed here: no scipy dependency)."""
+    if len(raw) < 128 or not raw.startswith(b"MATLAB") or raw[126:128] != b"IM":
+        raise ValueError("not a little-endian MATLAB v5 file")
+    for kind, body in _mat_elements(raw, 128):
+        if kind == 15:  # miCOMPRESSED: one zlib-compressed element
+            try:
+                kind, body = next(_mat_elements(zlib.decompress(body)))
+            except (zlib.error, StopIteration) as err:
+                raise ValueError(f"a compressed element cannot be read: {err}") from None
+        if kind != 14:  # miMATRIX
+            continue
+        parts = list(_mat_elements(body))  # flags, dimensions, name, real part
+        if len(parts) < 4 or parts[3][0] not in _MAT_TYPES:
+            continue
+        dims = tuple(np.frombuffer(parts[1][1], np.int32))
+        values = np.frombuffer(parts[3][1], _MAT_TYPES[parts[3][0]])
+        if len(dims) != 2 or values.size != dims[0] * dims[1]:
+            raise ValueError(f"an array of shape {dims} holds {values.size} values")
+        x = values.reshape(dims[::-1]).T  # stored column by column
+        if not np.isin(x, (0, 1)).all():
+            raise ValueError("the array holds values other than 0 and 1")
+        return np.ascontiguousarray(x, dtype=np.uint8)  # (N, 784)
+    raise ValueError("no numeric matrix in the file")
+
+
+_PARSERS = {"amat": _parse_amat, "mat": _parse_mat}
+
+
+def _download_split(split: str, path: Path, progress: bool, dead: set) -> np.ndarray:
+    """One split of binarized MNIST, ``(N, 784)`` uint8, from the first source that serves the
+    right data. ``dead`` collects sources that could not be reached (not tried again)."""
+    failures, corrupt = [], []
+    for template, kind in BINARIZED_SOURCES:
+        url = template.format(split=split)
+        if template in dead:
+            failures.append(f"{url}: not tried, unreachable for an earlier split")
+            continue
         try:
             raw = _download(url, progress)
         except (urllib.error.URLError, OSError) as err:
-            raise _offline_error(path, url, err) from err
+            dead.add(template)
+            failures.append(f"{url}: {err}")
+            continue
         try:
-            x = _parse_amat(raw)
-        except (ValueError, OverflowError) as err:  # a truncated or garbled download
-            raise DataCorruptError(f"{url} is not a binarized MNIST .amat file: {err}") from err
-        _check_split(x, split, source=url)
+            x = _PARSERS[kind](raw)
+            _check_split(x, split, source=url)
+        except (ValueError, OverflowError) as err:  # truncated, garbled or not the right data
+            failures.append(f"{url}: not binarized MNIST's {split} split ({err})")
+            corrupt.append(url)
+            continue
+        return x
+    if len(corrupt) == len(BINARIZED_SOURCES):
+        raise DataCorruptError(f"every source served a corrupt or wrong {split} split, so nothing "
+                               f"was written: " + "; ".join(failures))
+    sources = " or ".join(t.format(split=split) for t, _ in BINARIZED_SOURCES)
+    raise _offline_error(path, sources, OSError("; ".join(failures)))
+
+
+def download_binarized_mnist(root: Path, progress: bool = True) -> Path:
+    """Download the three splits (each from the first source in ``BINARIZED_SOURCES`` that
+    serves it intact), check them, store them packed in one .npz."""
+    path = root / BINARIZED_FILE
+    _check_writable(root)
+    packed, dead = {}, set()
+    for split in SPLITS:
+        x = _download_split(split, path, progress, dead)  # (N, 784), checksum verified
         packed[split] = np.packbits(x, axis=1)  # (N, 98)
     buf = io.BytesIO()
     np.savez_compressed(buf, **packed)
@@ -309,6 +431,17 @@ def load_mnist_test(data_dir: str | os.PathLike | None = None, download: bool = 
     labels = _read_idx(root / "t10k-labels-idx1-ubyte.gz", 2049, download, progress)
     x = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)  # (N, 1, 28, 28)
     return x, torch.from_numpy(labels.astype(np.int64))
+
+
+def fetch_all(data_dir: str | os.PathLike | None = None, progress: bool = True) -> Path:
+    """Download (once) and check every dataset the lectures load: the three binarized MNIST
+    splits and the grayscale MNIST test set. Returns the data folder. Colab's setup cell and
+    Binder's build call it, so that a failed download shows at once, not halfway into a lecture."""
+    root = _resolve(data_dir)
+    for split in SPLITS:
+        load_binarized_mnist(split, root, progress=progress)
+    load_mnist_test(root, progress=progress)
+    return root
 
 
 def _resolve(path) -> Path:

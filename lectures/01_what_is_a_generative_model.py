@@ -43,6 +43,19 @@
 # Everything below imports from `gm_helpers`, the tested package that sits beside these
 # notebooks: what you see here is the code the tests check.
 
+# %% tags=["colab-setup"]
+# On Google Colab this cell installs the course's package (gm_helpers) and downloads the data;
+# anywhere else (JupyterLab, Binder) it does nothing. Run it first.
+import sys
+
+if "google.colab" in sys.modules:
+    raise RuntimeError(
+        "This copy of the course does not say where it is published, so Colab cannot install its "
+        "package. Maintainers: set `repository` in course.toml and run "
+        "`python -m gm_helpers.course colab-cell --write`. To install by hand, run "
+        "`%pip install \"gm_helpers @ git+https://github.com/...\"` with the course's GitHub "
+        "path (owner/name) in place of ..., then run the notebook from the next cell.")
+
 # %%
 import inspect
 
@@ -64,7 +77,7 @@ from gm_helpers.data import (
     load_binarized_mnist,
     load_mnist_test,
 )
-from gm_helpers.diagrams import taxonomy
+from gm_helpers.diagrams.taxonomy import taxonomy
 from gm_helpers.exercises.probability import (
     check_bernoulli_nll,
     check_full_joint_params,
@@ -107,7 +120,7 @@ print(f"fraction of pixels that are on: {x_train.mean():.4f}")
 # %% jupyter={"source_hidden": true} tags=["claim-01-data-splits", "hide-input"]
 assert (len(x_train), len(x_valid), len(x_test)) == (50_000, 10_000, 10_000)
 
-# %%
+# %% mystnb={"figure": {"caption": "Twenty test digits of statically binarized MNIST, drawn at random: every pixel is either off (0) or on (1), and the ragged stroke edges come from drawing each pixel once at random from its grayscale intensity.", "name": "fig-01-binarized-digits"}, "image": {"alt": "Two rows of ten white-on-black handwritten digits in pure black and white, with speckled, ragged stroke edges."}}
 show_images(x_test[torch.randperm(len(x_test))[:20]], nrow=10,
             title="twenty binarized test digits")
 plt.show()
@@ -119,7 +132,7 @@ plt.show()
 # sentence: a pixel of intensity 0 is never 1, and among the pixels of intensity near $v$ the
 # fraction that are 1 is $v$.
 
-# %%
+# %% mystnb={"figure": {"caption": "Ten grayscale test digits, the first of each class 0 to 9, each followed by its binarization: full-intensity ink always stays on, while faint edge pixels come out on only some of the time, as the table above says.", "name": "fig-01-grayscale-vs-binary"}, "image": {"alt": "Two rows of white-on-black digits arranged in pairs: a smooth grayscale digit, then the same digit in pure black and white with rougher edges. The pairs show the digits 0, 1, 1, 2, 3, 4, 5, 7, 7 and 9."}}
 x_gray, labels_gray = load_mnist_test()                 # (10000, 1, 28, 28) in [0, 1]
 match = torch.argsort(labels_gray, stable=True)         # binarized[i] came from x_gray[match[i]]
 gray = x_gray[match]                                    # (10000, 1, 28, 28), aligned with x_test
@@ -138,7 +151,8 @@ for b in range(10):
     print(f"  ({b / 10:.1f}, {(b + 1) / 10:.1f}]  {int(pixels[b]):9,d}      {mean_intensity[b]:.3f}"
           f"           {fraction_of_ones[b]:.3f}")
 worst = (fraction_of_ones - mean_intensity).abs().max().item()
-pairs = torch.stack([gray[::1000], x_test[::1000]], 1).flatten(0, 1)  # (20, 1, 28, 28)
+first = torch.stack([torch.nonzero(y_test == c)[0, 0] for c in range(10)])  # the first of each class
+pairs = torch.stack([gray[first], x_test[first]], 1).flatten(0, 1)  # (20, 1, 28, 28)
 show_images(pairs, nrow=10, title="grayscale, then its binarization (one per digit class)")
 plt.show()
 del gray, on, bin_of  # this notebook stays small enough for Binder
@@ -221,7 +235,7 @@ assert abs(kl_of["full table (ML)"]) < 1e-12 and min(kl_of, key=kl_of.get) == "f
 # values: the NLL is smallest exactly at the count ratio (the fraction of patches whose centre
 # is on), and random moves of all nine parameters away from the ML fit all raise it.
 
-# %%
+# %% mystnb={"figure": {"caption": "The NLL of the 3\u00d73 patches under independent pixels as the centre pixel's $\\theta_5$ varies, the other eight held at their ML values: the minimum sits at the count ratio (dotted), and the gap down to the dashed line, the full table's NLL $H(\\hat p)$, is the price of assuming independence.", "name": "fig-01-nll-vs-theta"}, "image": {"alt": "Line plot of NLL in nats per patch against theta 5 from 0 to 1: a U-shaped curve whose lowest point, about 5.37, lies at theta 5 of about 0.29, where a vertical dotted line marks the count ratio. A horizontal dashed green line at about 3.3, far below the curve, marks the full table's NLL."}}
 x_bar = patches.mean(0)                                         # (9,) count ratios = ML thetas
 
 
@@ -418,7 +432,7 @@ assert 0.825 <= accuracy < 0.835
 # saw) on 100 samples per class, and count how often it names the class each sample was drawn
 # for.
 
-# %%
+# %% mystnb={"figure": {"caption": "Eight samples from each class-conditional independent-pixel model, one row per class $y = 0, \\dots, 9$: each row puts its ink where its digit usually has ink, but with every pixel drawn on its own no strokes form, and the classifier recognises only 47 % of them.", "name": "fig-01-class-conditional-samples"}, "image": {"alt": "A grid of 10 rows by 8 columns of speckled white-on-black images. Each row is a noisy cloud of dots roughly in the shape of one digit, 0 in the top row through 9 in the bottom row, with no connected strokes."}}
 classifier, classifier_entry = load_shipped("digit_classifier.pt")   # p(y | x), a CNN
 samples = torch.cat([torch.from_numpy(m.sample(100, seed=c)) for c, m in enumerate(models)])
 samples = samples.float().view(-1, 1, 28, 28)           # (1000, 1, 28, 28), 100 per class
@@ -458,7 +472,7 @@ assert round(recognised.min().item(), 2) == 0.15 and recognised.max() == 1
 # $\frac{1}{N}\sum_i p(y \mid x_i)$ estimates $p(y) = \mathbb E_{p(x)}[p(y \mid x)]$, how often
 # the PixelCNN draws a $y$ (as the classifier judges).
 
-# %%
+# %% mystnb={"figure": {"caption": "Gated PixelCNN samples redrawn with weights $p(y \\mid x)$, eight draws of $p(x \\mid y)$ per row for $y = 0, \\dots, 9$: most draws show their row's digit in the PixelCNN's shaky hand; the others are samples the classifier gives only some probability of being a $y$.", "name": "fig-01-resampled-pixelcnn"}, "image": {"alt": "A grid of 10 rows by 8 columns of white-on-black handwritten-looking digits, one row per class from 0 at the top to 9 at the bottom. Most images in a row show that row's digit with wobbly strokes; a few are broken or ambiguous shapes."}}
 x_model = load_shipped_samples("gated_pixelcnn_samples.pt")    # (1000, 1, 28, 28), x_i ~ p(x)
 print(f"{len(x_model)} samples of the Gated PixelCNN")
 log_p_y_given_x = logits(classifier, x_model, batch_size=200).log_softmax(1)  # (1000, 10)
@@ -557,7 +571,7 @@ assert flagged["noise (same ink)"] == 1 and flagged["10% pixels flipped"] == 1
 assert 1 / 3 < flagged["shifted 5 px right"] < 1 / 2
 assert min(flagged, key=flagged.get) == "upside down"
 
-# %%
+# %% mystnb={"figure": {"caption": "The NLL under independent pixels of test digits and of four kinds of impostor, with the threshold that keeps 99 % of real digits (dotted): noise and flipped-pixel digits lie far to the right, shifted digits straddle the threshold, and upside-down digits overlap the real ones almost entirely.", "name": "fig-01-outlier-histograms"}, "image": {"alt": "Overlapping histograms of NLL in nats from 0 to 900. Test digits peak near 200 and upside-down digits just beside them; shifted digits spread from about 200 to 500; digits with 10 % of pixels flipped peak near 550 and noise images near 600. A dotted vertical line near 340 marks the 99 % threshold."}}
 fig, ax = plt.subplots(figsize=(7, 3.5))
 bins = np.linspace(0, 900, 90)
 ax.hist(nll(x_test), bins, alpha=0.7, label="test digits", density=True)
@@ -680,7 +694,7 @@ assert refused["upside down"][1] > refused["upside down"][0]
 # places. A better $p(x \mid y)$ would refuse more; the classifier has no $p(x)$ to improve.
 # Three impostors of each kind, the first in the set, with both models' verdicts:
 
-# %%
+# %% mystnb={"figure": {"caption": "The first three impostors of each kind with both models' verdicts: the generative model refuses every noise and flipped-pixel image, while the classifier must label every image and is often confident even on noise-corrupted ones.", "name": "fig-01-impostor-verdicts"}, "image": {"alt": "A grid of 4 rows by 3 columns of black-and-white images, each titled with two verdicts. Row 1, noise: scattered white pixels; the generative model refuses all three, the classifier says 2, 2 and 5 with confidence 0.86, 0.93 and 0.49. Row 2, digits with 10 % of pixels flipped: all refused; the classifier says 2, 4 and 1. Row 3, digits shifted 5 pixels right: the generative model says 4, refuses, says 4; the classifier says 1, 4 and 4. Row 4, upside-down digits: the generative model says 3, 6 and 1; the classifier says 8, 4 and 1."}}
 fig, axes = plt.subplots(4, 3, figsize=(6.6, 8.8))
 for row, (name, x) in zip(axes, impostors.items()):
     out = label_or_refuse(class_log_lik(x[:3]), log_prior, max_nll)
@@ -772,7 +786,7 @@ assert test_ll > 0
 # here are the means $Wz + \mu$ of $p(x \mid z)$ for a few $z \sim \mathcal N(0, I)$, and the
 # test digits laid out by the first two coordinates of their codes.
 
-# %%
+# %% mystnb={"figure": {"caption": "Left: the pPCA means $Wz + \\mu$ for sixteen draws $z \\sim \\mathcal N(0, I)$, blurred digit-like shapes. Right: test digits placed by the first two coordinates of their codes $\\mathbb E[z \\mid x]$ and coloured by a label the fit never saw: the digits already group, 1s on the right and 0s on the left.", "name": "fig-01-ppca"}, "image": {"alt": "Left: a 4 by 4 grid of blurry grey digit-like blobs. Right: a scatter plot of test digits by their first two latent coordinates, coloured by digit 0 to 9. The 1s form a tight cluster on the right, the 0s spread to the left, 7s and 9s sit at the bottom, and the other digits overlap in the middle."}}
 means = ppca.sample(16, generator=torch.Generator().manual_seed(0), noise=False)  # (16, 784)
 z_test = ppca.posterior_mean(x_test.flatten(1)).float()  # (10000, 20) codes E[z | x]
 fig, (ax_samples, ax_codes) = plt.subplots(1, 2, figsize=(11, 4.5),
@@ -817,7 +831,7 @@ assert acc_codes > acc_pixels
 # $p_\theta(x)$ (after Goodfellow's 2016 tutorial on GANs); the table after it says what each
 # kind computes, how it is trained and scored, and where this course meets it.
 
-# %%
+# %% mystnb={"figure": {"caption": "The map of generative models by how they handle the likelihood (after Goodfellow's 2016 tutorial): explicit models with a tractable or an approximate density, and implicit models that only sample. Each leaf names the lecture that teaches it; dashed leaves are families this course leaves out.", "name": "fig-01-taxonomy"}, "image": {"alt": "A tree diagram read from left to right. The root, Generative models, highlighted in gold and labelled lecture 01: this map, splits into Explicit density and Implicit density. Explicit density splits into Tractable density, with the leaves Autoregressive (FVSBN, NADE, MADE, PixelRNN and PixelCNN; lectures 02 to 04) and Normalizing flows (lecture 07), and Approximate density, with the leaves Variational (VAE; lecture 05), Diffusion or score-based (lecture 08) and Markov chain (Boltzmann machines; dashed, not in this course). Implicit density splits into Direct, with the leaf GAN (lecture 06), and Markov chain, with the leaf GSN (dashed, not in this course)."}}
 taxonomy(highlight=1)
 plt.show()
 
@@ -936,7 +950,7 @@ check_full_joint_params(full_joint_params)
 # `independent`, with $\alpha = 1$, which moved no $\theta_d$ by more than $1/(N + 2) = 2.0\times
 # 10^{-5}$; here are its 784 parameters as an image, and what it generates.
 
-# %%
+# %% mystnb={"figure": {"caption": "Left: the 784 parameters $\\theta_d = p(x_d = 1)$ of the independent model, a blurred average digit. Right: 24 of its samples, noise shaped like that average, because each pixel flips its own coin and strokes never form.", "name": "fig-01-independent-model"}, "image": {"alt": "Left: a blurry grey oval, brightest where digits usually have ink. Right: a 3 by 8 grid of white-on-black images of scattered dots filling an oval region, none of them a digit."}}
 print("parameters:", independent.num_params(), "=", num_params("independent", 784))
 theta = torch.from_numpy(theta_smooth).view(1, 1, 28, 28)   # (1, 1, 28, 28)
 fig, (ax_theta, ax_samples) = plt.subplots(1, 2, figsize=(10, 3.2),
@@ -985,7 +999,7 @@ check_bernoulli_nll(bernoulli_nll)
 # assumptions (Lecture 2), then neural networks that share parameters across the conditionals
 # (Lectures 3–4). Here is how the counts grow.
 
-# %%
+# %% mystnb={"figure": {"caption": "Free parameters of a distribution over $n$ binary variables under each assumption, on a log scale: the full joint grows exponentially ($2^n - 1$, a straight line here), while independence, Markov and AR($k$) grow only linearly in $n$ and stay near the bottom.", "name": "fig-01-param-counts"}, "image": {"alt": "Line plot with a logarithmic y axis from 1 to 10 to the 30 and n from 1 to 100 on the x axis. The full joint is a straight line rising to 10 to the 30 at n = 100; the independent, Markov, AR(2), AR(4) and AR(8) counts are low curves that stay below 10 to the 5."}}
 plot_param_counts(range(1, 101), m=2, ks=(2, 4, 8))
 plt.show()
 
@@ -995,7 +1009,7 @@ plt.show()
 # variables $n$, the number of values $m$ and the AR order $k$; the box lists the exact counts
 # (they are Python integers, so even $256^{784} - 1$ is exact).
 
-# %% tags=["nbval-ignore-output"]
+# %% mystnb={"figure": {"caption": "The parameter-count explorer, opening at $n = 784$, $m = 2$, $k = 4$, where the full joint needs a number of parameters with 237 digits, independence 784, Markov 1,567 and AR(4) 12,495; in a running notebook its sliders change $n$, $m$ and $k$.", "name": "fig-01-param-count-explorer"}, "image": {"alt": "Two line plots of parameter counts against n up to 784, on logarithmic scales. Left: the full joint rises as a straight line to about 10 to the 236, while independent, Markov and AR(4) lie flat along the bottom; a text box lists full joint 1.017e236 (237 digits), independent 784, Markov 1,567, AR(4) 12,495. Right: the three tractable counts on their own axis, from 1 to about 10 to the 4, AR(4) highest."}} tags=["nbval-ignore-output"]
 param_count_explorer(n=784, m=2, k=4)
 
 # %% [markdown]

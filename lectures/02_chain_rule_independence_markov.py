@@ -38,6 +38,19 @@
 #
 # **Study time:** about 85 minutes of reading and 35 minutes of exercises.
 
+# %% tags=["colab-setup"]
+# On Google Colab this cell installs the course's package (gm_helpers) and downloads the data;
+# anywhere else (JupyterLab, Binder) it does nothing. Run it first.
+import sys
+
+if "google.colab" in sys.modules:
+    raise RuntimeError(
+        "This copy of the course does not say where it is published, so Colab cannot install its "
+        "package. Maintainers: set `repository` in course.toml and run "
+        "`python -m gm_helpers.course colab-cell --write`. To install by hand, run "
+        "`%pip install \"gm_helpers @ git+https://github.com/...\"` with the course's GitHub "
+        "path (owner/name) in place of ..., then run the notebook from the next cell.")
+
 # %%
 import inspect
 
@@ -117,7 +130,7 @@ assert same
 # patches from the **validation** digits, and report the NLL on 20,000 patches from the
 # **test** digits, which nothing else looks at.
 
-# %%
+# %% mystnb={"figure": {"caption": "48 of the 5,000 binary 4\u00d74 training patches cut from the digits: small pieces of strokes, edges and blank space, few enough pixels ($2^{16}$ states) to list every state.", "name": "fig-02-patches"}, "image": {"alt": "Three rows of sixteen small black-and-white 4 by 4 pixel squares; some are all black, some all white, and most show a piece of a white stroke or an edge."}}
 x_train = load_binarized_mnist("train")                  # (50000, 1, 28, 28)
 x_valid = load_binarized_mnist("valid")                  # (10000, 1, 28, 28)
 x_test = load_binarized_mnist("test")                    # (10000, 1, 28, 28)
@@ -361,7 +374,7 @@ for k in range(2, 16):
 # test NLL of every AR($k$) at its chosen $\alpha$, and, dashed, what the same models score
 # with one fixed $\alpha = 0.01$ for all.
 
-# %%
+# %% mystnb={"figure": {"caption": "Left: the validation NLL of six models across the smoothing grid, a large dot at each model's chosen $\\alpha$. Right: the test NLL of every AR($k$) at its chosen $\\alpha$ (solid) and with one $\\alpha = 0.01$ for all (dashed): choosing $\\alpha$ per model keeps the high orders below the full table, while the fixed $\\alpha$ lets them overfit.", "name": "fig-02-choosing-alpha"}, "image": {"alt": "Two line plots. Left: validation NLL in nats per patch against smoothing alpha from 10 to the minus 4 to 10, log scale, for Markov (flat near 7.5), AR(4), AR(6), AR(8), AR(15) and the full joint; the AR curves reach their minima near 5.8 at alpha between 0.3 and 1, the full joint near 6.2 at alpha 0.01, rising steeply for larger alpha. Right: test NLL against AR order k from 0 to 15; both curves fall from 7.5 at k = 1 to about 5.8 at k = 4; the chosen-alpha curve stays near 5.75 to 5.9, the fixed-alpha curve rises to 6.4 at k = 15, crossing the dotted full-table line at 6.16 near k = 11."}}
 fixed = {r["name"]: r for r in compare_tabular_models(train, test, ks=range(2, 16), alpha=0.01)}
 names = ["independent", "Markov"] + [f"AR({k})" for k in range(2, 16)]
 fig, (ax_alpha, ax_k) = plt.subplots(1, 2, figsize=(11, 4))
@@ -415,7 +428,7 @@ assert full_row["train_nll"] == min(r["train_nll"] for r in rows)         # the 
 assert all(full_row["test_nll"] > by_name[f"AR({k})"]["test_nll"] for k in range(4, 16))  # ...
 assert all(a < b for a, b in zip(valid_nll_k, valid_nll_k[1:]))           # worse with every k > 6
 
-# %%
+# %% mystnb={"figure": {"caption": "Train and test NLL against the number of free parameters, each model at its chosen $\\alpha$: independence underfits, the big gain comes by AR(4), and beyond AR(6) extra parameters lower the train NLL while the test NLL rises again, the full table worst of the high-capacity models.", "name": "fig-02-params-vs-nll"}, "image": {"alt": "Line plot of NLL in nats per example against free parameters on a log scale from 16 to 65,535, with train NLL solid and test NLL dashed. Both fall from about 9.8 (independent) through 7.5 (Markov) and 7.2 (AR(2)) to 5.8 at AR(4); after that the train NLL keeps falling to about 5.3 while the test NLL stays near 5.75 and rises to 5.9 for AR(15) and 6.16 for the full joint."}}
 shown = ["independent", "Markov", "AR(2)", "AR(4)", "AR(6)", "AR(8)", "AR(15)", "full joint"]
 plot_params_vs_nll([by_name[n] for n in shown],
                    title="4x4 patches, alpha per model: more parameters is not always better")
@@ -494,7 +507,7 @@ assert (round(-full_unseen, 2), round(-best_unseen, 2)) == (13.25, 10.52)
 # horizontally or vertically adjacent pixels that differ, 24 pairs in a 4×4 patch): a uniform
 # random patch has 12 on average, real patches about 3.8.
 
-# %%
+# %% mystnb={"figure": {"caption": "25 samples of 4\u00d74 patches from each model: independent samples are salt and pepper, Markov samples streaky, AR(4) to AR(8) samples look like pieces of strokes as real patches do, and the full table mixes copies of training patches with uniformly random ones.", "name": "fig-02-patch-samples"}, "image": {"alt": "Six 5 by 5 grids of tiny black-and-white patches, titled independent, Markov, AR(4), AR(6), AR(8) and full joint. The independent grid is busy with scattered white pixels; the Markov grid shows short horizontal white streaks; the AR grids are mostly black with solid white blocks and edges; the full-joint grid is mostly clean patches with a few speckled ones."}}
 shown = ["independent", "Markov", "AR(4)", "AR(6)", "AR(8)", "full joint"]
 samples = {name: by_name[name]["model"].sample(20_000, seed=0) for name in shown}  # (20000, 16)
 
@@ -535,7 +548,7 @@ assert abs(d[best["name"]] - disagreements(test)) < 0.3 < d["full joint"] - disa
 # parents are the $k$ variables that come just before it *in the chosen order*, so the order
 # decides which pixels can inform which. Four orders of a 4×4 patch:
 
-# %%
+# %% mystnb={"figure": {"caption": "Four orders of the 16 pixels of a 4\u00d74 patch, each pixel numbered by its step in the order: an AR($k$) model's parents are the $k$ pixels just before it in the order, so the order decides which pixels can inform which.", "name": "fig-02-orderings"}, "image": {"alt": "Four 4 by 4 grids of numbered cells coloured from dark purple (step 0) to yellow (step 15). Raster: 0 to 3 along the top row, then row by row. Column: 0 to 3 down the first column, then column by column. Snake: 0 to 3 left to right on the top row, 4 to 7 right to left on the second row, and so on. Random: the numbers 0 to 15 scattered without pattern."}}
 fig, axes = plt.subplots(1, 4, figsize=(9, 2.4))
 for ax, name in zip(axes, ["raster", "column", "snake", "random"]):
     step = np.empty(16, dtype=int)
@@ -635,7 +648,7 @@ print(train_text.splitlines()[185])                          # one paragraph of 
 # character**, $\text{NLL} / \ln 2$. The last column counts the test characters whose context
 # never occurred in the training text.
 
-# %%
+# %% mystnb={"figure": {"caption": "Bits per character of AR($k$) models over the course's own prose, for context lengths 0 to 6: the test curve is lowest at $k = 3$ (2.43 bits) and rises after it, while the training curve keeps falling, the same overfitting as on the patches.", "name": "fig-02-text-bits"}, "image": {"alt": "Line plot of bits per character against context length k from 0 to 6. The training curve falls from 4.8 to about 1.1. The test curve falls from 4.8 to a minimum of about 2.4 at k = 3, then rises to about 3.5 at k = 6."}}
 def bits_per_char(model, text):
     """Mean -log2 p(w_t | context) over the characters of text."""
     return float(-model.log_prob(text).mean() / np.log(2))
@@ -802,7 +815,7 @@ assert round(independent_nll) == 206 and round(test_nll) == 98
 # over the epoch's batches, while the weights were still moving) and the validation NLL after
 # it (solid). The star marks the epoch whose weights were kept.
 
-# %%
+# %% mystnb={"figure": {"caption": "The FVSBN's learning curves over 60 epochs: the training NLL keeps falling while the validation NLL levels off near 98.9 nats, and the star marks the epoch whose weights were kept (the lowest validation NLL).", "name": "fig-02-fvsbn-curves"}, "image": {"alt": "Line plot of NLL in nats against epoch from 0 to 60, titled fvsbn.pt, 60 epochs, 4 min. A dashed training curve falls smoothly to about 96.2; a solid validation curve with dots falls steeply, then levels off just below 99; a black star near epoch 55 marks the kept checkpoint."}}
 manifest = shipped_manifest()
 plot_checkpoint_curves(["fvsbn.pt"], manifest)
 plt.show()
@@ -833,7 +846,7 @@ print(f"sampling 32 images (784 sequential steps): {1e3 * sampling:6.1f} ms of C
 print(f"scoring the same 32 images (one pass):     {1e3 * scoring:6.1f} ms of CPU time "
       f"({sampling / scoring:.0f}x less)")
 
-# %%
+# %% mystnb={"figure": {"caption": "Samples of the FVSBN, whose conditionals are logistic regressions on the pixels before: they have strokes and some digit-like structure, far from the noise of independent pixels, but few are recognisable digits.", "name": "fig-02-fvsbn-samples"}, "image": {"alt": "Two rows of sixteen white-on-black images of blotchy, broken strokes that resemble handwriting but mostly not any particular digit."}}
 show_images(samples_fvsbn, nrow=16, title="FVSBN samples")
 plt.show()
 
@@ -844,7 +857,7 @@ plt.show()
 # $d$ more likely to be on, red ones less (the colour range is clipped at the 99th percentile
 # so that the weaker, distant weights show).
 
-# %%
+# %% mystnb={"figure": {"caption": "The FVSBN weights into four pixels (the black cross), blue for weights that make the pixel more likely to be on and red for less likely: each pixel leans mostly on its neighbours to the left and above, and everything at or after it in raster order is exactly zero, the mask.", "name": "fig-02-fvsbn-weights"}, "image": {"alt": "Four 28 by 28 heat maps in red, white and blue, titled into pixel (8, 14), (14, 10), (14, 14) and (20, 16), each with a black cross at that pixel. In each map, coloured weights fill only the rows above the cross and the part of its own row to its left, with strong dark blue just left of and above the cross and scattered red and blue along the digit border; everything below and to the right is blank grey."}}
 W = (fvsbn.W * fvsbn.mask).detach()                       # (784, 784)
 pixels = [(8, 14), (14, 10), (14, 14), (20, 16)]
 fig, axes = plt.subplots(1, 4, figsize=(10, 2.8))
@@ -929,7 +942,7 @@ feedback
 # $p(x_d = 1 \mid x_{<d}) = \sigma(b_d + \sum_{j<d} W_{dj} x_j)$. (Until your sampler passes,
 # this cell uses the reference one.)
 
-# %%
+# %% mystnb={"figure": {"caption": "Sixteen FVSBN digits drawn with the ancestral sampler of Exercise 4 (the reference one until yours passes), one conditional call per pixel: 784 sequential steps.", "name": "fig-02-ar-sample-fvsbn"}, "image": {"alt": "One row of sixteen white-on-black images of blotchy, digit-like strokes, a few of them resembling a 3, a 5 or an 8."}}
 W_np = (fvsbn.W * fvsbn.mask).detach().double().numpy()   # (784, 784), raster order
 b_np = fvsbn.b.detach().double().numpy()                  # (784,)
 
@@ -968,12 +981,12 @@ assert np.array_equal(digits_drawn, reference_ar_sample(fvsbn_conditional, u))
 # and the ordering: each model's $\alpha$ is chosen again on the validation patches, and the
 # table of NLLs and the samples from AR($k$) update.
 
-# %%
+# %% mystnb={"figure": {"caption": "4\u00d74 patches in raster order: train, validation and test NLL of the independent, Markov, AR(6) and full-table models, each at its chosen $\\alpha$, beside samples of AR(6). AR(6), with 703 parameters, has the lowest validation and test NLL; the full table, with 65,535 and the lowest training NLL, is 0.42 nats worse on the test patches.", "name": "fig-02-patch-result"}, "image": {"alt": "A table titled 4x4 patches, raster ordering (nats per patch), with columns model, params, alpha, train NLL, valid NLL and test NLL: independent 16, 10, 9.775, 9.798, 9.851; Markov 31, 1, 7.512, 7.530, 7.539; AR(6) 703, 1, 5.663, 5.754, 5.739; full joint 65,535, 0.01, 5.252, 6.163, 6.157. Beside it, two rows of eight black-and-white 4 by 4 patches titled samples from AR(6)."}}
 draw_patch_result(ar_patch_experiment(x_train, x_test, size=4, k=best_k, ordering="raster",
                                       valid_images=x_valid))
 plt.show()
 
-# %% tags=["nbval-ignore-output"]
+# %% mystnb={"figure": {"caption": "The patch explorer, opening at 3\u00d73 patches and AR(2) in raster order; in a running notebook, change the patch size, the order $k$ and the ordering, and the table of NLLs and the AR($k$) samples update, with each model's $\\alpha$ chosen again on validation patches.", "name": "fig-02-patch-explorer"}, "image": {"alt": "A table titled 3x3 patches, raster ordering (nats per patch), with columns model, params, alpha, train NLL, valid NLL and test NLL: independent 9, 10, 5.344, 5.352, 5.381; Markov 17, 0.0001, 4.141, 4.119, 4.136; AR(2) 31, 0.32, 3.714, 3.708, 3.713; full joint 511, 0.32, 3.264, 3.341, 3.326. Beside it, two rows of eight black-and-white 3 by 3 patches titled samples from AR(2)."}} tags=["nbval-ignore-output"]
 ar_patch_explorer(x_train, x_test, valid_images=x_valid)
 
 

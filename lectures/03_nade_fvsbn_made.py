@@ -36,6 +36,19 @@
 #
 # **Study time:** about 80 minutes of reading and 45 minutes of exercises.
 
+# %% tags=["colab-setup"]
+# On Google Colab this cell installs the course's package (gm_helpers) and downloads the data;
+# anywhere else (JupyterLab, Binder) it does nothing. Run it first.
+import sys
+
+if "google.colab" in sys.modules:
+    raise RuntimeError(
+        "This copy of the course does not say where it is published, so Colab cannot install its "
+        "package. Maintainers: set `repository` in course.toml and run "
+        "`python -m gm_helpers.course colab-cell --write`. To install by hand, run "
+        "`%pip install \"gm_helpers @ git+https://github.com/...\"` with the course's GitHub "
+        "path (owner/name) in place of ..., then run the notebook from the next cell.")
+
 # %%
 import inspect
 import math
@@ -47,7 +60,7 @@ import torch
 from gm_helpers.analysis.exact import combination_totals, combine_masks, mask_logits
 from gm_helpers.analysis.timing import cpu_time, one_thread
 from gm_helpers.data import load_binarized_mnist, two_rings
-from gm_helpers.diagrams import nade_weight_sharing
+from gm_helpers.diagrams.autoregressive import nade_weight_sharing
 from gm_helpers.exercises.made import (
     check_log_mean_exp,
     check_made,
@@ -100,7 +113,7 @@ print(FVSBN(4).mask)                            # (D, D): row d marks the pixels
 # In a picture, for $D = 4$ pixels and $H = 3$ hidden units (drawn by the package's
 # `nade_weight_sharing`):
 
-# %%
+# %% mystnb={"figure": {"caption": "NADE for $D = 4$ pixels and $H = 3$ hidden units: every conditional reuses the one matrix $W$, restricted to its past. Each input's column of $W$ keeps its colour wherever it is used, and the grey arrows are the running sum $a_{d+1} = a_d + W_{:, d}\\, x_d$ that makes all $D$ conditionals cost $O(HD)$.", "name": "fig-03-nade-weight-sharing"}, "image": {"alt": "Diagram titled NADE: one matrix W (3 by 4) shared by all 4 conditionals. Bottom row: inputs x1 to x4. Middle row: hidden layers h1 to h4, each with three units, linked left to right by grey arrows labelled plus W column 1 times x1, plus W column 2 times x2 and plus W column 3 times x3. Top row: outputs p(x1), p(x2 given x before 2), p(x3 given x before 3), p(x4 given x before 4), each reached from its hidden layer by an arrow labelled V d, b d. Purple lines run from x1 to h2, h3 and h4; pink lines from x2 to h3 and h4; teal lines from x3 to h4; x4 and h1 have no lines."}}
 nade_weight_sharing(D=4, H=3)
 plt.show()
 
@@ -180,7 +193,7 @@ print(inspect.getsource(NADE.logits_cumsum))
 # the right-hand plot checks the cumsum pass against the naive one, which recomputes
 # $W_{:, <d}\, x_{<d}$ from scratch for every $d$.
 
-# %%
+# %% mystnb={"figure": {"caption": "Left: the running activation $a_d$ of 40 of NADE's hidden units over the 784 steps for one test digit; it changes only at inked pixels (blue ticks on top) and stays constant between them. Right: the cumsum logits against the naive ones, equal to within $10^{-5}$.", "name": "fig-03-running-activation"}, "image": {"alt": "Left: a heat map, hidden unit 0 to 40 down the side and step d from 0 to 784 along the bottom, in red and blue; every row is pale until about step 120, then changes colour in blocks only at the blue tick marks along the top, ending in strong bands. Right: a scatter plot of cumsum logits against naive logits from about minus 22 to 5, every point on the diagonal, titled max difference 9.5e-06."}}
 nade, nade_entry = load_shipped("nade.pt")
 x0 = x_test[3000:3001].flatten(1)                       # (1, 784) one test digit
 with torch.no_grad():
@@ -234,7 +247,7 @@ assert abs(nade_nll - nade_entry["test_nll"]) < 0.01   # the manifest's number, 
 # Each row of $W$ is a filter over the image: as the pixels arrive, a hidden unit's
 # pre-activation rises with ink where its filter is positive. Sorted by norm, the strongest 32:
 
-# %%
+# %% mystnb={"figure": {"caption": "The 32 rows of NADE's $W$ with the largest norms, each shown as a 28\u00d728 filter (grey = 0, dark negative, light positive): local stroke and edge detectors over the digit area.", "name": "fig-03-nade-filters"}, "image": {"alt": "Two rows of sixteen grey squares, each with dark and light smudges and short stroke-like patches near its centre on a flat grey background."}}
 norms = nade.W.detach().norm(dim=1)
 filters = nade.W.detach()[norms.argsort(descending=True)[:32]].view(32, 1, 28, 28)
 filters = filters / filters.abs().amax(dim=(1, 2, 3), keepdim=True) * 0.5 + 0.5   # to [0, 1]
@@ -254,7 +267,7 @@ with one_thread():                       # timed as the course times everything:
 samples = drawn["x"]                                                       # (32, 784)
 print(f"32 samples, 784 sequential steps: {seconds:.2f} s of CPU time")
 
-# %%
+# %% mystnb={"figure": {"caption": "Samples of the course's NADE, drawn pixel by pixel with the running activation: many are recognisable digits, while some strokes still break up.", "name": "fig-03-nade-samples"}, "image": {"alt": "Two rows of sixteen white-on-black handwritten digits, several clearly readable (9, 4, 7, 5, 2, 7, 7, 1, 3, 6), others blotchy or broken."}}
 show_images(samples, nrow=16, title="NADE samples")
 plt.show()
 
@@ -264,7 +277,7 @@ plt.show()
 # say into every pixel below. Each row: the given upper half, then four completions (eight
 # test digits, 1000 apart in the test set).
 
-# %%
+# %% mystnb={"figure": {"caption": "Completions by NADE: each row shows a test digit's upper half (the lower half grey, unknown), then four lower halves sampled given it. The completions are plausible and varied: the running activation carries what the upper half says into every pixel below.", "name": "fig-03-nade-completions"}, "image": {"alt": "A grid of 8 rows by 5 columns. The first column shows the top half of a white-on-black digit with the bottom half grey; the next four columns show full digits completed from it. The rows complete into 0s, 1s, slanted 1s, 2s or 3s, 3s, 5s, 5s and 7s or 9s, with the four completions of a row differing in their lower strokes."}}
 given = x_test[::1000][:8].flatten(1)                       # (8, 784)
 half = given.clone()
 half[:, 392:] = 0.5                                          # grey: unknown
@@ -285,7 +298,7 @@ assert all(torch.equal(c[:, :392], given[:, :392]) for c in completions)  # the 
 # of 2,000 held-out *validation* digits. (The NLL axis is logarithmic, so that the noise fits
 # on it.)
 
-# %%
+# %% mystnb={"figure": {"caption": "NADE's NLL, on a log axis, of 500 test digits and of the same digits altered three ways, with the threshold that 99 % of validation digits pass (dotted): noise lies far to the right, shifted digits mostly beyond the threshold, and most rotated digits fall below it, among the real ones.", "name": "fig-03-nade-ood"}, "image": {"alt": "Overlapping histograms of NADE NLL in nats on a log scale from about 30 to 2,000. Test digits peak near 100; rotated digits near 130; shifted digits spread from about 100 to 400 with a peak near 170; noise is a tall narrow peak near 800. A dotted vertical line near 150 marks the threshold."}}
 x_valid = load_binarized_mnist("valid")
 g = torch.Generator().manual_seed(0)
 some = x_test[torch.randperm(10000, generator=g)[:500]]     # (500, 1, 28, 28) a random 500
@@ -330,7 +343,7 @@ assert flagged["500 test digits"] < 0.02
 # side costs far less, and **most rotated digits get through** (four in five here). Which
 # ones? The rotated digits NADE finds most and least plausible:
 
-# %%
+# %% mystnb={"figure": {"caption": "The rotated digits NADE finds most plausible (top row) and least plausible (bottom row): the top row is all 1s lying on their side, one short stroke; the bottom row is loopy digits whose rotated strokes run where digits rarely have them.", "name": "fig-03-rotated-extremes"}, "image": {"alt": "Two rows of sixteen white-on-black images. Top row: short, nearly horizontal single strokes. Bottom row: large loopy shapes, digits such as 2, 6, 8 and 9 turned on their side."}}
 order_rot = nll["rotated 90 degrees"].argsort()
 rotated = cases["rotated 90 degrees"]
 show_images(torch.cat([rotated[order_rot[:16]], rotated[order_rot[-16:]]]), nrow=16,
@@ -373,7 +386,7 @@ plt.show()
 # A small example, with the paths into the last output in red and, on the right, which inputs
 # each output can reach (the product of the masks):
 
-# %%
+# %% mystnb={"figure": {"caption": "A small MADE with five inputs and two hidden layers of six units, each unit labelled by its connectivity number $m(k)$, the red edges the paths into the last output. The reachability matrix (right) is strictly lower-triangular: output $d$ sees only the inputs before it.", "name": "fig-03-made-masks"}, "image": {"alt": "Left: a network drawing with a row of five blue input nodes numbered 1 to 5 at the bottom, two rows of six green hidden nodes labelled with numbers from 1 to 4, and five blue output nodes numbered 1 to 5 at the top; red edges trace every path into output 5, other edges are thin and grey, and input 5 has no edges. Right: a 5 by 5 grid titled can output d see input j, with dark green cells strictly below the diagonal (output 1 sees input 0; output 2 inputs 0 and 1; output 4 inputs 0 to 3) and pale cells elsewhere."}}
 example = made_connectivity(D=5, num_layers=2, hidden_size=6, seed=1, ordering="natural")
 draw_made(example)
 plt.show()
@@ -391,7 +404,7 @@ assert torch.equal(reach, reach.tril(-1))      # natural order: strictly lower-t
 # columns are sorted by the chosen order, and some inputs may be cut off entirely by an
 # unlucky draw of $m(k)$.
 
-# %% tags=["nbval-ignore-output"]
+# %% mystnb={"figure": {"caption": "The MADE mask explorer, opening at one hidden layer of six units; in a running notebook, change the inputs, layers, units, seed and ordering: whatever the draw, the reachability matrix stays strictly lower-triangular in the chosen order.", "name": "fig-03-made-explorer"}, "image": {"alt": "Left: a network drawing with five blue input nodes numbered 1 to 5, one row of six green hidden nodes labelled 1, 4, 2, 1, 4 and 4, and five blue output nodes; red edges mark the paths into output 5, other edges are grey, and input 5 has no edges. Right: a 5 by 5 grid titled can output d see input j, dark green strictly below the diagonal."}} tags=["nbval-ignore-output"]
 made_explorer()
 
 # %% [markdown]
@@ -772,7 +785,7 @@ assert late_gain < 0.5 and gap > 5
 # with both curves still falling: it is undertrained, and the gap to the paper's 88.86 is at
 # least partly compute.
 
-# %%
+# %% mystnb={"figure": {"caption": "First: MADE's test NLL as the number of masks averaged at test time doubles from 1 to 8; the mixture improves with every doubling and passes the same network trained with a single mask (dashed). Second: the learning curves of the lecture's four shipped networks, training NLL dashed and validation solid, the kept epoch starred: the 1-mask MADEs overfit, NADE stopped while still improving."}, "image": {"alt": "First image: a line plot of test NLL in nats against masks averaged at test time (1, 2, 4, 8, log scale), falling from about 97.5 through 96.1 and 95.2 to 94.3, crossing a dashed horizontal line at about 94.9. Second image: four small learning-curve plots titled nade.pt (9 epochs, 91 min), made_1mask.pt (167 epochs, 25 min), made_2x500_1mask.pt (102 epochs, 15 min) and made_8masks.pt (251 epochs, 34 min); in the two 1-mask plots the validation curve flattens well above the still-falling training curve; in the NADE and 8-mask plots both curves fall together to the last epoch, where a star marks the kept weights."}}
 fig, ax = plt.subplots(figsize=(5, 3.2))
 ax.plot(list(ensemble_nll), list(ensemble_nll.values()), "o-", label="mixture of K masks")
 ax.axhline(made2_nll, color="0.4", ls="--", lw=1, label="same network, trained with 1 mask")
@@ -916,7 +929,7 @@ for K in (1, 10):
 # %% jupyter={"source_hidden": true} tags=["claim-03-rnade-mixture", "hide-input"]
 assert rnade_nll[10] < rnade_nll[1] - 0.5 and rnade_nll[10] - entropy < 0.35
 
-# %%
+# %% mystnb={"figure": {"caption": "Two-ring data (left) and the densities of RNADE with one Gaussian per conditional (middle) and a mixture of 10 (right): one Gaussian can only smear a single bump, giving a blurred disc, while ten components trace both rings, flattened where they run nearly vertically.", "name": "fig-03-rnade"}, "image": {"alt": "Three square panels on axes from minus 3 to 3. Left, test data: blue points forming two concentric rings of radius about 1 and 2. Middle, RNADE density with K = 1: one bright diamond-shaped blob centred at the origin, fading outwards. Right, RNADE density with K = 10: two bright concentric rings on black, somewhat squared off at the left and right sides, with faint glow between them there."}}
 grid = torch.linspace(-3, 3, 150)
 xx, yy = torch.meshgrid(grid, grid, indexing="xy")
 points = torch.stack([xx.flatten(), yy.flatten()], 1)                 # (22500, 2)

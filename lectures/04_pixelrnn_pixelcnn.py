@@ -44,6 +44,19 @@
 #
 # **Study time:** about 125 minutes of reading and 65 minutes of exercises.
 
+# %% tags=["colab-setup"]
+# On Google Colab this cell installs the course's package (gm_helpers) and downloads the data;
+# anywhere else (JupyterLab, Binder) it does nothing. Run it first.
+import sys
+
+if "google.colab" in sys.modules:
+    raise RuntimeError(
+        "This copy of the course does not say where it is published, so Colab cannot install its "
+        "package. Maintainers: set `repository` in course.toml and run "
+        "`python -m gm_helpers.course colab-cell --write`. To install by hand, run "
+        "`%pip install \"gm_helpers @ git+https://github.com/...\"` with the course's GitHub "
+        "path (owner/name) in place of ..., then run the notebook from the next cell.")
+
 # %%
 import inspect
 import math
@@ -55,7 +68,7 @@ from torchvision.utils import make_grid
 
 from gm_helpers.analysis.timing import cpu_time, one_thread
 from gm_helpers.data import colour_digits, grayscale_digits, load_binarized_mnist
-from gm_helpers.diagrams import multiscale_orders
+from gm_helpers.diagrams.autoregressive import multiscale_orders
 from gm_helpers.exercises.pixel import (
     check_gated_layer,
     check_rgb_mask,
@@ -176,7 +189,7 @@ check_type_a_mask(type_a_mask)
 # input R, G and B side by side (tinted where the weight is kept, the centre outlined), drawn
 # from `causal_mask` itself; then the centre's connections as a table, output × input.
 
-# %%
+# %% mystnb={"figure": {"caption": "The 5\u00d75 masks of a colour PixelCNN, drawn from `causal_mask`: each panel is one output channel's mask from input R, G and B (tinted where the weight is kept, the centre outlined). Every pixel above or to the left is visible from every channel; only the centre differs: mask A lets R see nothing of its own pixel, G see R, B see R and G, and mask B adds each channel itself.", "name": "fig-04-rgb-masks"}, "image": {"alt": "Two rows of three panels, the top row mask A and the bottom row mask B, for output R, G and B. Each panel holds three 5 by 5 grids of 0s and 1s, tinted red, green and blue for input R, G and B; in every grid the top two rows and the two cells left of the centre are 1, the cells after the centre are 0, and the outlined centre cell is 1 or 0. Titles give what the centre sees: mask A, output R: nothing; output G: R; output B: R+G; mask B, output R: R; output G: R+G; output B: R+G+B."}}
 fig, axes = plt.subplots(2, 3, figsize=(13, 4.6))
 for i, mask_type in enumerate("AB"):
     for j, channel in enumerate("RGB"):
@@ -200,7 +213,7 @@ assert torch.equal(big, torch.kron(mask_table(3, "A")["centre"].float(), torch.o
 # Choose the kernel size, the mask type and the output channel: the panel shows that channel's
 # mask from each input channel, and the table the centre's connections.
 
-# %% tags=["nbval-ignore-output"]
+# %% mystnb={"figure": {"caption": "The mask explorer, opening at a 5\u00d75 mask A for output R, which sees nothing of its own pixel, beside the centre's connections (G reads R; B reads R and G); in a running notebook, change the kernel size, mask type and output channel.", "name": "fig-04-mask-explorer"}, "image": {"alt": "Left: three 5 by 5 grids of 0s and 1s tinted red, green and blue, titled 5x5 mask A, output R: centre sees nothing, with the top two rows and the two cells left of the centre set to 1 and the outlined centre 0 in all three. Right: a 3 by 3 table titled centre, mask A, output channel R, G, B down the side and input channel R, G, B along the bottom, with 1s at G from R, B from R and B from G and 0s elsewhere; the R row is outlined."}} tags=["nbval-ignore-output"]
 mask_explorer()
 
 # %% [markdown]
@@ -424,7 +437,7 @@ excerpt(skew, "B, C, H, W = x.shape")
 # %% [markdown]
 # A digit and its skew, and the number of steps for $N = 28$:
 
-# %%
+# %% mystnb={"figure": {"caption": "A digit and its skew: row $r$ is shifted $r$ pixels to the right, so each column of the 28\u00d755 skewed image is one diagonal of the original, and the Diagonal BiLSTM can process a whole diagonal in one of its $2 \\cdot 28 - 1 = 55$ steps.", "name": "fig-04-skew"}, "image": {"alt": "Left: a white-on-black binarized 0, titled a digit. Right: a wider black image titled skewed: each column is one diagonal, showing the same 0 sheared into a slanted oval that runs from the upper left to the lower right."}}
 digit = x_test[:1]                                        # (1, 1, 28, 28)
 skewed = skew(digit)                                      # (1, 1, 28, 55)
 print("skewed shape:", tuple(skewed.shape), "; steps for N = 28:", num_diagonal_steps(28),
@@ -463,7 +476,7 @@ excerpt(pixelrnn._DiagonalBiLSTMLayer.forward, "h_left = ")
 # to the right is never reached, however deep the stack. That is the **blind spot**. The
 # Gated PixelCNN's two stacks see the whole past.
 
-# %%
+# %% mystnb={"figure": {"caption": "The receptive fields of six networks with random weights, measured by gradients on a 15\u00d715 image (red square: the target pixel; coloured: pixels it depends on, brighter more strongly; white: unreachable). The plain PixelCNN's view grows with depth but never reaches the region above and to the right, the blind spot; the Gated PixelCNN sees the whole past.", "name": "fig-04-receptive-fields"}, "image": {"alt": "Six small heat maps in green, yellow and purple, each with a red square marking the target pixel in the middle of the image and nothing coloured below it. PixelCNN with 1 layer: a small patch above and left of the target. PixelCNN with 3 and 6 layers: a larger patch whose upper-right corner is cut off diagonally. Gated PixelCNN with 6 layers: every row above the target and the pixels to its left. Row LSTM with 2 layers: a triangle above the target widening upwards. Diagonal BiLSTM with 2 layers: nearly every earlier pixel."}}
 configs = [("PixelCNN", 1), ("PixelCNN", 3), ("PixelCNN", 6), ("Gated PixelCNN", 6),
            ("Row LSTM", 2), ("Diagonal BiLSTM", 2)]
 fig, axes = plt.subplots(1, 6, figsize=(15, 3.2))
@@ -526,7 +539,7 @@ check_rows_above(rows_above)
 # ### Explore receptive fields
 # Choose the model, its depth and the target pixel.
 
-# %% tags=["nbval-ignore-output"]
+# %% mystnb={"figure": {"caption": "The receptive-field explorer, opening at a 3-layer PixelCNN that sees 78 of the 112 earlier pixels, missing the blind spot above and to the right; in a running notebook, choose the model, its depth and the target pixel.", "name": "fig-04-receptive-field-explorer"}, "image": {"alt": "A heat map titled PixelCNN, 3 layers, sees 78 of 112 earlier pixels: a coloured region above and to the left of a red target square in the middle of a 15 by 15 image, its upper-right corner cut off diagonally; everything below the target is white."}} tags=["nbval-ignore-output"]
 receptive_field_explorer()
 
 # %% [markdown]
@@ -571,7 +584,7 @@ with one_thread():                                         # one thread: CPU tim
 # %% jupyter={"source_hidden": true} tags=["claim-04-sampling-cost", "hide-input"]
 assert all(t["sample"] > 100 * t["score"] for t in timing.values())
 
-# %% tags=["nbval-ignore-output"]
+# %% mystnb={"figure": {"caption": "CPU time to score one image (one parallel pass) and to sample one (784 passes) for the four shipped models, on a log scale: sampling costs hundreds to thousands of times more than scoring.", "name": "fig-04-score-vs-sample-time"}, "image": {"alt": "Bar chart with a logarithmic y axis of CPU seconds from 10 to the minus 3 to 10, two bars per model for PixelCNN, Gated PixelCNN, Row LSTM and Diagonal BiLSTM: blue bars for scoring one image, near 0.001 to 0.005 seconds, and orange bars for sampling one image, between about 1.5 and 10 seconds."}} tags=["nbval-ignore-output"]
 fig, ax = plt.subplots(figsize=(7, 3))
 pos = np.arange(len(timing))
 ax.bar(pos - 0.2, [t["score"] for t in timing.values()], 0.4, label="score one image (parallel)")
@@ -753,7 +766,7 @@ assert all(f["plain"] > 3 * f["fast"] for f in fast.values())
 # %% [markdown]
 # Identical samples, for a fraction of the CPU time. The saving grows with the batch and the
 # network's width: at 16 samples the benchmark (`python -m gm_helpers.training.bench
-# --fast-sampling`, the README's speed section) measured the cached PixelCNN 14–27× cheaper
+# --fast-sampling`, the speed section of the instructor guide, `docs/instructors.md`) measured the cached PixelCNN 14–27× cheaper
 # than the plain one, and the incremental MADE with 8,000 hidden units about 170× (the paper
 # reports up to 183× for PixelCNN++). What stays is the sequence itself: 784 steps, each
 # waiting for the one before. That cost, and not wasted arithmetic, is the autoregressive
@@ -801,7 +814,7 @@ assert ranked[-1] == "NADE (lecture 3)"
 # the validation NLL solid, the star at the epoch whose weights were kept. (Per epoch rather
 # than per minute: "About these numbers" says why.)
 
-# %%
+# %% mystnb={"figure": {"caption": "The learning curves of the four shipped models of this lecture, per epoch (training NLL dashed, validation solid, the kept epoch starred): every run stopped at its budget while its validation NLL was still falling.", "name": "fig-04-learning-curves"}, "image": {"alt": "Four small line plots of NLL in nats against epoch, titled pixelcnn.pt (6 epochs, 41 min), gated_pixelcnn.pt (8 epochs, 35 min), row_lstm.pt (3 epochs, 17 min) and diagonal_bilstm.pt (3 epochs, 35 min). In each, the dashed training curve and the solid validation curve both fall to the last epoch, where a star marks the kept weights, at about 89.6, 88.9, 90.9 and 88.4 nats."}}
 plot_checkpoint_curves(["pixelcnn.pt", "gated_pixelcnn.pt", "row_lstm.pt", "diagonal_bilstm.pt"],
                        manifest, ncols=4)
 plt.show()
@@ -872,7 +885,7 @@ assert all(entry["best_epoch"] == entry["epochs"] for entry in budgets.values())
 # (`gated_pixelcnn_samples.pt`, used again in lectures 1 and 6), and complete the lower halves
 # of 8 test digits live.
 
-# %%
+# %% mystnb={"figure": {"caption": "Left: sixteen of the Gated PixelCNN's 1,000 shipped samples, with locally convincing strokes, some digits and some not. Right: the upper halves of eight test digits (top row) and the model's completions of their lower halves (bottom row).", "name": "fig-04-gated-samples"}, "image": {"alt": "Left: two rows of eight white-on-black images of handwritten-looking strokes, including a 0, loops and hooks. Right: a top row of eight digit tops above a grey band, and below them the eight completed digits, including a 0, a 1, a 3 and a 2."}}
 samples = load_shipped_samples("gated_pixelcnn_samples.pt")[:16]   # (16, 1, 28, 28)
 given = x_test[::1250][:8]                                 # (8, 1, 28, 28)
 completions = gated.sample(8, given=given, num_given_rows=14,
@@ -910,7 +923,7 @@ plt.show()
 # The training, validation and test images are coloured with seeds 0, 1 and 2, as the
 # command line does (`--data colour`).
 
-# %%
+# %% mystnb={"figure": {"caption": "Colour digits: each binarized test digit painted with a random foreground and background colour, each channel one of 4 levels, the two colours always different.", "name": "fig-04-colour-digits"}, "image": {"alt": "One row of sixteen small square images, digits 0 to 9 in varied colour pairs, such as a light green 0 on dark green, a dark red 1 on red, a purple 1 on yellow and a dark green 8 on pink."}}
 x_colour = colour_digits(x_test, levels=4, seed=2)        # (10000, 3, 28, 28), values 0..3
 
 
@@ -936,7 +949,7 @@ plt.show()
 # strictly lower-triangular matrix, whose $3 \times 3$ blocks on the diagonal are the
 # centre pattern of mask A.
 
-# %%
+# %% mystnb={"figure": {"caption": "Which inputs each output of a small colour PixelCNN depends on (green: a non-zero gradient), outputs and inputs ordered pixel by pixel and then R, G, B: exactly the strict lower triangle, so every channel sees everything before it and nothing after.", "name": "fig-04-colour-jacobian"}, "image": {"alt": "A 48 by 48 square grid titled d logits i by d x j not equal to 0, with output i down the side and input j along the bottom, labelled pixel 0, 4, 8 and 12. Everything strictly below the diagonal is dark green and everything on or above it is pale, with a staircase edge along the diagonal."}}
 torch.manual_seed(0)
 small = PixelCNN(channels=3, levels=4, hidden=2, num_layers=2, image_size=4).double()
 with torch.no_grad():
@@ -1021,7 +1034,7 @@ assert round(rule, 1) == 97.5
 # overfitting (that would show as a gradual rise); the file keeps the weights of epoch 3, the
 # lowest validation NLL.
 
-# %%
+# %% mystnb={"figure": {"caption": "The colour PixelCNN's learning curves over its four epochs: the training NLL keeps falling, while the validation NLL jumps up at the fourth epoch, so the kept weights are those of epoch 3.", "name": "fig-04-colour-curves"}, "image": {"alt": "Line plot titled colour_pixelcnn.pt, 4 epochs, 88 min, NLL in nats against epoch 1 to 4. The dashed training curve falls from above 350 to about 175. The solid validation curve falls from about 367 to 186 at epoch 3, marked by a star, then rises to about 275 at epoch 4."}}
 plot_checkpoint_curves(["colour_pixelcnn.pt"], manifest, size=(4.2, 2.8))
 plt.show()
 h = colour_entry["history"]
@@ -1101,7 +1114,7 @@ assert group_nll["R"][1] > 10 * copy_cost                  # G after R: over ten
 # channel of each pixel (with the row crop), several seconds of CPU time each: we draw two
 # whole images and complete the lower halves of two test images, and time both.
 
-# %% tags=["nbval-ignore-output"]
+# %% mystnb={"figure": {"caption": "Left: two samples of the colour PixelCNN, each with one dominant background colour but strokes that change colour and form no digit. Right: two test images' upper halves (top) and their completions (bottom), which keep the given background.", "name": "fig-04-colour-samples"}, "image": {"alt": "Left: two square images titled colour PixelCNN samples: one light green with brown, purple and yellow-green blobs, one purple with blue and pink blobs. Right: two upper halves, a purple stroke on light blue and a blue stroke on bright green, above grey lower halves; below, the same images completed with blue, purple and grey patches in the light blue one and teal and green blobs in the green one."}} tags=["nbval-ignore-output"]
 given_colour = x_colour[[2500, 7500]]                      # (2, 3, 28, 28)
 drawn = {}
 with one_thread():
@@ -1198,7 +1211,7 @@ excerpt(logistic_mixture._log_probs, "x_tilde =")
 # middle, one above level 255. The probabilities of all 256 levels, from `level_probs`, and
 # their sum:
 
-# %%
+# %% mystnb={"figure": {"caption": "The 256 level probabilities of a hand-chosen discretized mixture of three logistics: the component centred below level 0 and the one above 255 put their mass on the end levels (0.26 and 0.33), and the middle one makes a smooth bump near 150; the 256 probabilities sum to 1.", "name": "fig-04-logistic-mixture"}, "image": {"alt": "Bar chart of P(x) against level x from 0 to 255: a tall bar of about 0.26 at level 0, a tall bar of about 0.33 at level 255, and a low smooth bump peaking near 0.02 around level 150; almost nothing elsewhere."}}
 logit_pi = torch.tensor([[[0.0], [0.0], [0.0]]], dtype=torch.float64)  # (1 pixel, K = 3, 1)
 mu = torch.tensor([[[-1.1], [0.2], [1.2]]], dtype=torch.float64)        # in the [-1, 1] scale
 log_s = torch.tensor([[[-2.5], [-3.5], [-3.0]]], dtype=torch.float64)
@@ -1244,7 +1257,7 @@ excerpt(logistic_mixture.sample, "k = torch.multinomial")
 # permutation into 8,000 training, 1,000 validation and 1,000 test images and keeps the 256
 # levels of the file. How often does each level occur in the training images?
 
-# %%
+# %% mystnb={"figure": {"caption": "Left: ten grayscale test digits. Right: how often each of the 256 levels occurs in the training pixels, on a log scale: most pixels are 0, many are near 255, and between them lie spikes at 64, 128 and 191.", "name": "fig-04-gray-levels"}, "image": {"alt": "Left: one row of ten white-on-black grayscale digits, 3, 8, 6, 1, 8, 9, 5, 7, 4 and 4. Right: a bar chart of training pixels per level on a log scale: a spike of about 5 million at level 0, a flat floor of a few thousand per level with three isolated spikes near 64, 128 and 191, and a rise to about 200,000 near 250 to 255."}}
 gray_train, gray_valid, gray_test = grayscale_digits(256)  # (8000 | 1000 | 1000, 1, 28, 28)
 counts = torch.bincount(gray_train.flatten().long(), minlength=256)  # (256,) pixels per level
 share = counts / counts.sum()
@@ -1281,7 +1294,7 @@ assert spikes == [64, 128, 191]
 # 1,000-image test split, in nats per image and bits per dimension ($D = 784$; the uniform
 # model over 256 levels costs 8 bits/dim, $784 \ln 256 = 4347$ nats):
 
-# %%
+# %% mystnb={"figure": {"caption": "The learning curves of the two grayscale models, one trunk with a 256-way softmax (left) or a mixture of 5 logistics (right): the softmax's validation NLL is lower after every epoch, although the mixture ran one epoch more.", "name": "fig-04-gray-curves"}, "image": {"alt": "Two line plots of NLL in nats against epoch. Left, grayscale_softmax.pt, 9 epochs, 11 min: validation falls from about 658 to 621 at epoch 9, marked by a star, with the dashed training curve below it. Right, grayscale_mixture.pt, 10 epochs, 7 min: validation falls from about 745 off the top of the axis to 628 at epoch 10, marked by a star, training alongside it."}}
 gray = {"softmax": load_shipped("grayscale_softmax.pt"),
         "mixture": load_shipped("grayscale_mixture.pt")}
 gray_nll = {}
@@ -1365,7 +1378,7 @@ print(f"training, CPU time per image: softmax {1e3 * cost['softmax']:.1f} ms, mi
 # \big(2 \sum_{x=1}^{254} P(x)\big)$, 0 for a straight line, small for a smooth curve, large
 # when neighbouring levels go up and down.
 
-# %%
+# %% mystnb={"figure": {"caption": "Each model's predicted distribution over the 256 levels for one edge pixel of a test digit, given the pixels before it (dashed red: its true level, 142): the softmax's is jagged, with spikes at 128 and 191 like the data's own histogram; the mixture's is smooth, neighbouring levels sharing their mass.", "name": "fig-04-one-pixel-distribution"}, "image": {"alt": "Left: a grayscale 3 with a red square on an edge pixel, titled pixel (19, 15), level 142. Middle: a bar chart for the 256-way softmax, J = 0.353, a ragged hump from about 50 to 230 with tall narrow spikes near 128 and 191. Right: a bar chart for the mixture of 5 logistics, J = 0.001, a smooth skewed hump peaking near 165, with a small shoulder near 100. A dashed red line at level 142 crosses both charts."}}
 image = gray_test[:1]                                      # (1, 1, 28, 28)
 softmax_model, mixture_model = gray["softmax"][0], gray["mixture"][0]
 with torch.no_grad():
@@ -1425,7 +1438,7 @@ assert j_data > 0.2 and top[0] == 128                  # the data are jagged; th
 # **Samples.** Each model draws 784 pixels one at a time (section 4): 4 samples each, from the
 # same seed.
 
-# %%
+# %% mystnb={"figure": {"caption": "Four samples from each grayscale model, from the same seed: strokes, hooks and loops with grey edges on black, not yet digits, after about 10 minutes of training.", "name": "fig-04-gray-samples"}, "image": {"alt": "Two groups of four white-on-black grayscale images, titled 256-way softmax: samples and mixture of 5 logistics: samples, each image showing a few curved or hooked strokes with soft edges."}}
 with torch.no_grad():
     gray_samples = {name: model.sample(4, generator=torch.Generator().manual_seed(0))
                     for name, (model, _) in gray.items()}             # (4, 1, 28, 28) each
@@ -1481,7 +1494,7 @@ for x in gray_samples.values():
 # orders, from `gm_helpers/models/multiscale.py`; its last line counts the passes for a 28×28
 # digit from a 7×7 base (28 = 7 × 2 × 2: two doublings).
 
-# %%
+# %% mystnb={"figure": {"caption": "Three orders of sampling an 8\u00d78 image, each pixel numbered by the network pass that draws it (equal numbers: drawn together): raster order needs 64 passes, the multi-scale PixelRNN 68 (a 2\u00d72 image first), and Reed et al.'s parallel multiscale 10, because after the base each doubling draws three groups of pixels at once. For a 28\u00d728 digit from a 7\u00d77 base: 784, 833 and 55 passes.", "name": "fig-04-multiscale-orders"}, "image": {"alt": "Three 8 by 8 grids of numbered cells shaded from pale yellow-green to dark blue. Left, PixelCNN: raster order, 64 passes, cells numbered 1 to 64 row by row. Middle, multi-scale PixelRNN: a 2 by 2 grid numbered 1 to 4 with an arrow to an 8 by 8 grid numbered 5 to 68 row by row, 68 passes. Right, parallel multiscale (Reed et al.), 4 + 3 times 2 = 10 passes: four outlined base cells numbered 1 to 4, and the other cells numbered 5 to 10 in a repeating pattern. The bottom line reads: a 28 by 28 digit from a 7 by 7 base: raster 784 passes, multi-scale PixelRNN 833, parallel multiscale 55."}}
 multiscale_orders(image_size=8, base_size=2)
 plt.show()
 

@@ -52,6 +52,19 @@
 # **Study time:** about 105 minutes of reading and 25 minutes of exercises. The notebook runs top
 # to bottom in under two minutes on a laptop CPU.
 
+# %% tags=["colab-setup"]
+# On Google Colab this cell installs the course's package (gm_helpers) and downloads the data;
+# anywhere else (JupyterLab, Binder) it does nothing. Run it first.
+import sys
+
+if "google.colab" in sys.modules:
+    raise RuntimeError(
+        "This copy of the course does not say where it is published, so Colab cannot install its "
+        "package. Maintainers: set `repository` in course.toml and run "
+        "`python -m gm_helpers.course colab-cell --write`. To install by hand, run "
+        "`%pip install \"gm_helpers @ git+https://github.com/...\"` with the course's GitHub "
+        "path (owner/name) in place of ..., then run the notebook from the next cell.")
+
 # %%
 import inspect
 import math
@@ -76,7 +89,7 @@ from gm_helpers.analysis.latent import (
     posterior_on_fitted_grid,
 )
 from gm_helpers.data import binarized_test_labels, load_binarized_mnist
-from gm_helpers.diagrams import elbo_gap, vae_diagram
+from gm_helpers.diagrams.latent import elbo_gap, vae_diagram
 from gm_helpers.exercises.vae import check_elbo, check_gaussian_kl, check_reparameterize
 from gm_helpers.models.layers import bernoulli_log_prob
 from gm_helpers.models.vae import VAE, Autoencoder, gaussian_decoder_log_prob, kl_diag_gaussians
@@ -124,7 +137,7 @@ print(f"VAE: {vae.num_params():,} parameters, latent {vae.latent}; "
 # %%
 print(inspect.getsource(Autoencoder.training_loss))
 
-# %%
+# %% mystnb={"figure": {"caption": "The first test digit of each class (top) and the autoencoder's reconstructions from their 50-number codes (bottom): smooth grayscale copies that keep each digit's shape and slant.", "name": "fig-05-autoencoder-reconstructions"}, "image": {"alt": "Two rows of ten white-on-black digits 0 to 9. Top row: the binary test digits. Bottom row: the same digits redrawn in smooth grey tones, nearly identical in shape."}}
 x_show = x_test[[int((y_test == d).nonzero()[0]) for d in range(10)]]   # the first 0, 1, ..., 9
 with torch.no_grad():
     codes = autoencoder.encode(x_show)                     # (10, 50)
@@ -189,7 +202,7 @@ for n in few:
 # the region that the real codes occupy jointly: each lands further from its nearest test code
 # than any real code lies from its nearest neighbour (printed last).
 
-# %%
+# %% mystnb={"figure": {"caption": "The autoencoder's decoder applied to random codes, from $\\mathcal N(0, I)$ (top) or uniform in the box of the test codes (bottom): smudges, not digits, because nothing in its training says which codes are likely.", "name": "fig-05-autoencoder-cannot-sample"}, "image": {"alt": "Two rows of ten white-on-black images of scattered blotches and fragments, none of them a recognisable digit; one image in each row is mostly white."}}
 with torch.no_grad():
     test_codes = autoencoder.encode(x_test)                # (10000, 50)
     g = torch.Generator().manual_seed(0)
@@ -233,7 +246,7 @@ assert near_random.min() > near_real.max()     # random codes land away from the
 # each side: how well the decoder reconstructs $x$, and how far $q$ strays from the prior. The
 # rest of the lecture takes this picture apart, term by term.
 
-# %%
+# %% mystnb={"figure": {"caption": "The VAE in one picture: the encoder maps $x$ to the mean $\\mu$ and standard deviation $\\sigma$ of $q_\\phi(z \\mid x)$, the code is sampled as $z = \\mu + \\sigma \\odot \\varepsilon$ with noise drawn outside the gradient path, and the decoder maps $z$ to the logits of $p_\\theta(x \\mid z)$. The ELBO's two terms, reconstruction and KL, send their gradients (dashed red) back into both networks.", "name": "fig-05-vae-diagram"}, "image": {"alt": "Block diagram read left to right, with the formula ELBO(x) = E_q[log p_theta(x given z)] minus KL(q_phi(z given x) || p(z)), at most log p_theta(x), across the top. The input x feeds the encoder q_phi(z given x), whose arrows lead to two boxes, mu and sigma; these feed z = mu + sigma times epsilon, where a dashed grey arrow brings in epsilon from N(0, I), labelled sampled: outside the gradient path. z feeds the decoder p_theta(x given z), which outputs x hat (logits). Above the encoder side, a red box KL(q_phi(z given x) || p(z)) labelled regulariser takes mu and sigma; above the decoder side, a red box E_q[log p_theta(x given z)] labelled reconstruction takes x hat and the target x, carried by a line from the input. Dashed red arrows run backwards from both boxes through the decoder, z, mu and sigma into the encoder. Brackets underneath mark the recognition network (encoder), parameters phi, and the generation network (decoder), parameters theta."}}
 vae_diagram()
 plt.show()
 
@@ -273,7 +286,7 @@ print(inspect.getsource(VAE.decode))
 # Below, the true posterior $p(z \mid x)$ (filled) and the encoder's Gaussian
 # $q_\phi(z \mid x)$ (red contours) for four test digits.
 
-# %%
+# %% mystnb={"figure": {"caption": "The true posterior $p(z \\mid x)$ of the 2-d VAE (blue, computed on a grid) and the encoder's Gaussian $q(z \\mid x)$ (red contours) for four test digits: for the first two $q$ lies close to the posterior (for the first, upright where the posterior is tilted); for the last two it sits well away from it.", "name": "fig-05-true-posterior"}, "image": {"alt": "Four panels titled test digit 3, 2500, 2300 and 7000, each plotting z2 against z1 with a small inset of the digit (a 0, a 2, a 2 and a 7) in its upper right corner. In each, a small dark blue blob marks the true posterior and three concentric red ellipses mark q. Digit 3: the ellipses overlap the blob, slightly to its right. Digit 2500: the blob sits at the lower right edge of the ellipses. Digit 2300: the blob is at the lower left, far from the ellipses. Digit 7000: the blob is at the right, away from the ellipses."}}
 four = [3, 2500, 2300, 7000]                               # test indices: a 0, a 2, a 2, a 7
 fig, axes = plt.subplots(1, 4, figsize=(13, 3.3))
 moments = []                                               # per digit: p(z|x) and q, summarised
@@ -506,7 +519,7 @@ assert [round(v, 1) for v in kl_post.tolist()] == [2.3, 4.6, 162.4, 80.5]   # th
 # the true posterior: 2.3 and 4.6 nats for the first two digits, where $q$ lies near the
 # posterior, 162 and 81 nats for the two where $q$ missed it. For the second digit, on one axis:
 
-# %%
+# %% mystnb={"figure": {"caption": "For test digit 2500, $\\log p(x)$ and the ELBO on one axis: the ELBO lies 4.6 nats below, and the gap between them is exactly $\\mathrm{KL}(q(z \\mid x) \\,\\|\\, p(z \\mid x)) \\ge 0$.", "name": "fig-05-elbo-gap"}, "image": {"alt": "A vertical axis in nats per example from about minus 163 to minus 154, titled log p(x) = ELBO + KL(q(z given x) || p(z given x)). A blue horizontal line at minus 156.5 is labelled log p(x); a red line at minus 161.2 is labelled ELBO. The shaded band between them carries a double-headed arrow and the label gap = 4.6 nats = KL(q(z given x) || p(z given x)), at least 0."}}
 elbo_gap(lines["log p(x)"][1].item(), lines["ELBO"][1].item())
 plt.show()
 
@@ -765,7 +778,7 @@ assert (ratio > 10).all()                                  # far noisier, on eve
 # function needs for the same precision. Measured directly, repeating each $S$-sample estimate
 # 400 times:
 
-# %%
+# %% mystnb={"figure": {"caption": "The variance of the score-function and the reparameterised gradient estimates against the number of samples $S$, on log-log axes: both fall as $1/S$, and the score function stays some 30 to 45 times noisier at every $S$ (the ratio printed above for this entry is 33).", "name": "fig-05-gradient-variance"}, "image": {"alt": "Log-log line plot of the variance of the d by d mu 1 estimate against samples S per estimate, 1 to 256. Two parallel straight lines fall with slope minus 1: the score function from about 150 to 0.6, and the reparameterised estimate from about 4 to 0.017."}}
 sizes = [1, 4, 16, 64, 256]
 measured = {"score function": [], "reparameterised": []}
 g = torch.Generator().manual_seed(1)
@@ -907,7 +920,7 @@ print(inspect.getsource(VAE.training_loss))
 # early on, information in $z$ costs more KL than it buys in reconstruction. Only with longer
 # training does the encoder put information into $z$ (the shipped model: 23 nats of KL, below).
 
-# %% tags=["nbval-ignore-output"]
+# %% mystnb={"figure": {"caption": "The ELBO and its two terms over 300 steps of training a fresh VAE: the reconstruction term climbs from about $-543$ nats (every pixel a coin flip) to about $-200$ within a hundred steps, while the KL jumps in the first steps and falls back to a few nats.", "name": "fig-05-live-training"}, "image": {"alt": "Three line plots against step 0 to 300. ELBO and reconstruction, both in nats per image, rise steeply from about minus 545 to about minus 210 in the first 25 steps and then stay nearly flat with small wiggles. KL spikes to about 37 near step 10, then falls and oscillates down to about 3."}} tags=["nbval-ignore-output"]
 x_train = load_binarized_mnist("train")                    # (50000, 1, 28, 28)
 seed_everything(0)
 live = VAE()                                               # 784-200-200-50, tanh
@@ -945,7 +958,7 @@ assert max(log["KL"][:50]) > 5 * np.mean(log["KL"][-20:]) and np.mean(log["KL"][
 # training and validation $-\mathrm{ELBO}$ as training went on, and the same for the IWAE model
 # of section 6:
 
-# %%
+# %% mystnb={"figure": {"caption": "The training (dashed) and validation (dots) losses of the shipped VAE ($-$ELBO) and IWAE ($-\\mathcal L_5$) against training time: the IWAE's validation bound ends about 3 nats lower, and both validation curves flatten while their training curves keep falling.", "name": "fig-05-vae-iwae-curves"}, "image": {"alt": "Line plot of loss in nats, 85 to 110, against training wall time in minutes. The VAE's validation dots, in blue, level off near 98 by about 15 minutes and end at 25 minutes; its dashed training curve falls to about 93. The IWAE's validation dots, in orange, fall more slowly to about 95 at 51 minutes; its dashed training curve falls to about 91."}}
 fig, ax = plt.subplots(figsize=(7, 3.8))
 plot_learning_curves({"VAE (k = 1)": vae_entry, "IWAE (k = 5)": manifest["iwae.pt"]}, ax=ax,
                      train=True, title="-ELBO (VAE) and -L_5 (IWAE): train dashed, valid dots")
@@ -976,7 +989,7 @@ assert valid_at[100] - train_at[100] < valid_at[200] - train_at[200] < valid_at[
 # the $-$bound on the training and validation sets). The star marks the epoch whose weights
 # were kept, the one with the lowest validation loss.
 
-# %%
+# %% mystnb={"figure": {"caption": "The learning curves of the four networks used so far, per epoch (training dashed, validation solid, the kept epoch starred): the autoencoder was still improving at its last epoch, while the three VAEs each reached their lowest validation loss before the end.", "name": "fig-05-learning-curves"}, "image": {"alt": "Four small line plots against epoch, titled autoencoder.pt (50 epochs, 4 min, squared error), vae.pt (244 epochs, 25 min), iwae.pt (241 epochs, 51 min) and vae_2d.pt (100 epochs, 8 min), the last three in nats of minus the bound. In each, the dashed training curve falls below the solid validation curve. Stars mark the kept epochs: 50 at about 12.8, 209 at about 97.9, 221 at about 94.9 and 89 at about 142.7; the 2-d VAE's validation curve is noisy and flat after epoch 30."}}
 curves = ["autoencoder.pt", "vae.pt", "iwae.pt", "vae_2d.pt"]
 plot_checkpoint_curves(curves, manifest, ncols=4)
 plt.show()
@@ -1017,7 +1030,7 @@ for name in ("vae.pt", "iwae.pt"):
 # $x \sim p(x \mid z)$ (what the model generates; independent pixels given $z$ make them
 # speckled). **Reconstructions** encode a test digit to $\mu(x)$ and decode it.
 
-# %%
+# %% mystnb={"figure": {"caption": "Left: sixteen VAE samples, as Bernoulli means (top), mostly recognisable if blurry digits, and as binary images drawn from them (bottom), speckled because the pixels are independent given $z$. Right: the first test digit of each class and the VAE's reconstructions from $\\mu(x)$.", "name": "fig-05-vae-samples"}, "image": {"alt": "Left: two 2 by 8 grids; the upper one shows blurry grey digits such as 9, 6, 0, 9, 7, 9, 2 and 0, and the lower one the same digits as speckled black-and-white images. Right: a row of ten binary test digits 0 to 9, and below it a row of their smooth grey reconstructions."}}
 g = torch.Generator().manual_seed(0)
 means = vae.sample(16, generator=g, mean=True)             # (16, 784)
 binary = torch.bernoulli(means, generator=g)
@@ -1039,7 +1052,7 @@ plt.show()
 # $\mu_j \approx 0, \sigma_j \approx 1$ for every $x$ and its KL is about 0 (**posterior
 # collapse**, one dimension at a time). The average KL per dimension over the test set:
 
-# %%
+# %% mystnb={"figure": {"caption": "The mean KL of each of the 50 latent dimensions over the test set, sorted: 15 dimensions carry information (KL above 0.01 nats, the red line), and the other 35 have collapsed to the prior.", "name": "fig-05-active-units"}, "image": {"alt": "Bar chart titled 15 of 50 dimensions are active (KL > 0.01 nats), mean KL in nats against latent dimension sorted by KL. Fifteen bars fall steadily from about 2.7 to 0.6; the remaining 35 positions are empty, at zero."}}
 kl_dims = kl_per_dimension(vae, x_test)                    # (50,)
 order = torch.argsort(kl_dims, descending=True)
 active = int((kl_dims > 0.01).sum())
@@ -1210,7 +1223,7 @@ assert 30 < vae_nll_100.min() < 40 and 130 < vae_nll_100.max() < 145
 # >   $10^{-3}$, decayed by 0.999 per epoch; both were stopped by hand (the VAE after its
 # >   validation loss had bottomed out, the IWAE to free the machine), and the best validation
 # >   epoch ships. The IWAE paper trained for 3,280 passes over the data with batches of 20, a
-# >   schedule not reproduced here (the README describes one shorter attempt with batches of 20,
+# >   schedule not reproduced here (the instructor guide, `docs/instructors.md`, describes one shorter attempt with batches of 20,
 # >   which did not ship). The 2-d VAE trained 100 epochs, the four β-VAEs 40 each; the models
 # >   of lectures 3 and 4 had budgets of their own (some with bf16 autocast, `--amp`, or
 # >   `torch.compile`, as their commands in the manifest say).
@@ -1240,7 +1253,7 @@ print(f"\nthe VAE's command: {manifest['vae.pt']['command']}")
 # test set coloured by digit. Right: what the decoder draws on a regular grid of $z$: the
 # generative model's whole manifold in one picture.
 
-# %%
+# %% mystnb={"figure": {"caption": "Left: the test digits at their mean codes in the 2-d VAE's latent plane, coloured by label: each digit occupies its own region. Right: the decoder's means on a 15\u00d715 grid over $[-2.5, 2.5]^2$, the model's whole manifold, where digits morph smoothly into their neighbours.", "name": "fig-05-latent-map"}, "image": {"alt": "Left: a scatter plot of z2 against z1, coloured by digit 0 to 9: 0s at the top, 1s at the lower left, 3s at the left, 7s at the right, 9s and 4s in the middle right, the other digits in between. Right: a 15 by 15 grid of blurry grey digits that change gradually across the grid, 0s along the top, 3s and 5s on the left, 6s in the middle, 9s and 7s on the right and 1s along the lower left."}}
 codes_2d = encode_mean(vae2d, x_test)                      # (10000, 2)
 values = torch.linspace(-2.5, 2.5, 15)
 grid_z = torch.cartesian_prod(values.flip(0), values)[:, [1, 0]]   # rows: z2 from top; cols: z1
@@ -1260,11 +1273,11 @@ plt.show()
 # Move the sliders to pick $z$ and see the decoded digit (the static figure below is the
 # explorer's first view, $z = (0, 0)$):
 
-# %%
+# %% mystnb={"figure": {"caption": "The latent-map explorer's first view, drawn statically: the cross at $z = (0, 0)$ on the map of test codes (left) and the digit the decoder draws there (right), a blurred 6.", "name": "fig-05-latent-map-static"}, "image": {"alt": "Left: a scatter plot of test digits at their mean codes in the z1, z2 plane, coloured by digit, with a black cross at the origin between the 2, 6 and 9 clusters. Right: a blurry grey digit 6 on black, titled decoded mean at z = (0.0, 0.0)."}}
 fig = draw_latent_map(latent_map_result(vae2d, codes_2d, y_test, 0.0, 0.0))
 plt.show()
 
-# %% tags=["nbval-ignore-output"]
+# %% mystnb={"figure": {"caption": "The latent-map explorer, opening at $z = (0, 0)$ as in the figure above; in a running notebook, move the sliders to pick any point $z$ of the 2-d latent plane and see the digit the decoder draws there.", "name": "fig-05-latent-map-explorer"}, "image": {"alt": "The same picture as the static figure above: a scatter plot of coloured test codes with a cross at the origin, and the decoded blurry 6."}} tags=["nbval-ignore-output"]
 latent_map_explorer(vae2d, x_test, y_test)
 
 # %% [markdown]
@@ -1274,11 +1287,11 @@ latent_map_explorer(vae2d, x_test, y_test)
 # images pixel by pixel. The latent path passes through plausible digits; the pixel path is a
 # double exposure.
 
-# %%
+# %% mystnb={"figure": {"caption": "Between a test 0 and a test 9: decoding the straight line between their codes (top) passes through plausible digits, while averaging the two images pixel by pixel (bottom) gives a double exposure.", "name": "fig-05-interpolation"}, "image": {"alt": "Two rows of nine images. Top, in latent space: a smooth 0 gradually narrows and changes into a 9, each intermediate image a clean digit. Bottom, in pixel space: a bright 0 fades while a 9 brightens on top of it, the middle images showing both digits superimposed in grey."}}
 fig = draw_interpolation(interpolation_result(vae, x_test, 3, 9000))
 plt.show()
 
-# %% tags=["nbval-ignore-output"]
+# %% mystnb={"figure": {"caption": "The interpolation explorer, opening between the same 0 and 9 as the figure above; in a running notebook, choose the two test digits: the latent path passes through digits, the pixel path through double exposures.", "name": "fig-05-interpolation-explorer"}, "image": {"alt": "The same picture as the static figure above: a row of decoded codes morphing a 0 into a 9, and below it a row of pixel averages fading the 0 into the 9."}} tags=["nbval-ignore-output"]
 interpolation_explorer(vae, x_test, index_a=3, index_b=9000)
 
 # %% [markdown]
@@ -1288,7 +1301,7 @@ interpolation_explorer(vae, x_test, index_a=3, index_b=9000)
 # Dimensions are ordered by their KL (section 5): the first rows change the digit most; an
 # inactive dimension changes almost nothing (measured below the figure over all 50).
 
-# %%
+# %% mystnb={"figure": {"caption": "Test image 3 (a 0) with one latent dimension at a time swept from $-3$ to $3$, the six dimensions of largest KL in order: each changes the digit in its own way, into a 1 or a 4, a 6 or a 7, and the rows of largest KL change it most.", "name": "fig-05-traversal"}, "image": {"alt": "A grid of 6 rows by 9 columns of white-on-black digits, rows labelled z43 KL 2.68, z25 KL 2.52, z10 KL 2.24, z27 KL 2.01, z2 KL 1.92 and z4 KL 1.70. Most images are a 0; at the left end of the rows the 0 turns into a 1 and a 4 in row 1, a blotchy 4 in row 2, a 6 in row 3, a squarish 0 in row 4 and a 5 in row 5; at the right end of row 3 it becomes a 7."}}
 fig = draw_traversal(traversal_result(vae, x_test, kl_dims, 3, 6))
 plt.show()
 every_dim = traversal_result(vae, x_test, kl_dims, 3, 50)  # images (50, 9, 784), by KL
@@ -1302,7 +1315,7 @@ print(f"mean change of a pixel's probability over the sweep: active dimensions "
 assert change[is_active].min() > 10 * change[~is_active].max()
 assert change[:3].min() > change[3:].max()                # the top rows change the most
 
-# %% tags=["nbval-ignore-output"]
+# %% mystnb={"figure": {"caption": "The traversal explorer, opening at test image 3 as the figure above; in a running notebook, pick the image and the dimensions: an active dimension reshapes the digit, an inactive one leaves it unchanged.", "name": "fig-05-traversal-explorer"}, "image": {"alt": "The same picture as the static figure above: six rows of digits, one per latent dimension, a 0 changing into other digits along each row."}} tags=["nbval-ignore-output"]
 traversal_explorer(vae, x_test, kl=kl_dims, index=3)
 
 # %% [markdown]
@@ -1340,7 +1353,7 @@ assert all(d1 < d2 for d1, d2 in zip(distortions, distortions[1:]))
 # are not to be compared with one another (the table above compares them on the same footing).
 # All four were stopped after 40 epochs; the kept epochs are at or near the end.
 
-# %%
+# %% mystnb={"figure": {"caption": "The learning curves of the four $\\beta$-VAEs, each on its own $\\beta$-weighted objective, so the panels' scales differ and are not to be compared: all were stopped after 40 epochs, the kept epochs at or near the end.", "name": "fig-05-beta-curves"}, "image": {"alt": "Four small line plots of loss in nats against epoch 0 to 40, titled vae_beta0.25.pt (3 min), vae_beta1.pt (6 min), vae_beta4.pt (5 min) and vae_beta16.pt (4 min). In each, the dashed training and solid validation curves fall together and flatten, with stars at epochs 39, 38, 40 and 35 near 74, 101, 147 and 199."}}
 beta_files = ["vae_beta0.25.pt", "vae_beta1.pt", "vae_beta4.pt", "vae_beta16.pt"]
 plot_checkpoint_curves(beta_files, manifest, ncols=4)
 plt.show()
@@ -1358,11 +1371,18 @@ for name in beta_files:
     assert h["train_nll"][-1] < h["train_nll"][-10]                 # training still falling
 assert all(a < b for a, b in zip(finals, finals[1:]))
 
-# %%
+# %% [markdown]
+# Now the four models side by side on the same 1,000 test digits: on the right, each model's
+# point (rate, distortion) from the table above, joined into the trade-off curve; on the left,
+# what $\beta = 1$ does with eight test digits and what it draws from the prior. Moving along
+# the curve to the left (larger $\beta$) the code gets cheaper and the pictures blurrier; the
+# explorer after the figure shows the other three models' reconstructions and samples.
+
+# %% mystnb={"figure": {"caption": "The rate-distortion trade-off of the four $\\beta$-VAEs (right; $\\beta = 1$, the ELBO, in red), with eight test digits, their reconstructions and eight samples from the prior for $\\beta = 1$ (left): a larger $\\beta$ buys a cheaper code at the cost of blurrier reconstructions.", "name": "fig-05-rate-distortion"}, "image": {"alt": "Left: three rows of eight small images, titled test digits (binary 0s), reconstructions (smooth grey 0s) and samples from the prior (blurry digits such as 3, 6, 0, 9, 7, 8, 2 and 0). Right: a line plot of distortion, minus log p(x given z), against rate, KL(q || p), both in nats, joining four points: beta = 16 at rate about 2 and distortion 173, beta = 4 at 8 and 116, beta = 1 highlighted in red at 22 and 78, and beta = 0.25 at 45 and 62."}}
 fig = draw_beta(beta_result(betas, points, x_rd, 1.0))
 plt.show()
 
-# %% tags=["nbval-ignore-output"]
+# %% mystnb={"figure": {"caption": "The $\\beta$ explorer, opening at $\\beta = 1$ as the figure above; in a running notebook, pick another $\\beta$ to see its reconstructions and prior samples beside its point on the rate-distortion curve.", "name": "fig-05-beta-explorer"}, "image": {"alt": "The same picture as the static figure above: test digits, reconstructions and prior samples for beta = 1, beside the rate-distortion curve with beta = 1 highlighted in red."}} tags=["nbval-ignore-output"]
 beta_explorer(betas, x_rd)
 
 # %% [markdown]

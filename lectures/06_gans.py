@@ -47,6 +47,19 @@
 #
 # **Study time:** about 95 minutes of reading and 20 minutes of exercises.
 
+# %% tags=["colab-setup"]
+# On Google Colab this cell installs the course's package (gm_helpers) and downloads the data;
+# anywhere else (JupyterLab, Binder) it does nothing. Run it first.
+import sys
+
+if "google.colab" in sys.modules:
+    raise RuntimeError(
+        "This copy of the course does not say where it is published, so Colab cannot install its "
+        "package. Maintainers: set `repository` in course.toml and run "
+        "`python -m gm_helpers.course colab-cell --write`. To install by hand, run "
+        "`%pip install \"gm_helpers @ git+https://github.com/...\"` with the course's GitHub "
+        "path (owner/name) in place of ..., then run the notebook from the next cell.")
+
 # %%
 import inspect
 import json
@@ -68,7 +81,7 @@ from gm_helpers.analysis.sample_quality import (
 )
 from gm_helpers.analysis.timing import cpu_time, one_thread
 from gm_helpers.data import load_binarized_mnist
-from gm_helpers.diagrams import gan_loop
+from gm_helpers.diagrams.gan import gan_loop
 from gm_helpers.exercises.gan import (
     check_discriminator_loss,
     check_generator_loss,
@@ -211,7 +224,7 @@ assert not hasattr(G_dcgan, "log_prob") and hasattr(G_dcgan, "sample")
 #
 # The loop in one picture:
 
-# %%
+# %% mystnb={"figure": {"caption": "Algorithm 1 of Goodfellow et al. (2014) in one picture: noise $z$ goes through $G$ to a fake sample, which $D$ sees beside real data. Each iteration takes $k$ discriminator steps that ascend $V$ in $\\theta_d$, then one generator step whose gradient reaches $\\theta_g$ through $D$: the original descends $\\log(1 - D(G(z)))$, the non-saturating form ascends $\\log D(G(z))$.", "name": "fig-06-gan-loop"}, "image": {"alt": "Flow diagram under the formula min over G, max over D of V(D, G) = E over x from p_data of log D(x) + E over z from p(z) of log(1 minus D(G(z))). Top row: z from p(z) feeds the generator G, which outputs a dashed box, fake G(z). Fake G(z) and a box real x from p_data both feed the discriminator D, which outputs D(x), D(G(z)), P(real) between 0 and 1. Bottom row: a red box (1) discriminator step, repeated k = 1 time, ascend log D(x) + log(1 minus D(G(z))) in theta_d, with a loop arrow labelled times k and a dashed arrow labelled update theta_d up to D; an arrow labelled then leads to a red box (2) generator step, once, descend log(1 minus D(G(z))) (original) or ascend log D(G(z)) (non-saturating), with a dashed arrow labelled update theta_g (gradient through D) up to G; an arrow labelled next iteration returns to step 1."}}
 gan_loop(k=1)
 plt.show()
 
@@ -352,7 +365,7 @@ print(inspect.getsource(gan.discriminator_loss))
 # (an MLP, `train_discriminator`: the inner max of the game, 2,000 Adam steps) and lay it
 # over the formula (`mixtures.optimal_discriminator`).
 
-# %% tags=["nbval-ignore-output"]
+# %% mystnb={"figure": {"caption": "A discriminator trained for 2,000 steps against a fixed generator (dashed blue) lies on the formula $D^* = p_\\mathrm{data} / (p_\\mathrm{data} + p_g)$ (thick pale blue) wherever data or samples are; far to the right, where neither density has mass, nothing constrains it and the two part.", "name": "fig-06-optimal-discriminator"}, "image": {"alt": "Line plot over x from minus 3 to 4. A black bell curve, p_data = N(0, 1), peaks at 0.4 at x = 0; a red bell curve, p_g = N(2, 0.25), peaks at 0.8 at x = 2. A thick pale blue curve, D star from the formula, is 1 on the left, falls through 0.5 near x = 1.2 to almost 0 around x = 2.5, then rises again to about 0.33 at x = 4. A dashed blue curve, D trained, follows it exactly except beyond x = 3, where it stays near 0."}} tags=["nbval-ignore-output"]
 # (training: the numbers vary with the CPU's rounding; the asserts hold on any CPU)
 torch.manual_seed(0)
 G_fixed = torch.nn.Linear(1, 1)                         # z (B, 1) -> x (B, 1) = 2 + 0.5 z
@@ -495,7 +508,7 @@ for (mu, sigma), (v, jsd) in values.items():
 # never separate but which overlap less and less as they narrow: for narrow ones the JSD is
 # flat at $\log 2$ to machine precision.
 
-# %%
+# %% mystnb={"figure": {"caption": "The Jensen-Shannon divergence between two copies of one distribution as they move apart: for uniform boxes it reaches $\\log 2$ as soon as they stop overlapping and stays there however far apart they go, and the narrower the Gaussians, the sooner their JSD flattens at $\\log 2$, leaving the generator no signal.", "name": "fig-06-jsd-flat"}, "image": {"alt": "Line plot of JSD in nats against the distance between p_data and p_g, 0 to 8, with a dotted line at log 2, about 0.69. The curve for Gaussians of standard deviation 1 rises slowly and reaches 0.69 near distance 6; for 0.3 it reaches it near 2; for 0.05 almost at once, by 0.4. A dashed black line for uniform boxes of width 1 rises straight to 0.69 at distance 1 and is flat after it."}}
 shifts = torch.linspace(0, 8, 41)
 fig, ax = plt.subplots(figsize=(7, 3))
 for sigma in (1.0, 0.3, 0.05):
@@ -590,7 +603,7 @@ print(inspect.getsource(gan.generator_loss))
 # Below, the two losses and their gradients computed by autograd through the package's
 # `generator_loss`, against the closed forms of the table:
 
-# %%
+# %% mystnb={"figure": {"caption": "The two generator losses (left) and their gradients with respect to $D$'s logit (right) against $D(G(z))$: where $D$ confidently rejects the samples, $D(G(z)) \\to 0$, the minimax loss is flat and its gradient vanishes, while the non-saturating loss keeps a gradient near $-1$.", "name": "fig-06-saturating-loss"}, "image": {"alt": "Two line plots with a logarithmic x axis, D(G(z)) from about 0.0003 to 1. Left, G's loss: the non-saturating loss falls as a straight line from 8 to 0; the minimax loss is flat at 0 and drops to minus 8 only as D(G(z)) approaches 1. Right, d loss by d logit: the minimax gradient stays at 0 until D(G(z)) passes 0.1, then falls to minus 1; the non-saturating gradient stays at minus 1 and rises to 0 near D(G(z)) = 1. The curves cross near 0.5."}}
 logit = torch.linspace(-8, 8, 401, dtype=torch.float64, requires_grad=True)   # (401,) logits of D
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.2))
 for kind, closed_form in (("minimax", lambda d: -d), ("non-saturating", lambda d: -(1 - d))):
@@ -628,7 +641,7 @@ assert torch.allclose(gan.generator_loss(some), gan.generator_loss(some, "non-sa
 # with momentum; here without), and $k = 5$ discriminator steps per generator step, so $D$
 # can win early. Only the generator's loss differs.
 
-# %% tags=["nbval-ignore-output"]
+# %% mystnb={"figure": {"caption": "The same 1-d GAN trained with each generator loss, $k = 5$: with the minimax loss $D$ wins within the first hundred iterations, $D(G(z))$ keeps sinking and $G$'s samples stay far from the data; with the non-saturating loss $D(G(z))$ settles near 1/2 and the samples reach the data, centred at 4.", "name": "fig-06-minimax-stalls"}, "image": {"alt": "Left: log-scale line plot of mean D(G(z)) against iteration, 0 to 1,000. The minimax curve falls steadily from about 0.3 to about 0.0001; the non-saturating curve jumps around for the first few iterations, then stays flat at about 0.5. Right: histograms over x from minus 1 to 6: the minimax samples form a narrow tall spike near 0.4; the non-saturating samples lie between about 3.7 and 5, with a spike at 3.7, under a black data curve centred at 4."}} tags=["nbval-ignore-output"]
 # (training: the numbers vary with the CPU's rounding; the asserts hold on any CPU)
 stall = {}                                # loss -> (history, samples, G, D) at the end of the run
 for kind in ("minimax", "non-saturating"):
@@ -720,7 +733,7 @@ assert 0.5 < grad_norm["non-saturating", "non-saturating"] / grad_norm["non-satu
 # currently believes is data, and $D$ then moves its hills to where the data are not yet
 # covered.
 
-# %% tags=["nbval-ignore-output"]
+# %% mystnb={"figure": {"caption": "A GAN learning the ring of 8 Gaussians, one snapshot every 200 iterations: data in black, $G$'s samples in red, $D(x)$ shaded (dark = \"data\"), orange arrows where $G$'s loss would move a sample. The samples follow $D$'s gradient uphill, spread around the ring within a few hundred iterations, and by the end every mode has its share, though many samples still lie between modes.", "name": "fig-06-ring-run"}, "image": {"alt": "Eleven square panels, step 0 to step 2000 every 200, each with eight black-and-yellow markers in a ring, blue shading and a field of small orange arrows. Step 0: the red samples are a small blob at the centre. Steps 200 and 400: they stretch into a diagonal band and then an arc across the ring. Step 600: they lie around the whole ring. Steps 800 to 2000: they gather at the eight markers, with a thin trail of points along the ring between them, and the shading concentrates around the markers."}} tags=["nbval-ignore-output"]
 ring_run = run("ring", num_steps=2000, snapshots=10, seed=0)
 print(f"2,000 iterations in {ring_run['seconds']:.0f} s")
 fig = draw_run(ring_run, ncols=6)
@@ -753,12 +766,11 @@ assert shares.min() > 0.05 and m["high_quality"] < 0.5
 # largest share one mode takes (a generator that covers the mixture gives each of the 8 ring
 # modes 12.5 % and each of the 25 grid modes 4 %).
 
-# %% tags=["nbval-ignore-output"]
+# %% mystnb={"figure": {"caption": "Mode collapse when $D$ learns ten times more slowly than $G$, on the ring of 8 Gaussians and then on the grid of 25: at every snapshot $G$ puts all its samples (red) in one small region where $D$ is highest, and once $D$ learns to reject it, the whole batch jumps to another place."}, "image": {"alt": "First image, titled ring: D's learning rate 1e-4, G's 1e-3: six panels, step 0 to 1500 every 300, each with eight ring markers; the red samples form one small blob or short streak, at the centre, then above the centre, at the left edge, at the lower right, in a vertical line at the bottom and in a short curve lower left. Second image, titled grid: the same for a 5 by 5 grid of markers; the red samples are again one small cluster or streak, moving between panels, from the centre to a line at the top, the middle, the top edge, the right and the lower left."}} tags=["nbval-ignore-output"]
 collapse = {name: run(name, lr_g=1e-3, lr_d=1e-4, num_steps=1500, snapshots=5, seed=0)
             for name in ("ring", "grid")}
 for name, result in collapse.items():
-    fig = draw_run(result, ncols=6)
-    fig.suptitle(f"{name}: D's learning rate 1e-4, G's 1e-3", y=1.02)
+    draw_run(result, ncols=6, title=f"{name}: D's learning rate 1e-4, G's 1e-3")
     plt.show()
 
 # %% tags=["nbval-ignore-output"]
@@ -874,7 +886,7 @@ assert plain_ring["modes_mean"] > 6.3 and plain_grid["modes_mean"] > 17.3   # th
 # noise vectors after several of its epochs (grey levels are $G$'s sigmoid outputs, before
 # rounding to 0/1; how long it trained, and on what: "About these numbers").
 
-# %%
+# %% mystnb={"figure": {"caption": "The shipped DCGAN's samples from the same 16 noise vectors after epochs 1, 2, 3, 5 and 11: noisy fragments at first, then strokes that take the shape of digits, still rough after the last epoch.", "name": "fig-06-dcgan-epochs"}, "image": {"alt": "Five rows of sixteen white-on-black images, titled after epoch 1, 2, 3, 5 and 11. The first rows show speckled, broken strokes; by the last row most images are digit-like shapes, such as a 9, an 8, a 3, a 9 and a 7, still rough and speckled."}}
 snapshots = torch.load(CHECKPOINT_DIR / "dcgan.pt", weights_only=True)["metrics"]["snapshots"]   # (epochs, 64, 1, 28, 28) uint8
 epochs_to_show = sorted({0, 1, 2, len(snapshots) // 2 - 1, len(snapshots) - 1})
 fig, axes = plt.subplots(len(epochs_to_show), 1, figsize=(9, 1.3 * len(epochs_to_show)))
@@ -895,7 +907,7 @@ assert (G_dcgan.latent, G_dcgan.width) == (64, 64)              # z in R^64; 2 x
 # outputs on the two approach each other, but $D$ keeps an edge to the end: its mean output
 # on data stays above its mean output on samples at every point logged.
 
-# %%
+# %% mystnb={"figure": {"caption": "The DCGAN's game over its 11 epochs, each point a mean over 100 iterations. First: $D$'s loss rises towards $2 \\ln 2 \\approx 1.39$, its value when it cannot tell samples from data, and $G$'s falls. Second: $D$'s mean outputs on data and on samples approach each other, but the data's stay above 1/2 and the samples' below it to the end."}, "image": {"alt": "First image: a line plot titled dcgan.pt, 11 epochs, 42 min, loss in nats against iteration 0 to about 8,500; D's loss rises from about 0.35 to 1.0 by iteration 2,000 and ends near 1.07; G's loss falls from about 3.0 to about 1.3. Second image: a line plot against iteration with a dotted line at 0.5; mean D(x) on data falls from about 0.87 to 0.64, and mean D(G(z)) on samples rises from about 0.14 to 0.36; the curves never cross."}}
 dcgan_history = dcgan_entry["history"]                  # means over 100 iterations
 plot_checkpoint_curves(["dcgan.pt"], manifest, size=(4.2, 2.8))
 plt.show()
@@ -932,7 +944,7 @@ assert d_real[-1] - d_fake[-1] < 0.4 * (d_real[0] - d_fake[0])
 # learning curves (cross-entropy per digit, on its 8,000 training and 2,000 held-out digits);
 # the file keeps the weights of the last epoch.
 
-# %%
+# %% mystnb={"figure": {"caption": "The digit classifier's learning curves over 15 epochs, cross-entropy per digit on its 8,000 training digits (dashed) and 2,000 held-out digits (solid): both fall, and the file keeps the last epoch's weights, 98.2 % accurate on the held-out digits.", "name": "fig-06-classifier-curves"}, "image": {"alt": "Line plot titled digit_classifier.pt, 15 epochs, 1 min, cross-entropy in nats against epoch 1 to 15. The dashed training curve falls from off the top of the axis to about 0.07; the solid validation curve falls from about 0.155 at epoch 2 to about 0.06, with small bumps at epochs 12 to 14."}}
 plot_checkpoint_curves(["digit_classifier.pt"], manifest, size=(4.2, 2.8))
 plt.show()
 cls_history = classifier_entry["history"]
@@ -943,7 +955,7 @@ assert cls_history["valid_accuracy"][-1] == classifier_entry["held_out_accuracy"
 assert max(cls_history["valid_accuracy"]) == cls_history["valid_accuracy"][-1]
 assert cls_history["valid_loss"][-1] < cls_history["valid_loss"][0] / 5
 
-# %%
+# %% mystnb={"figure": {"caption": "The fraction of each label the classifier gives to 10,000 validation digits (blue) and 10,000 DCGAN samples (orange): the real digits are near 10 % each, while the DCGAN draws every class but unevenly, zeros under 3 % (below the 5 % target, dotted) and nines over 20 %.", "name": "fig-06-class-histogram"}, "image": {"alt": "Bar chart of fraction against the classifier's label 0 to 9, two bars per label, with a dotted line at 0.05. The blue validation bars are all between 0.09 and 0.11. The orange DCGAN bars: 0.027 for 0, about 0.06 for 1 and 6, between 0.085 and 0.13 for 2, 3, 4, 5, 7 and 8, and 0.20 for 9."}}
 grey = G_dcgan.sample(10_000, seed=0)                       # (10000, 1, 28, 28) in [0, 1]
 grey_fraction = ((grey > 0.1) & (grey < 0.9)).float().mean().item()
 print(f"pixels of G's samples strictly between 0.1 and 0.9: {grey_fraction:.2%}")
@@ -997,7 +1009,7 @@ assert fractions[9] > 1.8 * fractions_real[9]               # nines: about twice
 # its rounded outputs. The likelihood column: exact for the PixelCNN, importance-sampled for the VAE,
 # none for the GAN.
 
-# %%
+# %% mystnb={"figure": {"caption": "Thirty-six real training digits beside 36 samples of the DCGAN, the VAE and the Gated PixelCNN: the VAE's Bernoulli samples read as clear if speckled digits, the DCGAN's are rougher, and the PixelCNN's are locally plausible strokes that are often globally malformed, although the PixelCNN has the best likelihood of the three.", "name": "fig-06-samples-side-by-side"}, "image": {"alt": "Four 6 by 6 grids of white-on-black digits, titled real (training digits), DCGAN, VAE (ELBO-trained) and Gated PixelCNN. The real grid shows clean handwritten digits; the DCGAN grid digit-like shapes with ragged edges; the VAE grid mostly recognisable speckled digits; the PixelCNN grid loops, hooks and broken strokes, few of them recognisable digits."}}
 x_train = load_binarized_mnist("train")[:10_000].clone()     # the real-vs-real baseline
 torch.manual_seed(0)
 with torch.no_grad():
@@ -1054,11 +1066,11 @@ assert manifest["gated_pixelcnn.pt"]["test_nll"] < manifest["vae.pt"]["test_nll"
 # the grid. The static figure shows the starting state: the last snapshot of the ring run of
 # section 6.
 
-# %%
+# %% mystnb={"figure": {"caption": "The last snapshot of the ring run, as the 2-d GAN explorer first shows it: left, $D(x)$ shaded with $G$'s gradient field in orange and the samples (red) at all 8 modes; right, $D$'s mean outputs on data and on samples, which oscillate around 1/2 once the game is near its equilibrium.", "name": "fig-06-toy-gan-state"}, "image": {"alt": "Left: a square panel titled step 2000: D(x) shaded, G's gradient field in orange, with eight black-and-yellow markers in a ring, small clusters of red points at each marker and a few red points between them, and orange arrows pointing towards the ring. Right: a line plot titled after 2000 iterations: 8/8 modes, 18.1% high quality, of mean D(x) in blue and mean D(G(z)) in orange against iteration 0 to 2,000; both start near 0.5, and after about iteration 450 they oscillate rapidly, D(x) mostly between 0.5 and 0.75 and D(G(z)) between 0.25 and 0.5."}}
 fig = draw_toy_state(ring_run, len(ring_run["snapshots"]) - 1)
 plt.show()
 
-# %% tags=["nbval-ignore-output"]
+# %% mystnb={"figure": {"caption": "The 2-d GAN explorer, opening at the last snapshot of the ring run shown above; in a running notebook, choose the data, the loss, $k$, the learning rates, the remedy and the seed, train, and scrub through the snapshots.", "name": "fig-06-toy-gan-explorer"}, "image": {"alt": "The same picture as the static figure above: the ring of eight modes with red samples at each and orange gradient arrows, beside the oscillating curves of mean D(x) and mean D(G(z))."}} tags=["nbval-ignore-output"]
 toy_gan_explorer(initial_run=ring_run, num_steps=2000)
 
 # %% [markdown]
@@ -1069,11 +1081,11 @@ toy_gan_explorer(initial_run=ring_run, num_steps=2000)
 # one digit into another (compare lecture 5's VAE, whose latent space we could also *encode*
 # into; a GAN has no encoder).
 
-# %%
+# %% mystnb={"figure": {"caption": "The DCGAN's latent space: 36 samples for noise seed 0 (top), and the straight line from one noise vector to another (bottom), along which $G$, a smooth function of $z$, morphs one digit gradually into another.", "name": "fig-06-dcgan-latent"}, "image": {"alt": "Top: a 4 by 9 grid of white-on-black digit-like samples, titled 36 samples, noise seed 0, including a 0, a 5, a 7, a 1 and several 9s and 4s. Bottom: one row of nine images, titled G((1 - t) z_a + t z_b), z_a from seed 1, z_b from seed 2, changing gradually from a 9-like shape through a 6-like shape to a 4-like shape."}}
 fig = draw_dcgan(dcgan_result(G_dcgan, seed=0, seed_a=1, seed_b=2))
 plt.show()
 
-# %% tags=["nbval-ignore-output"]
+# %% mystnb={"figure": {"caption": "The DCGAN explorer, opening at the grid and path of the figure above; in a running notebook, pick the noise seed and the two ends of the path: neighbouring $z$ give similar digits.", "name": "fig-06-dcgan-explorer"}, "image": {"alt": "The same picture as the static figure above: a 4 by 9 grid of DCGAN samples and a row of nine images morphing along a straight line in noise space."}} tags=["nbval-ignore-output"]
 dcgan_explorer(G_dcgan)
 
 # %% [markdown]

@@ -191,6 +191,16 @@ def test_offline_missing_binarized_names_file_folder_and_env(tmp_path, no_networ
     assert no_network and not any(tmp_path.iterdir())  # it tried, and wrote nothing
 
 
+def test_offline_binarized_error_names_every_source_tried(tmp_path, no_network):
+    """Offline, each source is tried once (an unreachable one is not asked again for the next
+    split), and the error names them all."""
+    with pytest.raises(DataNotFoundError) as info:
+        load_binarized_mnist("test", tmp_path, progress=False)
+    urls = [template.format(split="train") for template, _ in data.BINARIZED_SOURCES]
+    assert len(urls) >= 2 and no_network == urls
+    assert all(url in str(info.value) for url in urls)
+
+
 def test_offline_missing_mnist_names_file_folder_and_env(tmp_path, no_network):
     with pytest.raises(DataNotFoundError) as info:
         load_mnist_test(tmp_path, progress=False)
@@ -261,7 +271,8 @@ def fake_binarized_source(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "SPLITS", sizes)
     monkeypatch.setattr(data, "BINARIZED_SHA256", {
         split: hashlib.sha256(x.tobytes()).hexdigest() for split, x in arrays.items()})
-    monkeypatch.setattr(data, "BINARIZED_URL", src.as_uri() + "/binarized_mnist_{split}.amat")
+    monkeypatch.setattr(data, "BINARIZED_SOURCES",
+                        [(src.as_uri() + "/binarized_mnist_{split}.amat", "amat")])
     return arrays, src
 
 
@@ -298,6 +309,173 @@ def test_truncated_download_is_corrupt(tmp_path, fake_binarized_source):
     with pytest.raises(DataCorruptError, match="binarized_mnist_train.amat"):
         load_binarized_mnist("train", root, progress=False)
     assert not root.exists() or not any(root.iterdir())
+
+
+def write_mat(path: Path, x: np.ndarray, name: str = "X") -> None:
+    """A MATLAB v5 file laid out as the second source's: one zlib-compressed double matrix whose
+    0/1 values are stored as uint8 (what MATLAB's save does), column by column."""
+    import struct
+    import zlib
+
+    def element(kind: int, payload: bytes) -> bytes:
+        if len(payload) <= 4:  # a small element
+            return struct.pack("<HH", kind, len(payload)) + payload.ljust(4, b"\0")
+        return struct.pack("<II", kind, len(payload)) + payload + b"\0" * (-len(payload) % 8)
+
+    body = (element(6, struct.pack("<II", 6, 0))                       # flags: mxDOUBLE_CLASS
+            + element(5, struct.pack("<ii", *x.shape))                 # dimensions
+            + element(1, name.encode())                                # array name
+            + element(2, np.asfortranarray(x).tobytes(order="F")))     # the values, miUINT8
+    matrix = struct.pack("<II", 14, len(body)) + body
+    packed = zlib.compress(matrix)
+    header = b"MATLAB 5.0 MAT-file, written by the tests".ljust(116) + b"\0" * 8 + b"\x00\x01IM"
+    path.write_bytes(header + struct.pack("<II", 15, len(packed)) + packed)
+
+
+@pytest.fixture
+def two_sources(tmp_path, fake_binarized_source, monkeypatch):
+    """A first source (text .amat) and a second (MATLAB files) serving the same fake splits."""
+    arrays, src = fake_binarized_source
+    mat = tmp_path / "mat_source"
+    mat.mkdir()
+    for split, x in arrays.items():
+        write_mat(mat / f"binarized_mnist_{split}.amat", x)
+    monkeypatch.setattr(data, "BINARIZED_SOURCES",
+                        [(src.as_uri() + "/binarized_mnist_{split}.amat", "amat"),
+                         (mat.as_uri() + "/binarized_mnist_{split}.amat", "mat")])
+    asked, real_download = [], data._download
+    monkeypatch.setattr(data, "_download",
+                        lambda url, progress=True: asked.append(url) or real_download(url, False))
+    return arrays, src, mat, asked
+
+
+def test_second_source_serves_when_the_first_is_down(tmp_path, two_sources):
+    """With the first source unreachable, every split comes from the second (MATLAB files),
+    checked against the same checksums; the dead source is asked once, not once per split."""
+    arrays, src, mat, asked = two_sources
+    for amat in src.iterdir():
+        amat.unlink()
+    root = tmp_path / "data"
+    for split in ("train", "valid", "test"):
+        got = load_binarized_mnist(split, root, progress=False).reshape(-1, 784)
+        assert np.array_equal(got.numpy().astype(np.uint8), arrays[split])
+    assert [url.split("/")[-2] for url in asked] == ["source", "mat_source", "mat_source", "mat_source"]
+
+
+def test_second_source_serves_when_the_first_is_corrupt(tmp_path, two_sources):
+    """A first source that serves the wrong data (one flipped pixel) is passed over per split."""
+    arrays, src, mat, asked = two_sources
+    flipped = arrays["valid"].copy()
+    flipped[0, 0] ^= 1
+    (src / "binarized_mnist_valid.amat").write_text(
+        "\n".join(" ".join(map(str, row)) for row in flipped) + "\n")
+    root = tmp_path / "data"
+    x = load_binarized_mnist("valid", root, progress=False).reshape(-1, 784)
+    assert np.array_equal(x.numpy().astype(np.uint8), arrays["valid"])
+    assert [url.rsplit("/", 2)[-2:] for url in asked] == [
+        ["source", "binarized_mnist_train.amat"], ["source", "binarized_mnist_valid.amat"],
+        ["mat_source", "binarized_mnist_valid.amat"], ["source", "binarized_mnist_test.amat"]]
+
+
+def test_every_source_corrupt_is_a_corrupt_error_naming_each(tmp_path, two_sources):
+    arrays, src, mat, _ = two_sources
+    (src / "binarized_mnist_test.amat").write_text("0 1 2\n")
+    (mat / "binarized_mnist_test.amat").write_bytes(b"MATLAB 5.0 but cut short")
+    root = tmp_path / "data"
+    with pytest.raises(DataCorruptError, match="every source") as info:
+        load_binarized_mnist("test", root, progress=False)
+    assert str(src) in str(info.value) and str(mat) in str(info.value)
+    assert not root.exists() or not any(root.iterdir())
+
+
+def test_one_source_down_and_the_other_corrupt_is_not_found(tmp_path, two_sources):
+    """Down plus corrupt: not found (the download may work later), naming both reasons."""
+    _, src, mat, _ = two_sources
+    (src / "binarized_mnist_train.amat").unlink()
+    (mat / "binarized_mnist_train.amat").write_bytes(b"garbage")
+    with pytest.raises(DataNotFoundError, match="not binarized MNIST's train split") as info:
+        load_binarized_mnist("train", tmp_path / "data", progress=False)
+    assert "GM_DATA_DIR" in str(info.value)
+
+
+@pytest.mark.parametrize("damage, says", [
+    (lambda raw: raw[:100], "not a little-endian MATLAB v5 file"),
+    (lambda raw: raw[:-40], "cannot be read|truncated"),
+    (lambda raw: raw[:126] + b"MI" + raw[128:], "little-endian"),
+])
+def test_mat_parser_refuses_damaged_files(tmp_path, damage, says):
+    x = (np.random.default_rng(0).random((3, 784)) < 0.3).astype(np.uint8)
+    write_mat(tmp_path / "x.mat", x)
+    raw = (tmp_path / "x.mat").read_bytes()
+    assert np.array_equal(data._parse_mat(raw), x)  # the intact file reads back exactly
+    with pytest.raises(ValueError, match=says):
+        data._parse_mat(damage(raw))
+
+
+def test_mat_parser_refuses_values_other_than_0_and_1(tmp_path):
+    write_mat(tmp_path / "x.mat", np.full((2, 784), 7, np.uint8))
+    with pytest.raises(ValueError, match="other than 0 and 1"):
+        data._parse_mat((tmp_path / "x.mat").read_bytes())
+
+
+def test_fetch_all_downloads_everything_once(tmp_path, fake_binarized_source, real_data_dir,
+                                             monkeypatch):
+    """fetch_all (Colab's cell and Binder's build) leaves the three splits and the MNIST test
+    files in the folder; run again, it downloads nothing."""
+    mirror = tmp_path / "mirror"
+    shutil.copytree(real_data_dir / "mnist", mirror)
+    monkeypatch.setattr(data, "MNIST_MIRRORS", [mirror.as_uri() + "/"])
+    asked, real_download = [], data._download
+    monkeypatch.setattr(data, "_download",
+                        lambda url, progress=True: asked.append(url) or real_download(url, False))
+    root = tmp_path / "data"
+    assert data.fetch_all(root, progress=False) == root
+    assert sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()) == [
+        "binarized_mnist.npz", "mnist/t10k-images-idx3-ubyte.gz", "mnist/t10k-labels-idx1-ubyte.gz"]
+    assert len(asked) == 5
+    data.fetch_all(root, progress=False)
+    assert len(asked) == 5
+
+
+# ----------------------------------------------------------------------------- the default folder
+def _checkout(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "pyproject.toml").write_text('[project]\nname = "gm_helpers"\n')
+    return folder
+
+
+def test_default_folder_is_the_checkouts_data_when_writable(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    root = _checkout(tmp_path / "repo")
+    assert data.default_data_dir(root) == root / "data"  # data/ need not exist yet
+    (root / "data").mkdir()
+    assert data.default_data_dir(root) == root / "data"
+
+
+@pytest.mark.skipif(os.name != "posix" or os.uname().sysname != "Linux", reason="XDG is Linux's")
+def test_default_folder_outside_a_checkout_is_the_user_cache(tmp_path, monkeypatch):
+    """An installed package (site-packages holds no pyproject.toml) uses the per-user cache,
+    never a data/ folder beside site-packages; so does a checkout whose data/ is read-only."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    assert data.default_data_dir(site) == tmp_path / "cache" / "gm_helpers"
+    (site / "pyproject.toml").write_text('[project]\nname = "someone_else"\n')
+    assert data.default_data_dir(site) == tmp_path / "cache" / "gm_helpers"
+    root = _checkout(tmp_path / "repo")
+    (root / "data").mkdir()
+    real_access = os.access
+    monkeypatch.setattr(data.os, "access", lambda p, mode: False if Path(p) == root / "data"
+                        else real_access(p, mode))
+    assert data.default_data_dir(root) == tmp_path / "cache" / "gm_helpers"
+
+
+def test_default_folder_is_what_data_dir_uses_and_gm_data_dir_wins(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "default_data_dir", lambda: tmp_path / "default")
+    monkeypatch.delenv("GM_DATA_DIR", raising=False)
+    assert data.data_dir() == tmp_path / "default"
+    monkeypatch.setenv("GM_DATA_DIR", str(tmp_path / "env"))
+    assert data.data_dir() == tmp_path / "env"
 
 
 def test_mnist_download_falls_through_to_the_next_mirror(tmp_path, real_data_dir,

@@ -10,16 +10,11 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from matplotlib.text import Text
 
-from gm_helpers.diagrams import (
-    COLOURS,
-    TAXONOMY,
-    elbo_gap,
-    gan_loop,
-    multiscale_orders,
-    nade_weight_sharing,
-    taxonomy,
-    vae_diagram,
-)
+from gm_helpers.diagrams.autoregressive import multiscale_orders, nade_weight_sharing
+from gm_helpers.diagrams.drawing import COLOURS
+from gm_helpers.diagrams.gan import gan_loop
+from gm_helpers.diagrams.latent import elbo_gap, vae_diagram
+from gm_helpers.diagrams.taxonomy import TAXONOMY, taxonomy
 
 
 def plain(text: str) -> str:

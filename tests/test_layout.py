@@ -77,9 +77,9 @@ def graph() -> dict[str, set[str]]:
             for m, p in MODULES.items()}
 
 
-def test_the_package_has_the_layout_the_readme_shows():
+def test_the_package_has_the_layout_the_instructor_guide_shows():
     assert {p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()} == {
-        "models", "analysis", "training", "widgets", "exercises", "course"}
+        "models", "analysis", "diagrams", "training", "widgets", "exercises", "course"}
     assert {part(m) for m in MODULES if m != "gm_helpers"} <= set(LAYER)
 
 

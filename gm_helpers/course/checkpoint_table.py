@@ -1,8 +1,9 @@
-"""Print the README's checkpoint table from gm_helpers/checkpoints/manifest.json.
+"""The checkpoint table of the instructor guide, from gm_helpers/checkpoints/manifest.json.
 
-    python -m gm_helpers.course checkpoint-table     # paste the output into README.md
+    python -m gm_helpers.course checkpoint-table            # print it
+    python -m gm_helpers.course checkpoint-table --write    # put it into docs/instructors.md
 
-tests/test_repo.py fails when the README's table and the manifest disagree.
+tests/test_repo.py fails when the guide's table and the manifest disagree.
 """
 import math
 
@@ -47,6 +48,8 @@ OTHER = {
     "gated_pixelcnn_samples.pt": "1,000 samples of gated_pixelcnn.pt, bit-packed",
 }
 DEFAULTS = {"latent": 50, "beta": 1, "k": 1}  # the VAE's defaults, for configs that omit them
+BEGIN = "<!-- checkpoint table: python -m gm_helpers.course checkpoint-table -->"
+END = "<!-- end of checkpoint table -->"
 
 
 def eval_samples(entry: dict) -> int:
@@ -102,3 +105,7 @@ def table() -> str:
                     f"{entry['wall_time_s'] / 60:.0f} min | {entry['hardware']} |")
     return "\n".join(rows)
 
+
+def block() -> str:
+    """The table between its markers, as docs/instructors.md holds it."""
+    return "\n".join([BEGIN, "", table(), "", END])

@@ -1,6 +1,7 @@
 """The claims ledger: every claim the lectures make, and where it is checked.
 
-    python -m gm_helpers.course claims-table     # print the README's claims table (paste it in)
+    python -m gm_helpers.course claims-table            # print the claims table
+    python -m gm_helpers.course claims-table --write    # put it into docs/instructors.md
 
 The ledger lives in ``claims/NN_lecture.toml``, one file per lecture::
 
@@ -14,7 +15,7 @@ The ledger lives in ``claims/NN_lecture.toml``, one file per lecture::
 ``cell:TAG``: a code cell of that lecture tagged TAG whose ``assert`` checks the claim (nbval
 re-runs it). ``test:PATH::NAME``: a test function (or ``Class::method``) in PATH.
 ``tests/course/test_claims.py`` fails when a claim has no check, a check no longer exists, a tagged
-cell has no assert, a ``claim-`` tag has no claim, or the README's table is stale.
+cell has no assert, a ``claim-`` tag has no claim, or the instructor guide's table is stale.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import tomllib
 
-REPO = Path(__file__).resolve().parents[2]  # the checkout: claims/, lectures/, README.md
+REPO = Path(__file__).resolve().parents[2]  # the checkout: claims/, lectures/, docs/
 CLAIMS_DIR = REPO / "claims"
 BEGIN, END = "<!-- claims table: python -m gm_helpers.course claims-table -->", "<!-- end of claims table -->"
 
@@ -112,7 +113,8 @@ def _check_label(check: str) -> str:
 
 
 def table() -> str:
-    """The README's claims section: a count per lecture, then every claim in a collapsed table."""
+    """The instructor guide's claims section (docs/instructors.md): a count per lecture, then every
+    claim in a collapsed table."""
     books = ledgers()
     lines = [BEGIN, "", "| lecture | claims | checked in the notebook | checked by tests |",
              "|---|---|---|---|"]

@@ -22,8 +22,8 @@ import tomllib
 REPO = Path(__file__).resolve().parents[2]  # the checkout: course.toml, lectures/, README.md
 SETTINGS = REPO / "course.toml"
 
-NOT_CONFIGURED = ("the repository address is not configured: set `repository` in course.toml "
-                  "to the course's GitHub path (owner/name)")
+NOT_CONFIGURED = ("not available yet: the repository address is not configured (maintainers: "
+                  "set `repository` in course.toml to the course's GitHub path, owner/name)")
 
 # a GitHub owner (1-39 letters, digits or single hyphens) / a repository name
 _REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}/[A-Za-z0-9._-]{1,100}$")

@@ -8,16 +8,22 @@
 Each notebook runs in a fresh child process whose kernel's peak resident memory is read from
 ``getrusage(RUSAGE_CHILDREN)`` once the kernel has exited, so the numbers are the kernel's own.
 This is how the committed notebooks are produced, and how the README's table is measured.
+Where the platform has no ``getrusage`` (Windows) the notebooks still run and save; CPU time and
+peak memory are reported as ``null`` ("not measured"). ``--trace-memory`` reads ``/proc`` (Linux).
 """
 from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+try:
+    import resource  # Unix only
+except ImportError:  # Windows: run the notebooks all the same, without the measurements
+    resource = None
 
 # A wait for a kernel message is polled in slices of this many seconds. nbclient waits for a
 # cell's reply with one poll of the whole cell timeout, and under CPU load that poll sometimes
@@ -26,6 +32,7 @@ from pathlib import Path
 # runs of a widget-heavy notebook, with 6.x rarely). A fresh poll sees the waiting message at
 # once, so slicing bounds such a stall to one slice.
 POLL_SLICE_S = 1.0
+PROC = Path("/proc")  # Linux's process information: --trace-memory reads VmHWM there
 
 
 def poll_in_slices() -> None:
@@ -66,13 +73,23 @@ def execute_one(path: Path, timeout: int) -> dict:
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     wall = time.perf_counter() - start
     nbformat.write(nb, path)
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # the kernel's, once it has exited
-    peak_kb = usage.ru_maxrss  # KiB on Linux
+    return {"notebook": str(path), "wall_s": round(wall, 1), **children_usage()}
+
+
+def maxrss_mb(ru_maxrss: int, platform: str = sys.platform) -> int:
+    """``getrusage``'s ``ru_maxrss`` in MiB: it counts bytes on macOS, KiB on Linux and the BSDs."""
+    return round(ru_maxrss / (2**20 if platform == "darwin" else 2**10))
+
+
+def children_usage(rusage=resource) -> dict:
+    """CPU seconds and peak resident MiB of the finished child processes (here: the kernel, once
+    it has exited), or None for each ("not measured") where there is no ``getrusage``."""
+    if rusage is None:
+        return {"cpu_s": None, "peak_mb": None}
+    usage = rusage.getrusage(rusage.RUSAGE_CHILDREN)
     # CPU seconds of the kernel: what the lecture costs, however loaded the machine was (with
     # one thread, about its wall time on an idle machine)
-    cpu = usage.ru_utime + usage.ru_stime
-    return {"notebook": str(path), "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
-            "peak_mb": round(peak_kb / 1024)}
+    return {"cpu_s": round(usage.ru_utime + usage.ru_stime, 1), "peak_mb": maxrss_mb(usage.ru_maxrss)}
 
 
 def trace_memory(path: Path, timeout: int, step_mb: int = 50) -> dict:
@@ -87,8 +104,11 @@ def trace_memory(path: Path, timeout: int, step_mb: int = 50) -> dict:
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
     rises, peak = [], 0
+    if not (PROC / "self" / "status").exists():
+        raise OSError("--trace-memory reads the kernel's peak memory from /proc (Linux); on this "
+                      "system it is not measured: use execute's peak_mb for the whole notebook")
     with client.setup_kernel():
-        status = Path(f"/proc/{client.km.provisioner.process.pid}/status")
+        status = PROC / str(client.km.provisioner.process.pid) / "status"
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
                 continue
@@ -122,7 +142,10 @@ def main(argv=None) -> None:
         return
     if args.trace_memory:
         for path in [p for _ in range(max(1, args.repeat)) for p in args.notebooks]:
-            print(json.dumps(trace_memory(path, args.timeout)), flush=True)
+            try:
+                print(json.dumps(trace_memory(path, args.timeout)), flush=True)
+            except OSError as err:
+                sys.exit(str(err))
         return
     for path in [p for _ in range(max(1, args.repeat)) for p in args.notebooks]:
         if args.sync:

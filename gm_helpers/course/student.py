@@ -9,6 +9,11 @@ before and after (a function's signature and docstring) and drops the outputs of
 checker cells, so the answers are not given away::
 
     python -m gm_helpers.course student lectures --out student
+    python -m gm_helpers.course student lectures --out student --keep-existing   # make lab
+
+``--keep-existing`` (what ``make lab`` runs) writes only the copies that are missing and never
+replaces one, since a student's answers are in it; a copy older than its lecture is named, with
+how to get the new version.
 
 Safety, because a mistake here either destroys the committed solutions or publishes them:
 
@@ -244,7 +249,10 @@ def student_notebook(nb, name: str = "notebook"):
     nb = nbformat.from_dict(nb)
     for index, cell in enumerate(nb.cells):
         if ANSWER_SOURCE in cell.metadata.get("tags", []):  # the package's code that answers
-            nb.cells[index] = nbformat.v4.new_markdown_cell(ANSWER_NOTE)
+            note = nbformat.v4.new_markdown_cell(ANSWER_NOTE)
+            if "id" in cell:
+                note["id"] = cell["id"]  # the cell it replaces: a copy is the same at every build
+            nb.cells[index] = note
             continue
         if cell.cell_type not in ("code", "markdown"):
             continue
@@ -296,8 +304,10 @@ def _overlap(a: Path, b: Path) -> bool:
     return a == b or a in b.parents or b in a.parents
 
 
-def write_copies(lectures: Path, out: Path) -> list[Path]:
-    """Write the student copy of every ``*.ipynb`` in ``lectures`` into ``out``; all or nothing."""
+def write_copies(lectures: Path, out: Path, keep_existing: bool = False) -> list[Path]:
+    """Write the student copy of every ``*.ipynb`` in ``lectures`` into ``out``; all or nothing.
+    With ``keep_existing`` a copy already in ``out`` is left as it is (a student's answers are in
+    it) and only the missing copies are written (``make lab``)."""
     lectures, out = Path(lectures), Path(out)
     if not lectures.exists():
         raise StudentCopyError(f"{lectures}: no such folder (give the folder of the lecture "
@@ -313,6 +323,10 @@ def write_copies(lectures: Path, out: Path) -> list[Path]:
     paths = sorted(lectures.glob("*.ipynb"))
     if not paths:
         raise StudentCopyError(f"{lectures}: no .ipynb notebook in this folder")
+    if keep_existing:
+        paths = [p for p in paths if not (out / p.name).exists()]
+        if not paths:
+            return []
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out, prefix=".student-") as scratch:
         staged, errors = [], []
@@ -336,14 +350,27 @@ def main(argv=None) -> list[Path]:
                                 description=__doc__.split("\n\n")[0])
     p.add_argument("lectures", nargs="?", default="lectures", help="folder of .ipynb files")
     p.add_argument("--out", default="student", help="folder for the copies (not the lectures')")
+    p.add_argument("--keep-existing", action="store_true",
+                   help="write only the missing copies; never replace one (your answers are in it)")
     args = p.parse_args(argv)
     try:
-        written = write_copies(Path(args.lectures), Path(args.out))
+        written = write_copies(Path(args.lectures), Path(args.out), keep_existing=args.keep_existing)
     except StudentCopyError as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
     for target in written:
         print(f"wrote {target}")
+    if args.keep_existing:
+        for lecture, copy in outdated_copies(Path(args.lectures), Path(args.out)):
+            print(f"kept {copy}: {lecture} has changed since it was made. Your answers are in it, so "
+                  f"it is not replaced; for the new version, rename your copy and run this again "
+                  f"(then carry your answers over)")
     return written
+
+
+def outdated_copies(lectures: Path, out: Path) -> list[tuple[Path, Path]]:
+    """(lecture, copy) for every copy in ``out`` older than its lecture notebook."""
+    pairs = [(p, Path(out) / p.name) for p in sorted(Path(lectures).glob("*.ipynb"))]
+    return [(p, c) for p, c in pairs if c.exists() and p.stat().st_mtime > c.stat().st_mtime]
 
 

@@ -1,10 +1,10 @@
 """How long a lecture takes a strong student: reading, code, figures and exercises, estimated.
 
 The rule (the house style's): dense prose at 120 words a minute, code at 20 lines a minute
-(only the code a student reads: checking cells with hidden input do not count), one minute per
-figure and one per displayed equation, and per exercise 5 minutes plus a minute per line of its
-solution (to write it, run the checker and fix what it names). The lectures' headers and the
-README state the two parts separately, rounded up to 5 minutes, and
+(only the code a student reads: checking cells with hidden input and Colab's setup cell do not
+count), one minute per figure and one per displayed equation, and per exercise 5 minutes plus a
+minute per line of its solution (to write it, run the checker and fix what it names). The
+lectures' headers and the README state the two parts separately, rounded up to 5 minutes, and
 ``tests/course/test_study_time.py`` keeps them true.
 
     python -m gm_helpers.course study-time lectures/*.ipynb
@@ -54,7 +54,7 @@ def estimate(nb) -> dict:
             solutions = SOLUTION.findall(cell.source)
             exercises += len(solutions)
             solution_lines += sum(len([l for l in s.splitlines() if l.strip()]) for s in solutions)
-            if not _hidden(cell):
+            if not _hidden(cell) and "colab-setup" not in cell.metadata.get("tags", []):  # Colab's setup
                 code += len([l for l in cell.source.splitlines() if l.strip()])
     reading = (words / WORDS_PER_MINUTE + code / CODE_LINES_PER_MINUTE
                + figures * MINUTES_PER_FIGURE + equations * MINUTES_PER_EQUATION)

@@ -11,8 +11,8 @@ whose work is matrix products (MADE, FVSBN, the VAE) it also prints the achieved
 this machine's measured matmul throughput: FLOPs of a training step / time / peak FLOP/s,
 where the peak is measured here on a large square matmul of the same dtype.
 
-The output is a Markdown table for the README. Timings are noisy while anything else runs:
-compare numbers from one run only.
+The output is a Markdown table for the instructor guide (docs/instructors.md, Speed). Timings are
+noisy while anything else runs: compare numbers from one run only.
 """
 from __future__ import annotations
 

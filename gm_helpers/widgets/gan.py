@@ -53,8 +53,9 @@ def draw_snapshot(shot: dict, real, means, lim: float, ax=None, title: str | Non
     return contours
 
 
-def draw_run(result: dict, steps=None, ncols: int = 5, field: bool = True):
-    """Several snapshots of one run side by side (all of them, or those at ``steps``)."""
+def draw_run(result: dict, steps=None, ncols: int = 5, field: bool = True, title: str | None = None):
+    """Several snapshots of one run side by side (all of them, or those at ``steps``), under
+    ``title`` if given (laid out with the panels, so that it never covers their titles)."""
     shots = result["snapshots"]
     if steps is not None:
         shots = [s for s in shots if s["step"] in set(steps)]
@@ -64,6 +65,8 @@ def draw_run(result: dict, steps=None, ncols: int = 5, field: bool = True):
         draw_snapshot(shot, result["real"], result["means"], result["lim"], ax, field=field)
     for ax in axes.flat[len(shots):]:
         ax.set_axis_off()
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     return fig
 

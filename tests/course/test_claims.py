@@ -35,9 +35,9 @@ def test_tags_agree_between_the_notebook_and_its_script(notebook):
     assert set(re.findall(r'"(claim-[a-z0-9-]+)"', script)) == set(claims.claim_tags(notebook))
 
 
-def test_readme_claims_table_is_current():
-    assert claims.table() in (REPO / "README.md").read_text(), \
-        "README's claims table is stale: paste the output of python -m gm_helpers.course claims-table"
+def test_the_instructor_guide_claims_table_is_current():
+    assert claims.table() in (REPO / "docs" / "instructors.md").read_text(), \
+        "docs/instructors.md's claims table is stale: python -m gm_helpers.course claims-table --write"
 
 
 # --- the validator itself: each kind of broken ledger is caught, by name

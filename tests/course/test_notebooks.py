@@ -63,3 +63,48 @@ def test_trace_memory_names_the_cell_that_allocates(tmp_path):
     result = notebooks.trace_memory(tmp_path / "t.ipynb", timeout=60)
     assert [r["cell"] for r in result["rises"] if r["rise_mb"] > 250] == [1]
     assert result["peak_mb"] > 300
+
+
+# ----------------------------------------------------------------------------- portability
+@pytest.mark.parametrize("platform, maxrss, mb", [("linux", 1_536 * 1024, 1536),   # KiB
+                                                  ("darwin", 1_536 * 2**20, 1536),  # bytes
+                                                  ("freebsd14", 512 * 1024, 512)])
+def test_maxrss_is_read_in_the_platforms_unit(platform, maxrss, mb):
+    assert notebooks.maxrss_mb(maxrss, platform) == mb
+
+
+def test_usage_of_the_children_and_not_measured_without_getrusage():
+    class FakeRusage:  # what resource.getrusage returns, on Linux: ru_maxrss in KiB
+        RUSAGE_CHILDREN = -1
+
+        @staticmethod
+        def getrusage(who):
+            assert who == -1
+            return type("Usage", (), {"ru_utime": 1.25, "ru_stime": 0.5, "ru_maxrss": 2048 * 1024})
+
+    assert notebooks.children_usage(FakeRusage) == {
+        "cpu_s": 1.8, "peak_mb": notebooks.maxrss_mb(2048 * 1024)}  # 2048 on Linux
+    assert notebooks.children_usage(None) == {"cpu_s": None, "peak_mb": None}
+
+
+def test_the_runner_imports_and_reports_not_measured_where_there_is_no_resource_module():
+    """Windows has no ``resource`` module: the runner still imports, and says "not measured"."""
+    import subprocess
+    import sys
+    code = ("import sys; sys.modules['resource'] = None\n"  # import resource -> ImportError
+            "from gm_helpers.course import notebooks\n"
+            "assert notebooks.resource is None\n"
+            "print(notebooks.children_usage())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "{'cpu_s': None, 'peak_mb': None}"
+
+
+def test_trace_memory_says_not_measured_without_proc(tmp_path, monkeypatch):
+    import nbformat
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]),
+                   tmp_path / "t.ipynb")
+    monkeypatch.setattr(notebooks, "PROC", tmp_path / "no_proc")
+    with pytest.raises(OSError, match="not measured"):
+        notebooks.trace_memory(tmp_path / "t.ipynb", timeout=60)
+    with pytest.raises(SystemExit, match="not measured"):
+        notebooks.main(["--trace-memory", str(tmp_path / "t.ipynb")])

@@ -1,5 +1,6 @@
 """Student copies keep the questions and lose the answers, and never overwrite or leak the solutions."""
 import json
+import os
 
 import nbformat
 import pytest
@@ -116,6 +117,31 @@ def test_main_writes_every_lecture(tmp_path, capsys):
     for path in written:
         source = nbformat.read(path, as_version=4).cells[2].source
         assert "count = m**n" not in source
+
+
+def test_keep_existing_writes_only_missing_copies_and_names_outdated_ones(tmp_path, capsys):
+    """make lab: a student's copy (their answers in it) is never replaced, even when its lecture
+    has changed since; a missing copy is written; an outdated one is named, with what to do."""
+    lectures, out = tmp_path / "lectures", tmp_path / "student"
+    lectures.mkdir()
+    for name in ("01_a.ipynb", "02_b.ipynb"):
+        nbformat.write(_notebook(), lectures / name)
+    main([str(lectures), "--out", str(out)])
+    mine = out / "01_a.ipynb"
+    mine.write_text(mine.read_text().replace("raise NotImplementedError", "return 2 ** n - 1"))
+    (out / "02_b.ipynb").unlink()
+    old = mine.stat().st_mtime - 60
+    os.utime(mine, (old, old))  # the lecture changed after the copy was made
+    capsys.readouterr()
+    written = main([str(lectures), "--out", str(out), "--keep-existing"])
+    assert [p.name for p in written] == ["02_b.ipynb"]
+    assert "return 2 ** n - 1" in mine.read_text()
+    kept = [line for line in capsys.readouterr().out.splitlines() if line.startswith("kept")]
+    assert len(kept) == 1 and kept[0].startswith(f"kept {mine}:") and "rename your copy" in kept[0]
+    assert main([str(lectures), "--out", str(out), "--keep-existing"]) == []
+    assert "return 2 ** n - 1" in mine.read_text()
+    main([str(lectures), "--out", str(out)])  # without the flag: every copy is rebuilt
+    assert "return 2 ** n - 1" not in mine.read_text()
 
 
 # --- the tool must never overwrite or leak the solutions -------------------------------------------
@@ -341,3 +367,16 @@ def test_a_cell_tagged_answer_source_becomes_a_note_in_the_copy(tmp_path):
     copy = nbformat.read(written, as_version=4)
     assert copy.cells[4].cell_type == "markdown" and "solutions notebook" in copy.cells[4].source
     assert "m**n" not in json.dumps(copy) and "inspect.getsource" not in json.dumps(copy)
+
+
+def test_a_student_copy_is_the_same_at_every_build():
+    """The note that replaces an answer's source keeps that cell's id: two builds are identical
+    (the site's downloads and a student's diff do not change for nothing)."""
+    from pathlib import Path
+
+    from gm_helpers.course.student import student_notebook
+    repo = Path(__file__).resolve().parents[2]
+    nb = nbformat.read(repo / "lectures" / "03_nade_fvsbn_made.ipynb", as_version=4)
+    first, second = student_notebook(nb, "03"), student_notebook(nb, "03")
+    assert [c.get("id") for c in first.cells] == [c.get("id") for c in second.cells]
+    assert [c.get("id") for c in first.cells] == [c.get("id") for c in nb.cells]
