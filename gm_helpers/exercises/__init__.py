@@ -4,6 +4,8 @@
                     Markov log-likelihood, and an ancestral sampler for an AR model
     core            The checker core: run the student's code safely, compare with the reference,
                     name the mistake
+    flows           Checkers for lecture 07's exercises (normalizing flows): the change of
+                    variables in 1-d, the coupling layer's log-determinant and its inverse
     gan             Checkers for lecture 06's exercises (GANs)
     made            Lecture 03's exercises: NADE's parameter count, MADE's masks, log-mean-exp,
                     and building a whole MADE (checked by gradients and by exact enumeration)
