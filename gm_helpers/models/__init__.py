@@ -14,6 +14,7 @@
     gan         GAN networks and losses: the MLP generator and discriminator of the 2-d
                 experiments, PacGAN's packed discriminator, and the discriminator's and both
                 generator losses
+    iaf_vae     A VAE whose posterior is a normalizing flow: inverse autoregressive flow steps on z
     layers      Pieces that several models share, written once
     logistic_mixture  PixelCNN++'s likelihood: a discretized mixture of logistics over a
                 pixel's levels
