@@ -25,8 +25,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from gm_helpers.checks import InvalidArgument, check_num_samples, check_size, check_sizes
-from gm_helpers.models.flows import Flow, coupling_masks, standard_normal_log_prob
+from gm_helpers.checks import InvalidArgument, check_choice, check_num_samples, check_size, check_sizes
+from gm_helpers.models.flows import Flow, coupling_masks, maf, realnvp, standard_normal_log_prob
 from gm_helpers.models.layers import flatten_binary
 
 
@@ -144,6 +144,12 @@ class DequantizedFlow(nn.Module):
         return -(torch.logsumexp(parts, 0) - math.log(k))
 
     @torch.no_grad()
+    def log_prob(self, x, num_samples: int = 5000, chunk: int = 100) -> torch.Tensor:
+        """The importance-weighted estimate of log P(x) with ``num_samples`` draws of u, (B,):
+        a lower bound in expectation, as the VAE's (what the training CLI evaluates)."""
+        return -self.nll_bound(x, num_samples, chunk)
+
+    @torch.no_grad()
     def sample(self, num_samples: int, device=None, generator=None) -> torch.Tensor:
         """Binary images: v from the flow, x = floor(v) (the cube it falls in), (S, D)."""
         y = self.flow.sample(check_num_samples(num_samples), device, generator)
@@ -151,3 +157,18 @@ class DequantizedFlow(nn.Module):
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+class DigitFlow(DequantizedFlow):
+    """A dequantized flow for binary digits, built from plain values (the training CLI's registry):
+    ``kind`` "maf" (MADE layers, reversed orderings) or "realnvp" (coupling layers, alternating
+    pixels), and a "uniform" or "variational" dequantizer."""
+
+    def __init__(self, D: int = 784, kind: str = "maf", num_layers: int = 5, hidden=(1024,),
+                 dequantizer: str = "uniform", deq_layers: int = 4, deq_hidden=(256,)):
+        kind = check_choice("kind", kind, ("maf", "realnvp"))
+        flow = maf(D, num_layers, hidden) if kind == "maf" else realnvp(D, num_layers, hidden)
+        dequantizer = check_choice("dequantizer", dequantizer, ("uniform", "variational"))
+        q = UniformDequantizer() if dequantizer == "uniform" else \
+            VariationalDequantizer(D, deq_layers, deq_hidden)
+        super().__init__(flow, q)

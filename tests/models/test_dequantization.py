@@ -114,3 +114,19 @@ def test_samples_are_binary_and_bad_arguments_are_refused():
         DequantizedFlow(F.realnvp(3, 2), alpha=0.5)
     with pytest.raises(InvalidArgument, match="Flow"):
         DequantizedFlow(torch.nn.Linear(3, 3))
+
+
+@pytest.mark.parametrize("kind, dequantizer", [("maf", "uniform"), ("realnvp", "variational")])
+def test_digit_flow_builds_from_plain_values_and_scores_images(kind, dequantizer):
+    from gm_helpers.models.dequantization import DigitFlow
+    model = DigitFlow(D=16, kind=kind, num_layers=2, hidden=(32,), dequantizer=dequantizer,
+                      deq_layers=2, deq_hidden=(16,))
+    x = (torch.rand(3, 1, 4, 4, generator=torch.Generator().manual_seed(0)) < 0.5).float()
+    assert model.training_loss(x).shape == (3,)
+    torch.manual_seed(0)
+    log_p = model.log_prob(x, num_samples=50, chunk=20)
+    assert log_p.shape == (3,) and torch.isfinite(log_p).all()
+    with pytest.raises(InvalidArgument, match="kind"):
+        DigitFlow(D=16, kind="glow")
+    with pytest.raises(InvalidArgument, match="dequantizer"):
+        DigitFlow(D=16, dequantizer="gaussian")
