@@ -109,8 +109,10 @@ def test_links_in_the_guide_stay_inside_it():
     (["SOLUTIONS=1"], "jupyter lab lectures/", False),
 ])
 def test_make_lab_opens_the_student_copies_unless_asked_for_the_solutions(args, opens, makes_copies):
-    plan = subprocess.run(["make", "-n", "lab", *args], cwd=REPO, capture_output=True, text=True,
-                          check=True).stdout
+    # --no-print-directory: under `make test` this make is nested and would print the folder it
+    # enters and leaves around the plan
+    plan = subprocess.run(["make", "--no-print-directory", "-n", "lab", *args], cwd=REPO,
+                          capture_output=True, text=True, check=True).stdout
     assert plan.rstrip().splitlines()[-1].endswith(opens)
     copies = "gm_helpers.course student lectures --out student --keep-existing"
     assert (copies in plan) == makes_copies
