@@ -25,7 +25,7 @@ project = "Deep generative models: interactive lectures"
 author = "the course maintainers"
 copyright = "the course maintainers; lecture text and figures CC BY 4.0, code MIT (see LICENSE)"
 extensions = ["myst_nb", "sphinx.ext.mathjax", "sphinx.ext.githubpages", "gm_helpers.course.site"]
-exclude_patterns = ["_build", "_notebooks", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints"]
+exclude_patterns = ["_build", "_notebooks", "screenshots", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints"]
 
 # the notebooks as committed: executed by `python -m gm_helpers.course execute`, checked by nbval
 nb_execution_mode = "off"
