@@ -8,6 +8,7 @@ D*(x) = p_data(x) / (p_data(x) + p_g(x)), and then V(D*, G) = 2 JSD(p_data || p_
 """
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 
@@ -49,6 +50,28 @@ def sample_mixture(name: str, num: int, seed: int | None = None):
     g = torch.Generator().manual_seed(seed) if seed is not None else None
     which = torch.randint(len(means), (num,), generator=g)
     return means[which] + std * torch.randn(num, 2, generator=g), means, std
+
+
+def mixture_log_prob(x, name: str) -> torch.Tensor:
+    """log p(x) of the benchmark mixture ``name`` (equal weights, isotropic std), (N,):
+    log (1/K) sum_k N(x; m_k, std^2 I)."""
+    if name not in MIXTURES:
+        raise ValueError(f"mixture must be one of {sorted(MIXTURES)}, got {name!r}")
+    make_means, std = MIXTURES[name]
+    means = make_means().to(torch.as_tensor(x).dtype)
+    x = check_no_nan("x", torch.as_tensor(x))
+    sq = torch.cdist(x, means) ** 2                                    # (N, K)
+    log_normal = -sq / (2 * std ** 2) - x.shape[1] * (math.log(std) + 0.5 * math.log(2 * math.pi))
+    return torch.logsumexp(log_normal, 1) - math.log(len(means))
+
+
+@functools.lru_cache(maxsize=16)
+def mixture_entropy(name: str, num: int = 1_000_000, seed: int = 0) -> tuple[float, float]:
+    """The mixture's differential entropy H = -E[log p(x)] in nats, by Monte Carlo with ``num``
+    draws, and its standard error: the floor of any model's expected test NLL on it (float64)."""
+    x, _, _ = sample_mixture(name, _count("num", num), seed=seed)
+    values = -mixture_log_prob(x.double(), name)
+    return values.mean().item(), (values.std() / math.sqrt(len(values))).item()
 
 
 def mode_coverage(samples, means, std, num_std: float = 3.0) -> dict:

@@ -78,7 +78,7 @@ class AffineCoupling(nn.Module):
     def __init__(self, D: int, mask, hidden=(64, 64), scale: float = 2.0):
         super().__init__()
         self.D = check_size("D", D)
-        mask = torch.as_tensor(mask, dtype=torch.float32)
+        mask = torch.as_tensor(mask, dtype=torch.float32, device="cpu")   # even under a meta device
         if mask.shape != (D,) or not ((mask == 0) | (mask == 1)).all():
             raise InvalidArgument(f"mask must be D = {D} zeros and ones, got {tuple(mask.shape)}")
         if mask.sum() in (0, D):
@@ -111,8 +111,8 @@ class Permutation(nn.Module):
 
     def __init__(self, perm):
         super().__init__()
-        perm = torch.as_tensor(perm, dtype=torch.long)
-        if perm.dim() != 1 or not torch.equal(perm.sort().values, torch.arange(len(perm))):
+        perm = torch.as_tensor(perm, dtype=torch.long, device="cpu")
+        if perm.dim() != 1 or not torch.equal(perm.sort().values, torch.arange(len(perm), device="cpu")):
             raise InvalidArgument("perm must be a permutation of 0..D-1")
         self.D = len(perm)
         self.register_buffer("perm", perm)
@@ -135,15 +135,15 @@ class InvertibleLinear(nn.Module):
         super().__init__()
         self.D = check_size("D", D)
         g = torch.Generator().manual_seed(seed)
-        q, _ = torch.linalg.qr(torch.randn(D, D, generator=g))   # a random rotation to start
+        q, _ = torch.linalg.qr(torch.randn(D, D, generator=g, device="cpu"))  # a random rotation
         P, L, U = torch.linalg.lu(q)
         self.register_buffer("P", P)
         self.L = nn.Parameter(L)
         self.U = nn.Parameter(torch.triu(U, 1))
         self.log_s = nn.Parameter(U.diagonal().abs().log())
         self.register_buffer("sign_s", U.diagonal().sign())
-        eye = torch.eye(D)
-        self.register_buffer("lower", torch.tril(torch.ones(D, D), -1))
+        eye = torch.eye(D, device="cpu")
+        self.register_buffer("lower", torch.tril(torch.ones(D, D, device="cpu"), -1))
         self.register_buffer("eye", eye)
 
     def weight(self):
@@ -289,7 +289,7 @@ def standard_normal_log_prob(z: torch.Tensor) -> torch.Tensor:
 def coupling_masks(D: int, num_layers: int):
     """Alternating half masks (1 0 1 0 ..., then 0 1 0 1 ...): every dimension is transformed
     by every other layer."""
-    base = (torch.arange(D) % 2).float()
+    base = (torch.arange(D, device="cpu") % 2).float()
     return [base if k % 2 == 0 else 1 - base for k in range(check_size("num_layers", num_layers))]
 
 
@@ -305,6 +305,6 @@ def maf(D: int, num_layers: int = 5, hidden=(64, 64), seed: int = 0) -> Flow:
     is the last one's last)."""
     layers = []
     for k in range(check_size("num_layers", num_layers)):
-        order = torch.arange(D) if k % 2 == 0 else torch.arange(D - 1, -1, -1)
+        order = torch.arange(D, device="cpu") if k % 2 == 0 else torch.arange(D - 1, -1, -1, device="cpu")
         layers.append(MaskedAutoregressive(D, hidden, order=order, seed=seed + k))
     return Flow(layers)

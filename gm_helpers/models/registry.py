@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from gm_helpers.models.classifier import DigitClassifier
 from gm_helpers.models.dcgan import Generator
+from gm_helpers.models.dequantization import DigitFlow
 from gm_helpers.models.fvsbn import FVSBN
 from gm_helpers.models.made import MADE
 from gm_helpers.models.nade import NADE
 from gm_helpers.models.pixelcnn import GatedPixelCNN, MixturePixelCNN, PixelCNN
 from gm_helpers.models.pixelrnn import DiagonalBiLSTM, RowLSTM
+from gm_helpers.models.spline_flows import spline_flow
 from gm_helpers.models.vae import IWAE, VAE, Autoencoder
 
 # name -> class
@@ -29,6 +31,8 @@ MODELS = {
     "iwae": IWAE,
     "dcgan": Generator,  # trained by its own loop (Algorithm 1), not fit
     "digit_classifier": DigitClassifier,
+    "digit_flow": DigitFlow,  # a normalizing flow over dequantized digits (lecture 07)
+    "spline_flow": spline_flow,  # 2-d flows on lecture 06's mixtures, trained by their own loop
 }
 
 

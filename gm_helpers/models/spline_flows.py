@@ -83,7 +83,7 @@ class SplineCoupling(nn.Module):
     def __init__(self, D: int, mask, hidden=(64, 64), bins: int = 16, bound: float = 3.0):
         super().__init__()
         self.D, self.K = check_size("D", D), check_size("bins", bins, minimum=2)
-        mask = torch.as_tensor(mask, dtype=torch.float32)
+        mask = torch.as_tensor(mask, dtype=torch.float32, device="cpu")   # even under a meta device
         if mask.shape != (D,) or not ((mask == 0) | (mask == 1)).all() or mask.sum() in (0, D):
             raise InvalidArgument(f"mask must be D = {D} zeros and ones, some of each")
         self.register_buffer("mask", mask)

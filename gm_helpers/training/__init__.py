@@ -6,6 +6,8 @@
                 lines
     cli         The command line that trains the shipped checkpoints: ``python -m
                 gm_helpers.train``
+    flows2d     Normalizing flows on the 2-d benchmark mixtures of lecture 06: maximum likelihood,
+                measured against the data's entropy and with lecture 06's mode table
     gan         Training GANs: Algorithm 1 as two explicit steps, ``d_step`` and ``g_step``, and
                 the DCGAN
     gan_toy     GANs on the 2-d benchmark mixtures: runs you can watch, mode collapse, and two

@@ -23,7 +23,7 @@ import torch.distributed as dist
 
 from gm_helpers.checks import arg_float, arg_int
 from gm_helpers.models.registry import MODELS, build_model
-from gm_helpers.training import classifier, gan
+from gm_helpers.training import classifier, flows2d, gan
 from gm_helpers.training.checkpoint import (
     CheckpointError,
     hardware,
@@ -50,7 +50,7 @@ from gm_helpers.training.runs import (
 
 # trained by their own command line, ``python -m gm_helpers.train NAME``
 OWN_LOOP = {"dcgan": gan.main, "digit_classifier": classifier.main,
-            "samples": classifier.samples_main}
+            "samples": classifier.samples_main, "spline_flow": flows2d.main}
 
 
 def _parse_value(text: str):
