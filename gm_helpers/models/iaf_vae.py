@@ -75,7 +75,8 @@ class IAFVAE(VAE):
         context = check_sizes("hidden", hidden)[-1]
         self.steps = nn.ModuleList(
             IAFStep(latent, context, flow_hidden, seed=s,
-                    order=torch.arange(latent) if s % 2 == 0 else torch.arange(latent - 1, -1, -1))
+                    order=torch.arange(latent, device="cpu") if s % 2 == 0
+                    else torch.arange(latent - 1, -1, -1, device="cpu"))
             for s in range(self.flow_steps))
         self.freeze_decoder = bool(freeze_decoder)
         self.decoder.requires_grad_(not self.freeze_decoder)

@@ -9,6 +9,7 @@ from gm_helpers.models.classifier import DigitClassifier
 from gm_helpers.models.dcgan import Generator
 from gm_helpers.models.dequantization import DigitFlow
 from gm_helpers.models.fvsbn import FVSBN
+from gm_helpers.models.iaf_vae import IAFVAE
 from gm_helpers.models.made import MADE
 from gm_helpers.models.nade import NADE
 from gm_helpers.models.pixelcnn import GatedPixelCNN, MixturePixelCNN, PixelCNN
@@ -29,6 +30,7 @@ MODELS = {
     "autoencoder": Autoencoder,
     "vae": VAE,
     "iwae": IWAE,
+    "iaf_vae": IAFVAE,  # an IAF posterior (lecture 07): --init-from vae.pt --set freeze_decoder=true
     "dcgan": Generator,  # trained by its own loop (Algorithm 1), not fit
     "digit_classifier": DigitClassifier,
     "digit_flow": DigitFlow,  # a normalizing flow over dequantized digits (lecture 07)

@@ -25,8 +25,10 @@ from gm_helpers.checks import arg_float, arg_int
 from gm_helpers.models.registry import MODELS, build_model
 from gm_helpers.training import classifier, flows2d, gan
 from gm_helpers.training.checkpoint import (
+    CHECKPOINT_DIR,
     CheckpointError,
     hardware,
+    read_file,
     read_manifest,
     record_in_manifest,
     save_checkpoint,
@@ -51,6 +53,26 @@ from gm_helpers.training.runs import (
 # trained by their own command line, ``python -m gm_helpers.train NAME``
 OWN_LOOP = {"dcgan": gan.main, "digit_classifier": classifier.main,
             "samples": classifier.samples_main, "spline_flow": flows2d.main}
+
+
+def init_from(model, source) -> int:
+    """Copy into ``model`` every tensor of checkpoint ``source`` (a shipped file name or a path)
+    whose name and shape match; a source that shares no tensor with the model is refused."""
+    path = Path(source) if Path(source).exists() else CHECKPOINT_DIR / str(source)
+    if not path.exists():
+        raise SystemExit(f"python -m gm_helpers.train: error: --init-from: no checkpoint {source!r} "
+                         f"(neither a path nor a file in {CHECKPOINT_DIR})")
+    state = read_file(path)["state_dict"]
+    own = model.state_dict()
+    matching = {k: v for k, v in state.items()
+                if k in own and torch.is_tensor(v) and v.shape == own[k].shape}
+    if not matching:
+        raise SystemExit(f"python -m gm_helpers.train: error: --init-from: {source} shares no tensor "
+                         "(same name and shape) with this model")
+    with torch.no_grad():
+        for k, v in matching.items():
+            own[k].copy_(v)
+    return len(matching)
 
 
 def _parse_value(text: str):
@@ -93,6 +115,10 @@ def parser() -> argparse.ArgumentParser:
                    help="latent-variable models: importance samples of the test NLL estimate")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                    help="model config, e.g. --set hidden=500 (values parsed as JSON)")
+    p.add_argument("--init-from", default=None, metavar="CHECKPOINT",
+                   help="start from the weights of a checkpoint (a shipped file name such as vae.pt, "
+                        "or a path) wherever the names and shapes match, e.g. a flow posterior "
+                        "that keeps a trained VAE's decoder")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--data", choices=("binarized", "colour", "grayscale"), default="binarized",
                    help="binarized MNIST; colour digits (data.colour_digits, the model's levels); "
@@ -246,6 +272,9 @@ def main(argv=None) -> dict:
         print(f"python -m gm_helpers.train: error: --amp: {amp_problem(device)}", file=sys.stderr)
         raise SystemExit(2)
     model = build_model(args.model, config).to(device)
+    if args.init_from:
+        say_init = print if rank == 0 else (lambda *a, **k: None)
+        say_init(f"initialised {init_from(model, args.init_from)} tensors from {args.init_from}")
     if args.channels_last:
         model = model.to(memory_format=torch.channels_last)
     train, valid, test = load_training_data(args.data, args.data_dir, getattr(model, "levels", 2))

@@ -340,3 +340,19 @@ def test_cli_trains_the_mixture_pixelcnn_on_grayscale_digits(tmp_path, real_data
     test = grayscale_digits(256, data_dir=real_data_dir)[2]
     assert evaluate_nll(model, test) == pytest.approx(entry["test_nll"], abs=1e-3)
     assert cli.load_training_data("grayscale", real_data_dir, 256)[2].equal(test)
+
+
+def test_init_from_copies_matching_tensors_and_refuses_a_stranger(tmp_path):
+    """--init-from: a flow posterior starts from the shipped VAE's encoder and decoder; a checkpoint
+    that shares no tensor with the model, or none at all, is refused."""
+    from gm_helpers.models.registry import build_model
+    from gm_helpers.training.checkpoint import load_shipped
+    from gm_helpers.training.cli import init_from
+    model = build_model("iaf_vae", {"flow_steps": 1, "freeze_decoder": True})
+    vae, _ = load_shipped("vae.pt")
+    assert init_from(model, "vae.pt") == len(vae.state_dict())
+    assert all(torch.equal(a, b) for a, b in zip(model.decoder.parameters(), vae.decoder.parameters()))
+    with pytest.raises(SystemExit, match="shares no tensor"):
+        init_from(build_model("fvsbn", {"D": 784}), "vae.pt")
+    with pytest.raises(SystemExit, match="no checkpoint"):
+        init_from(model, tmp_path / "missing.pt")
