@@ -9,6 +9,8 @@
                     by enumeration
     few_labels      The few-labels experiment: an unsupervised encoder as the start of a
                     classifier (lecture 05)
+    flow_layers     Inside a flow: the density and the samples after each of its layers, counted
+                    from the noise
     independence    Conditional independence, measured on data by counting (lecture 02)
     latent          Looking inside a VAE: exact integrals for small latents, and walks through the
                     latent space

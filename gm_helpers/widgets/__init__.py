@@ -4,6 +4,8 @@
                     ordering
     core            The explorer framework: the logic is plain functions; widgets only call them
     counting        Lecture 01's explorer: how many numbers each assumption needs
+    flows           Lecture 07's explorer: a flow's density and samples after each of its layers,
+                    from the noise
     gan             Lecture 06's figures and explorers
     made            Lecture 03's explorer: MADE's masks and which inputs each output can reach
     pixel           Lecture 04's explorers: masked-convolution masks (types A and B, RGB groups)

@@ -1,0 +1,60 @@
+"""Lecture 07's explorer: a flow's density and samples after each of its layers, from the noise.
+
+``layers_result`` computes (plain functions, tested without a browser); ``draw_layers`` draws;
+``flow_layers_explorer(flows)`` wires a data set menu and a layer slider to them.
+"""
+from __future__ import annotations
+
+import ipywidgets as W
+import matplotlib.pyplot as plt
+import torch
+
+from gm_helpers.analysis.flow_layers import log_density_after, samples_after
+from gm_helpers.checks import InvalidArgument
+from gm_helpers.widgets.core import Explorer
+
+
+def layers_result(flows: dict, data: str, layers: int, lim: float = 5.0, res: int = 150,
+                  num_samples: int = 2000, seed: int = 0) -> dict:
+    """The density p_j on a res x res grid over [-lim, lim]^2 and ``num_samples`` base samples
+    after j = ``layers`` inverse layers of ``flows[data]``."""
+    if data not in flows:
+        raise InvalidArgument(f"data must be one of {sorted(flows)}, got {data!r}")
+    flow = flows[data]
+    axis = torch.linspace(-lim, lim, res)
+    grid = torch.cartesian_prod(axis, axis)                      # (res^2, 2): x varies slowest
+    density = log_density_after(flow, grid, layers).exp().view(res, res).T   # rows: y
+    z = torch.randn(num_samples, 2, generator=torch.Generator().manual_seed(seed))
+    return {"data": data, "layers": layers, "num_layers": len(flow.layers), "lim": lim,
+            "density": density, "samples": samples_after(flow, z, layers)}
+
+
+def draw_layers(result: dict):
+    fig, (ax_p, ax_s) = plt.subplots(1, 2, figsize=(9, 4.4))
+    lim, j, K = result["lim"], result["layers"], result["num_layers"]
+    ax_p.imshow(result["density"], origin="lower", extent=(-lim, lim, -lim, lim), cmap="magma")
+    ax_p.set_title(f"density after {j} of {K} layers" + (" (the base N(0, I))" if j == 0 else
+                                                         " (the model)" if j == K else ""))
+    s = result["samples"]
+    ax_s.scatter(s[:, 0], s[:, 1], s=2, alpha=0.4, color="#2b6cb0")
+    ax_s.set_xlim(-lim, lim)
+    ax_s.set_ylim(-lim, lim)
+    ax_s.set_aspect("equal")
+    ax_s.set_title(f"2,000 samples of N(0, I) after {j} inverse layers")
+    for ax in (ax_p, ax_s):
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(f"{result['data']}: from the noise (0 layers) to the data ({K} layers)")
+    fig.tight_layout()
+    return fig
+
+
+def flow_layers_explorer(flows: dict, data: str | None = None, layers: int | None = None) -> Explorer:
+    """A menu of data sets (one trained flow each) and a slider over its layers, 0..K."""
+    data = data or next(iter(flows))
+    K = len(flows[data].layers)
+    controls = {"data": W.Dropdown(options=list(flows), value=data, description="data"),
+                "layers": W.IntSlider(K if layers is None else layers, min=0, max=K,
+                                      description="layers")}
+    return Explorer(controls, lambda data, layers: layers_result(flows, data, layers), draw_layers,
+                    ranges={"layers": lambda v: (0, len(flows[v["data"]].layers))})

@@ -1,0 +1,41 @@
+"""Lecture 07's explorer: the slider spans the chosen flow's layers; each setting redraws."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from gm_helpers.checks import InvalidArgument  # noqa: E402
+from gm_helpers.models.flows import realnvp  # noqa: E402
+from gm_helpers.widgets.flows import flow_layers_explorer, layers_result  # noqa: E402
+from tests.helpers import randomised  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def flows():
+    return {"ring": randomised(realnvp(2, 2, (8,)), seed=1, scale=0.3),
+            "grid": randomised(realnvp(2, 4, (8,)), seed=2, scale=0.3)}
+
+
+def test_the_result_has_the_density_on_a_grid_and_the_samples(flows):
+    result = layers_result(flows, "grid", 2, res=40, num_samples=100)
+    assert result["density"].shape == (40, 40) and result["samples"].shape == (100, 2)
+    assert result["num_layers"] == 5 and (result["density"] >= 0).all()
+    with pytest.raises(InvalidArgument, match="data must be one of"):
+        layers_result(flows, "moons", 0)
+
+
+def test_the_slider_follows_the_flow_and_every_change_redraws(flows):
+    explorer = flow_layers_explorer(flows)
+    assert explorer.controls["layers"].max == 3 and explorer.result["layers"] == 3
+    first = explorer.figure
+    explorer.controls["data"].value = "grid"
+    assert explorer.controls["layers"].max == 5 and explorer.figure is not first
+    explorer.controls["layers"].value = 0
+    base = explorer.result["density"]
+    assert explorer.result["layers"] == 0 and explorer.error is None
+    # the base is N(0, I): its peak, 1 / (2 pi), at the centre of the grid
+    row, col = divmod(base.argmax().item(), base.shape[1])
+    assert abs(row - base.shape[0] / 2) <= 1 and abs(col - base.shape[1] / 2) <= 1
+    assert base.max().item() == pytest.approx(1 / (2 * torch.pi), rel=0.01)
