@@ -12,6 +12,7 @@ from matplotlib.text import Text
 
 from gm_helpers.diagrams.autoregressive import multiscale_orders, nade_weight_sharing
 from gm_helpers.diagrams.drawing import COLOURS
+from gm_helpers.diagrams.flows import coupling_layer
 from gm_helpers.diagrams.gan import gan_loop
 from gm_helpers.diagrams.latent import elbo_gap, vae_diagram
 from gm_helpers.diagrams.taxonomy import TAXONOMY, taxonomy
@@ -210,7 +211,18 @@ def test_multiscale_orders_draws_larger_images_without_numbers_and_refuses_bad_s
 
 @pytest.mark.parametrize("draw", [lambda ax: taxonomy(ax=ax), lambda ax: nade_weight_sharing(ax=ax),
                                   lambda ax: vae_diagram(ax=ax), lambda ax: gan_loop(ax=ax),
-                                  lambda ax: multiscale_orders(ax=ax)])
+                                  lambda ax: multiscale_orders(ax=ax), lambda ax: coupling_layer(ax=ax)])
 def test_each_diagram_draws_into_a_given_axis(draw):
     fig, (ax, other) = plt.subplots(1, 2)
     assert draw(ax) is fig and ax.patches and not other.patches
+
+
+def test_coupling_layer_shows_both_halves_the_network_the_log_det_and_the_inverse():
+    fig = coupling_layer()
+    text = texts(fig)
+    for label in ("x_a", "x_b", "z_a = x_a", "z_b = x_b odot e^s + t", "(s, t) = NN(x_a)",
+                  "\\sum_d s_d", "x_b = (z_b - t) odot e^-s"):
+        assert label in text, label
+    arrows = [p for p in fig.axes[0].patches if isinstance(p, FancyArrowPatch)]
+    assert len(arrows) == 4            # x_a -> z_a, x_a -> NN, x_b -> z_b, NN -> z_b
+    plt.close(fig)

@@ -4,6 +4,8 @@
                     sampling orders of multi-scale models (04)
     drawing         Drawing primitives every diagram shares: a canvas, rounded boxes, arrows, and
                     one colour per role
+    flows           Lecture 07's diagram: the affine coupling layer, forward and inverse, and its
+                    log-determinant
     gan             The GAN's training loop (06): k discriminator steps, then one generator step
     latent          Diagrams of the latent-variable lecture (05): the VAE's computation and the
                     ELBO's gap
