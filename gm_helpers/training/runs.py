@@ -213,8 +213,9 @@ def train_run(model, train_data, num_epochs=1, lr=1e-3, batch_size=100, device="
     net = TrainingLoss(model, amp, distributed=world > 1)
     net.step, net.epoch = run.get("step", 0), run["epoch"] + 1
     if clip_grad is not None:  # clip every gradient's norm just before each optimizer step
-        optimizer.register_step_pre_hook(
-            lambda opt, args, kwargs: torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad))
+        def clip(optimizer, args, kwargs) -> None:  # a pre-hook returns None (or new arguments)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
+        optimizer.register_step_pre_hook(clip)
 
     def after_epoch(i, fitted) -> bool:
         epoch = run["epoch"] + 1

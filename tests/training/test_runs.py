@@ -213,3 +213,19 @@ def test_a_run_file_stores_the_best_weights_once_when_they_are_the_current_ones(
     save_run(tmp_path / "b.run.pt", model, optimizer, run)
     stored = torch.load(tmp_path / "b.run.pt", weights_only=True)
     assert stored["best_state"] is not None and "best_is_current" not in stored
+
+
+def test_clip_grad_bounds_every_step_and_training_goes_on():
+    """--clip-grad: the gradient's norm is clipped before each step (a pre-hook that returns
+    None; one that returned the norm made torch refuse the step)."""
+    torch.manual_seed(0)
+    data = markov_data(200)
+    model = FVSBN(data.shape[1])
+    norms = []
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    optimizer.register_step_post_hook(lambda opt, args, kwargs: norms.append(
+        torch.nn.utils.get_total_norm([p.grad for p in model.parameters()]).item()))
+    history = train_run(model, data, num_epochs=2, batch_size=50, optimizer=optimizer,
+                        clip_grad=0.01, progress=False)
+    assert len(history["train_nll"]) == 2 and len(norms) == 8
+    assert max(norms) <= 0.01 + 1e-6
