@@ -14,10 +14,14 @@ LOCK   := requirements/ci.txt
 
 .PHONY: install lab test unit lint student execute clean site lock
 
-# the package with its tests' and JupyterLab's extras, at the exact versions of the lock file
+# the package with its tests' and JupyterLab's extras, at the exact versions of the lock file;
+# CPU=1 first installs PyTorch's CPU build of the locked versions (Linux: ~200 MB instead of the
+# ~5 GB CUDA build pip takes by default; torch==X admits X+cpu, so the lock still holds)
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(if $(filter 1 yes true,$(CPU)),$(BIN)/python -m pip install --quiet \
+		$$(grep -E '^(torch|torchvision)==' $(LOCK)) --index-url https://download.pytorch.org/whl/cpu)
 	$(BIN)/python -m pip install --quiet -e ".[dev,lab]" -c $(LOCK)
 	touch $(STAMP)
 

@@ -21,4 +21,4 @@ training imports models and analysis; widgets and exercises import what is below
 sits on top. Import what you need, e.g. ``from gm_helpers.data import load_binarized_mnist``;
 nothing heavy happens at import time.
 """
-__version__ = "0.1.0"
+__version__ = "0.3.0"

@@ -59,11 +59,12 @@ import sys
 
 if "google.colab" in sys.modules:
     raise RuntimeError(
-        "This copy of the course does not say where it is published, so Colab cannot install its "
-        "package. Maintainers: set `repository` in course.toml and run "
-        "`python -m gm_helpers.course colab-cell --write`. To install by hand, run "
-        "`%pip install \"gm_helpers @ git+https://github.com/...\"` with the course's GitHub "
-        "path (owner/name) in place of ..., then run the notebook from the next cell.")
+        "This copy of the course was not published with its repository's address, so it cannot "
+        "install itself on Colab. Run it on your own machine (the course's README says how), or "
+        "ask your instructor for the course's GitHub address, install the package from it with "
+        "`%pip install \"gm_helpers @ git+<that address>\"` and run the notebook from the next "
+        "cell. (Maintainers: set `repository` in course.toml and run "
+        "`python -m gm_helpers.course colab-cell --write`.)")
 
 # %%
 import inspect

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import tomllib
 
 import pytest
-import tomllib
 
 from gm_helpers.course import hosting
 from tests.helpers import REPO
@@ -116,3 +116,14 @@ def test_make_lab_opens_the_student_copies_unless_asked_for_the_solutions(args, 
     assert plan.rstrip().splitlines()[-1].endswith(opens)
     copies = "gm_helpers.course student lectures --out student --keep-existing"
     assert (copies in plan) == makes_copies
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_install_cpu_takes_the_locked_torch_from_the_cpu_index():
+    plan = subprocess.run(["make", "--no-print-directory", "-n", "-B", "install", "CPU=1"], cwd=REPO,
+                          capture_output=True, text=True, check=True).stdout
+    assert "--index-url https://download.pytorch.org/whl/cpu" in plan
+    assert "grep -E '^(torch|torchvision)==' requirements/ci.txt" in plan
+    plain = subprocess.run(["make", "--no-print-directory", "-n", "-B", "install"], cwd=REPO,
+                           capture_output=True, text=True, check=True).stdout
+    assert "whl/cpu" not in plain

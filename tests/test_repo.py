@@ -3,11 +3,11 @@ copies of the real lectures, and the shipped checkpoints' claims."""
 import ast
 import json
 import re
+import tomllib
 
 import jupytext
 import nbformat
 import pytest
-import tomllib
 import torch
 
 from gm_helpers.analysis.sample_quality import accuracy, class_fractions, frechet_to, score_samples

@@ -22,9 +22,8 @@ from __future__ import annotations
 import ast
 import json
 import re
-from pathlib import Path
-
 import tomllib
+from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]  # the checkout: claims/, lectures/, docs/
 CLAIMS_DIR = REPO / "claims"

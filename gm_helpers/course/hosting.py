@@ -13,11 +13,10 @@ lectures' Colab cells comes from these functions; none is written by hand. While
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
-
-import tomllib
 
 REPO = Path(__file__).resolve().parents[2]  # the checkout: course.toml, lectures/, README.md
 SETTINGS = REPO / "course.toml"

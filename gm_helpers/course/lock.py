@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tomllib
 from importlib import metadata
 from pathlib import Path
-
-import tomllib
 
 from gm_helpers.course import hosting
 

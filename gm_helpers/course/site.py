@@ -26,9 +26,8 @@ import shutil
 import sys
 import tempfile
 import time
-from pathlib import Path
-
 import tomllib
+from pathlib import Path
 
 from gm_helpers.course import hosting, site_links, site_pages, student
 
@@ -63,8 +62,8 @@ def launch_box(stem: str, h: hosting.Hosting) -> str:
                   f"[Open in Colab]({hosting.colab_url(h, notebook)}) (its first cell installs the "
                   "course package)")
     else:
-        launch = (f"{hosting.NOT_CONFIGURED}. Download the notebook above and run it on your own "
-                  "machine: the course's README says how.")
+        launch = (f"{hosting.NOT_CONFIGURED}. To run a lecture, get the course's repository (it "
+                  "holds the package the notebooks import) and follow its README: `make lab`.")
     return "\n".join([
         "```{admonition} Run this lecture", ":class: tip",
         f"* **Download:** {{download}}`the student copy </_notebooks/{stem}_student.ipynb>` (the "
@@ -73,13 +72,36 @@ def launch_box(stem: str, h: hosting.Hosting) -> str:
         "* Every figure and number below was computed when the notebook was last executed.", "```"])
 
 
-def explorer_note(stem: str, h: hosting.Hosting) -> str:
+def explorer_note(stem: str, h: hosting.Hosting, saved: bool = True) -> str:
+    """What the page says under an explorer: the picture is the explorer as saved (at its opening
+    settings), or, when the notebook kept no picture of it, that it needs a kernel."""
     notebook = f"lectures/{stem}.ipynb"
     where = (f"Jupyter, [Binder]({hosting.binder_url(h, notebook)}) or "
              f"[Colab]({hosting.colab_url(h, notebook)})" if h.configured
              else "Jupyter (download the notebook at the top of this page)")
-    return (f"> **Interactive explorer.** Its controls need a running Python kernel: open this "
-            f"lecture in {where} to move them. The figure above is a static view of what it draws.")
+    shown = ("The picture above is the explorer at its opening settings, as the notebook saved it."
+             if saved else "This page cannot show it.")
+    return (f"> **Interactive explorer.** {shown} Its controls need a running Python kernel: open "
+            f"this lecture in {where} to move them.")
+
+
+def _explorer_image(state: dict, model_id: str) -> dict | None:
+    """The last image an explorer's Output widget held when the notebook was saved: the widget
+    tree under ``model_id`` searched for an OutputModel's image/png output (None if none)."""
+    found, todo, seen = None, [model_id], set()
+    while todo:
+        key = todo.pop(0)
+        if key in seen or key not in state:
+            continue
+        seen.add(key)
+        model = state[key]
+        if model.get("model_name") == "OutputModel":
+            for output in model["state"].get("outputs", []):
+                if "image/png" in output.get("data", {}):
+                    found = output
+        children = model["state"].get("children", [])
+        todo += [c.removeprefix("IPY_MODEL_") for c in children if isinstance(c, str)]
+    return found
 
 
 def _progress_text(state: dict, model_id: str) -> str | None:
@@ -106,6 +128,7 @@ def web_notebook(nb: dict, stem: str, h: hosting.Hosting) -> dict:
     # no kernel behind the page: no widget state to embed (progress bars keep their last text)
     state = nb["metadata"].pop("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
     state = state.get("state", {})
+    notes = []   # (explorer cell, the note that goes in a markdown cell right after it)
     for cell in nb["cells"]:
         if cell["cell_type"] != "code":
             continue
@@ -126,12 +149,23 @@ def web_notebook(nb: dict, stem: str, h: hosting.Hosting) -> dict:
             if view is None:
                 outputs.append(output)
             elif "".join(output["data"].get("text/plain", "")) == STATIC_TEXT:   # an explorer
-                outputs.append({**output, "data": {"text/markdown": explorer_note(stem, h)}})
+                image = _explorer_image(state, view.get("model_id", ""))
+                if image is None:
+                    outputs.append({**output, "data": {"text/markdown": explorer_note(stem, h, False)}})
+                else:   # its saved picture: the cell's caption and alt text apply to it
+                    outputs.append({"output_type": "display_data", "metadata": {},
+                                    "data": {"image/png": image["data"]["image/png"],
+                                             "text/plain": "the explorer, as saved"}})
+                    notes.append((cell, explorer_note(stem, h)))
             elif (text := _progress_text(state, view.get("model_id", ""))) is not None:
                 outputs.append({**output, "data": {"text/plain": text}})
             # any other widget has nothing to show without a kernel: left out
         if "outputs" in cell:
             cell["outputs"] = outputs
+    for i, (cell, note) in enumerate(notes):   # after the picture, not inside its figure
+        at = next(j for j, c in enumerate(nb["cells"]) if c is cell) + 1
+        nb["cells"].insert(at, {"cell_type": "markdown", "id": f"explorer-note-{i}", "metadata": {},
+                                "source": note})
     # the box right under the title: the title's cell is split after its '# ' line
     first = next(i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "markdown")
     title, _, rest = "".join(nb["cells"][first]["source"]).partition("\n")

@@ -23,6 +23,12 @@ def md_text(text: str) -> str:
     return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", " ".join(text.split()))
 
 
+def role_text(text: str) -> str:
+    """Text for a role's title ({doc}`title <target>`): roles do not unescape backslashes, so
+    only the characters that would end the title (a backtick, an angle bracket) are replaced."""
+    return " ".join(text.split()).replace("`", "'").replace("<", "(").replace(">", ")")
+
+
 def _test_label(path: str, name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", f"test {Path(path).with_suffix('')} {name}".lower()).strip("-")
 
@@ -75,7 +81,8 @@ def claims_index(books: dict[str, dict], titles: dict[str, str]) -> str:
         ks = book.get("claim", [])
         cells = sum(any(c.startswith("cell:") for c in k["checks"]) for k in ks)
         tests = sum(any(c.startswith("test:") for c in k["checks"]) for k in ks)
-        lines.append(f"| {{doc}}`{md_text(titles[stem])} <{stem}>` | {len(ks)} | {cells} | {tests} |")
+        title = role_text(titles[stem]).replace("|", "/")    # a table cell: no bar either
+        lines.append(f"| {{doc}}`{title} <{stem}>` | {len(ks)} | {cells} | {tests} |")
     lines += ["", "```{toctree}", ":hidden:", "", *books, "```"]
     return "\n".join(lines) + "\n"
 

@@ -117,9 +117,9 @@ def test_on_colab_the_cell_pip_installs_the_repository_and_fetches_the_data(tmp_
 
 def test_on_colab_an_unconfigured_cell_says_what_to_set_and_how_to_install(tmp_path):
     got = run_cell(tmp_path, colab.cell_source(UNCONFIGURED), "record", colab=True)
-    assert got["error"].startswith("RuntimeError: This copy of the course does not say where")
-    for words in ("`repository` in course.toml", "colab-cell --write", "%pip install",
-                  "git+https://github.com/"):
+    assert got["error"].startswith("RuntimeError: This copy of the course was not published with")
+    for words in ("your own machine", "README", "`repository` in course.toml", "colab-cell --write",
+                  "%pip install", "gm_helpers @ git+"):
         assert words in got["error"]
     assert got["calls"] == [] and got["fetched"] == []
 

@@ -41,9 +41,14 @@ def test_a_web_notebook_folds_checks_and_solutions_and_shows_no_widget_box():
     assert solutions and all("hide-input" in c["metadata"]["tags"] for c in solutions)
     outputs = [o for c in web["cells"] for o in c.get("outputs", [])]
     assert not [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
-    notes = [o for o in outputs if "Interactive explorer" in o.get("data", {}).get("text/markdown", "")]
-    explorers = sum(STATIC_TEXT in json.dumps(c.get("outputs", [])) for c in nb["cells"])
-    assert len(notes) == explorers >= 1
+    # each explorer: its saved picture (the cell's caption and alt text apply), then a note cell
+    explorers = [i for i, c in enumerate(nb["cells"]) if STATIC_TEXT in json.dumps(c.get("outputs", []))]
+    notes = [c for c in web["cells"] if c["cell_type"] == "markdown" and "Interactive explorer" in _source(c)]
+    assert len(notes) == len(explorers) >= 1
+    for note in notes:
+        before_note = web["cells"][web["cells"].index(note) - 1]
+        pictures = [o for o in before_note["outputs"] if "image/png" in o.get("data", {})]
+        assert pictures and "opening settings" in _source(note)
     # the title, then the box, then the rest of the title's cell
     first = next(i for i, c in enumerate(web["cells"]) if c["cell_type"] == "markdown")
     assert _source(web["cells"][first]).startswith("# Lecture 3") and "\n" not in _source(web["cells"][first])
@@ -217,3 +222,9 @@ def test_the_link_checker_needs_a_built_site(tmp_path):
 def test_the_built_site_has_sound_links():
     built = Path(os.environ.get("GM_SITE_DIR") or site.HTML)
     assert site_links.check(built) == []
+
+
+def test_the_claims_index_shows_titles_without_escapes():
+    """A role's title is not unescaped by MyST: 'model\\, and' would show its backslash."""
+    page = site_pages.claims_index({"01_x": {"claim": []}}, {"01_x": "What is it, and why? `a` <b> | c"})
+    assert "{doc}`What is it, and why? 'a' (b) / c <01_x>`" in page and "\\" not in page
