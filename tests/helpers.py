@@ -47,3 +47,27 @@ def random_images(n=50, size=8, seed=0):
 
 # 96 binary 28x28 images, each pixel 1 with probability 0.15: input for the DCGAN and the classifier
 IMAGES = torch.bernoulli(torch.full((96, 1, 28, 28), 0.15), generator=torch.Generator().manual_seed(0))
+
+
+# ----------------------------------------------------------------------------- the browser suites
+BROWSER_INSTALL = ("install them with: apt-get install -y chromium (as root) and pip install playwright, "
+                   "or run .ci/run, which does both")
+
+
+def chromium_path() -> str | None:
+    """The system's Chromium (Debian's ``chromium``; ``CHROMIUM`` names another), never
+    Playwright's own download."""
+    import os
+    import shutil
+    for candidate in (os.environ.get("CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
+        if candidate and shutil.which(candidate):
+            return shutil.which(candidate)
+    return None
+
+
+def browser_missing() -> list[str]:
+    """What this machine lacks for the browser suites (empty: they can run)."""
+    import importlib.util
+    return ((["no Chromium on this machine"] if chromium_path() is None else [])
+            + (["the playwright package is not installed"]
+               if importlib.util.find_spec("playwright") is None else []))

@@ -22,7 +22,6 @@ Without either, every test here is skipped with a message that says how to insta
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -37,26 +36,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import BROWSER_INSTALL, browser_missing
+
 REPO = Path(__file__).resolve().parents[2]
-INSTALL = ("install them with: apt-get install -y chromium (as root) and pip install playwright, "
-           "or run .ci/run, which does both")
 
 
-def chromium_path() -> str | None:
-    for candidate in (os.environ.get("CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
-        if candidate and shutil.which(candidate):
-            return shutil.which(candidate)
-    return None
 
 
-def _missing() -> list[str]:
-    """What this machine lacks for the browser suite (empty: it can run)."""
-    missing = []
-    if chromium_path() is None:
-        missing.append("no Chromium on this machine")
-    if importlib.util.find_spec("playwright") is None:
-        missing.append("the playwright package is not installed")
-    return missing
 
 
 def _free_port() -> int:
@@ -66,8 +52,8 @@ def _free_port() -> int:
 
 
 pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(bool(_missing()), reason=f"browser suite skipped: "
-                                 f"{' and '.join(_missing())}; {INSTALL}")]
+              pytest.mark.skipif(bool(browser_missing()), reason=f"browser suite skipped: "
+                                 f"{' and '.join(browser_missing())}; {BROWSER_INSTALL}")]
 
 
 @pytest.fixture(scope="session")
@@ -118,16 +104,6 @@ def lab():
         server.kill()
     log.close()
     shutil.rmtree(work, ignore_errors=True)
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=chromium_path(),
-                                     args=["--no-sandbox", "--disable-dev-shm-usage"])
-        yield chromium
-        chromium.close()
 
 
 LECTURES = sorted(p.name for p in (REPO / "lectures").glob("0*.ipynb"))

@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import functools
 import http.server
-import importlib.util
 import os
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -32,6 +30,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from gm_helpers.course import hosting, site
+from tests.helpers import BROWSER_INSTALL, browser_missing
 
 REPO = Path(__file__).resolve().parents[2]
 SITE = Path(os.environ.get("GM_SITE_DIR") or site.HTML)
@@ -39,26 +38,15 @@ SCREENSHOT = Path(os.environ.get("GM_SITE_SCREENSHOT")
                   or REPO / "docs" / "_build" / "screenshot_lecture03.png")
 LECTURES = sorted(p.stem for p in (REPO / "lectures").glob("[0-9][0-9]_*.ipynb"))
 WIDTH, HEIGHT = 1280, 900
-INSTALL = ("install them with: apt-get install -y chromium (as root) and pip install playwright, "
-           "or run .ci/run, which does both")
 
 
-def chromium_path() -> str | None:   # as tests/browser/test_lectures_in_jupyterlab.py finds it
-    for candidate in (os.environ.get("CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
-        if candidate and shutil.which(candidate):
-            return shutil.which(candidate)
-    return None
 
 
-def _missing() -> list[str]:
-    return ((["no Chromium on this machine"] if chromium_path() is None else [])
-            + (["the playwright package is not installed"] if importlib.util.find_spec("playwright") is None
-               else []))
 
 
 pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(bool(_missing()), reason=f"browser suite skipped: "
-                                 f"{' and '.join(_missing())}; {INSTALL}")]
+              pytest.mark.skipif(bool(browser_missing()), reason=f"browser suite skipped: "
+                                 f"{' and '.join(browser_missing())}; {BROWSER_INSTALL}")]
 
 
 @pytest.fixture(scope="session")
@@ -85,16 +73,6 @@ def server(built_site):
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=chromium_path(),
-                                     args=["--no-sandbox", "--disable-dev-shm-usage"])
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
