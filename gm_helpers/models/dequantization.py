@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from gm_helpers.checks import InvalidArgument, check_choice, check_num_samples, check_size, check_sizes
 from gm_helpers.models.flows import Flow, coupling_masks, maf, realnvp, standard_normal_log_prob
 from gm_helpers.models.layers import flatten_binary
+from gm_helpers.models.vae import mlp
 
 
 def to_logit_space(v: torch.Tensor, alpha: float = 0.0):
@@ -64,11 +65,7 @@ class ConditionalCoupling(nn.Module):
     def __init__(self, D: int, mask: torch.Tensor, hidden=(256,), scale: float = 2.0):
         super().__init__()
         self.register_buffer("mask", mask.float())
-        sizes = [2 * D, *check_sizes("hidden", hidden), 2 * D]
-        layers = []
-        for i, o in zip(sizes[:-1], sizes[1:]):
-            layers += [nn.Linear(i, o), nn.ReLU()]
-        self.net = nn.Sequential(*layers[:-1])
+        self.net = mlp([2 * D, *check_sizes("hidden", hidden), 2 * D], "relu")
         nn.init.zeros_(self.net[-1].weight)
         nn.init.zeros_(self.net[-1].bias)
         self.scale = scale

@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from gm_helpers.checks import InvalidArgument, check_num_samples, check_size, check_sizes
 from gm_helpers.models.layers import sampling_device
 from gm_helpers.models.made import MADE
+from gm_helpers.models.vae import mlp
 
 
 def check_flow_input(x: torch.Tensor, D: int) -> torch.Tensor:
@@ -39,13 +40,6 @@ def check_flow_input(x: torch.Tensor, D: int) -> torch.Tensor:
         shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
         raise InvalidArgument(f"a flow over D = {D} dimensions takes a (B, {D}) tensor, got {shape}")
     return x
-
-
-def mlp(sizes: list[int]) -> nn.Sequential:
-    layers = []
-    for i, o in zip(sizes[:-1], sizes[1:]):
-        layers += [nn.Linear(i, o), nn.ReLU()]
-    return nn.Sequential(*layers[:-1])
 
 
 class ElementwiseAffine(nn.Module):
@@ -84,7 +78,7 @@ class AffineCoupling(nn.Module):
         if mask.sum() in (0, D):
             raise InvalidArgument("mask must pass some dimensions through and transform others")
         self.register_buffer("mask", mask)
-        self.net = mlp([D, *check_sizes("hidden", hidden), 2 * D])
+        self.net = mlp([D, *check_sizes("hidden", hidden), 2 * D], "relu")
         nn.init.zeros_(self.net[-1].weight)   # starts as the identity map
         nn.init.zeros_(self.net[-1].bias)
         self.scale = float(scale)

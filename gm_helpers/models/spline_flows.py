@@ -22,7 +22,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from gm_helpers.checks import InvalidArgument, check_size, check_sizes
-from gm_helpers.models.flows import ElementwiseAffine, Flow, check_flow_input, coupling_masks, mlp
+from gm_helpers.models.flows import ElementwiseAffine, Flow, check_flow_input, coupling_masks
+from gm_helpers.models.vae import mlp
 
 MIN_BIN, MIN_DERIVATIVE = 1e-3, 1e-3
 
@@ -88,7 +89,7 @@ class SplineCoupling(nn.Module):
             raise InvalidArgument(f"mask must be D = {D} zeros and ones, some of each")
         self.register_buffer("mask", mask)
         self.free = int(D - mask.sum())
-        self.net = mlp([D, *check_sizes("hidden", hidden), self.free * (3 * bins - 1)])
+        self.net = mlp([D, *check_sizes("hidden", hidden), self.free * (3 * bins - 1)], "relu")
         nn.init.zeros_(self.net[-1].weight)    # equal bins, unit derivatives: near the identity
         nn.init.zeros_(self.net[-1].bias)
         self.bound = float(bound)
