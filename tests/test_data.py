@@ -722,3 +722,39 @@ def _try_load(folder):
     except Exception as err:  # noqa: BLE001 - the message is what the test reads
         return str(err)
     return "loaded"
+
+
+# ----------------------------------------------------------------------------- two moons
+def test_two_moons_shape_seed_and_bad_size():
+    from gm_helpers.data import two_moons
+    x = two_moons(1000, seed=3)
+    assert x.shape == (1000, 2) and x.dtype == torch.float32
+    assert torch.equal(x, two_moons(1000, seed=3)) and not torch.equal(x, two_moons(1000, seed=4))
+    assert abs(x.mean(0)).max() < 0.1                       # centred
+    clean = two_moons(2000, noise=0.0, seed=0) + torch.tensor([0.5, 0.25])
+    # every point lies on the upper half of the unit circle, or on the lower half of the unit
+    # circle around (1, 0.5), and both moons are drawn
+    on_upper = ((clean.norm(dim=1) - 1).abs() < 1e-5) & (clean[:, 1] >= -1e-6)
+    around = clean - torch.tensor([1.0, 0.5])
+    on_lower = ((around.norm(dim=1) - 1).abs() < 1e-5) & (around[:, 1] <= 1e-6)
+    assert (on_upper | on_lower).all() and 800 < on_upper.sum() < 1200
+    with pytest.raises(ValueError, match="num"):
+        two_moons(0)
+
+
+def test_two_moons_log_prob_integrates_to_one_and_matches_the_samples():
+    from gm_helpers.data import two_moons, two_moons_log_prob
+    axis = torch.linspace(-3, 3, 301, dtype=torch.float64)
+    grid = torch.cartesian_prod(axis, axis)
+    assert (two_moons_log_prob(grid).exp().sum() * 0.02 ** 2).item() == pytest.approx(1, abs=1e-6)
+    # a histogram of samples agrees with the formula where the density is high
+    x = two_moons(200_000, seed=0).double()
+    counts = torch.histogramdd(x, bins=[30, 30], range=[-2.0, 2.0, -1.5, 1.5]).hist
+    middle = (torch.arange(30) + 0.5) / 30
+    centres = torch.cartesian_prod(middle * 4 - 2, middle * 3 - 1.5)
+    formula = two_moons_log_prob(centres.double()).exp().view(30, 30) * (4 / 30) * (3 / 30)
+    busy = formula > 0.005
+    assert torch.allclose(counts[busy] / len(x), formula[busy], rtol=0.15)
+    # entropy: quadrature with 1000 and 4000 angles agree to 1e-6 nats
+    h = [-two_moons_log_prob(x[:5000], num_angles=a).mean().item() for a in (1000, 4000)]
+    assert h[0] == pytest.approx(h[1], abs=1e-6) and 0.95 < h[1] < 1.05

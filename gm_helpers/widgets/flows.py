@@ -14,19 +14,24 @@ from gm_helpers.checks import InvalidArgument
 from gm_helpers.widgets.core import Explorer
 
 
-def layers_result(flows: dict, data: str, layers: int, lim: float = 5.0, res: int = 150,
+def layers_result(flows: dict, data: str, layers: int, lim: float | None = None, res: int = 150,
                   num_samples: int = 2000, seed: int = 0) -> dict:
     """The density p_j on a res x res grid over [-lim, lim]^2 and ``num_samples`` base samples
-    after j = ``layers`` inverse layers of ``flows[data]``."""
+    after j = ``layers`` inverse layers of ``flows[data]``. With ``lim=None`` the square is fitted
+    to the samples (1.15 times the 99.5th percentile of their largest coordinate): the layers
+    between the noise and the data work at their own scales."""
     if data not in flows:
         raise InvalidArgument(f"data must be one of {sorted(flows)}, got {data!r}")
     flow = flows[data]
+    z = torch.randn(num_samples, 2, generator=torch.Generator().manual_seed(seed))
+    samples = samples_after(flow, z, layers)
+    if lim is None:
+        lim = 1.15 * torch.quantile(samples.abs().amax(1), 0.995).item()
     axis = torch.linspace(-lim, lim, res)
     grid = torch.cartesian_prod(axis, axis)                      # (res^2, 2): x varies slowest
     density = log_density_after(flow, grid, layers).exp().view(res, res).T   # rows: y
-    z = torch.randn(num_samples, 2, generator=torch.Generator().manual_seed(seed))
     return {"data": data, "layers": layers, "num_layers": len(flow.layers), "lim": lim,
-            "density": density, "samples": samples_after(flow, z, layers)}
+            "density": density, "samples": samples}
 
 
 def draw_layers(result: dict):

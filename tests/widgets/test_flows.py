@@ -39,3 +39,9 @@ def test_the_slider_follows_the_flow_and_every_change_redraws(flows):
     row, col = divmod(base.argmax().item(), base.shape[1])
     assert abs(row - base.shape[0] / 2) <= 1 and abs(col - base.shape[1] / 2) <= 1
     assert base.max().item() == pytest.approx(1 / (2 * torch.pi), rel=0.01)
+
+
+def test_the_square_fits_the_samples_unless_given(flows):
+    fitted = layers_result(flows, "ring", 0, res=20, num_samples=2000)
+    assert 2.5 < fitted["lim"] < 4.5                  # N(0, I): 99.5 % of max|z_i| below ~3.0
+    assert layers_result(flows, "ring", 0, lim=2.0, res=20)["lim"] == 2.0
