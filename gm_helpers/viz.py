@@ -151,8 +151,9 @@ def plot_checkpoint_curves(files, manifest: dict, ncols: int = 5, size=(2.9, 2.3
     Likelihood models: training NLL (or training loss: the -ELBO for a VAE) per epoch, dashed,
     and validation NLL, solid, at the epochs it was measured. The classifier: its cross-entropy
     (nats per image) and held-out accuracy. The DCGAN: D's and G's losses per 100 iterations
-    (a GAN has no likelihood to plot). Each title gives the training minutes; a mark at the
-    epoch whose weights were kept (the lowest validation NLL).
+    (a GAN has no likelihood to plot). A model trained by steps rather than epochs (the 2-d
+    flows: ``history["step"]``) is plotted per step. Each title gives the training minutes; a
+    mark at the epoch whose weights were kept (the lowest validation NLL).
     """
     files = list(files)
     ncols = min(ncols, len(files))
@@ -173,25 +174,30 @@ def plot_checkpoint_curves(files, manifest: dict, ncols: int = 5, size=(2.9, 2.3
         else:
             train = history.get("train_nll", history.get("train_loss"))
             valid = history.get("valid_nll", history.get("valid_loss"))
-            valid_epochs = history.get("valid_epoch") or range(1, len(valid) + 1)
-            ax.plot(range(1, len(train) + 1), train, "--", lw=1, label="train")
+            steps = history.get("step")   # a run of steps: train and valid at the same steps
+            valid_epochs = steps or history.get("valid_epoch") or range(1, len(valid) + 1)
+            ax.plot(steps or range(1, len(train) + 1), train, "--", lw=1, label="train")
             ax.plot(valid_epochs, valid, "o-", ms=2, lw=1, label="validation")
             if "best_epoch" in entry:
                 best = list(valid_epochs).index(entry["best_epoch"])
                 ax.plot(entry["best_epoch"], valid[best], "k*", ms=8, label="kept")
-            ax.set_xlabel("epoch")
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))   # no epoch 2.5
+            ax.set_xlabel("step" if steps else "epoch")
+            # no epoch 2.5; a few round steps (5,000 steps in a small panel)
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True) if steps else
+                                       MaxNLocator(integer=True))
             # the first tenth of a long run drops steeply: zoom on the rest
             lo, hi = min(min(train), min(valid)), max(valid[len(valid) // 10:])
             ax.set_ylim(lo - 0.05 * (hi - lo) - 0.01, hi + 0.15 * (hi - lo) + 0.01)
         kind = {"digit_classifier": "cross-entropy (nats)", "dcgan": "loss (nats)"}
-        default = "loss: -bound (nats)" if entry["model"] in ("vae", "iwae") else "NLL (nats)"
+        bounds = ("vae", "iwae", "iaf_vae", "digit_flow")   # trained on a bound on the NLL
+        default = "loss: -bound (nats)" if entry["model"] in bounds else "NLL (nats)"
         if entry.get("config", {}).get("beta", 1) != 1:   # a beta-VAE: not a bound on the NLL
             default = "loss with β·KL (nats)"
         ax.set_ylabel(kind.get(entry["model"], "squared error" if entry["model"] == "autoencoder"
                                 else default), fontsize=8)
-        ax.set_title(f"{name}\n{len(history.get('seconds', [])) or entry.get('epochs')} "
-                     f"epochs, {minutes:.0f} min", fontsize=8)
+        length = (f"{entry.get('steps', history['step'][-1]):,} steps" if "step" in history else
+                  f"{len(history.get('seconds', [])) or entry.get('epochs')} epochs")
+        ax.set_title(f"{name}\n{length}, {minutes:.0f} min", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=6)

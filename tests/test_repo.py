@@ -166,6 +166,10 @@ def test_student_copies_reject_stubs_and_solutions_pass(ipynb, tmp_path):
 
 
 # ----------------------------------------------------------------------------- checkpoints
+# trained on a bound (a VAE's -ELBO, a dequantized flow's bound) or a reconstruction error
+LATENT_MODELS = ("autoencoder", "vae", "iwae", "iaf_vae", "digit_flow")
+
+
 def test_manifest_describes_every_shipped_checkpoint():
     manifest = shipped_manifest()
     shipped = sorted(p.name for p in CHECKPOINT_DIR.glob("*.pt") if not p.name.endswith(".run.pt"))
@@ -175,21 +179,35 @@ def test_manifest_describes_every_shipped_checkpoint():
         assert sha256_file(CHECKPOINT_DIR / name) == entry["sha256"], f"{name} was changed"
         assert (CHECKPOINT_DIR / name).stat().st_size < 5 * 2**20, "keep checkpoints small"
         latent = ("test_nll", "test_loss", "test_nll_subset")
-        keys = {"autoencoder": ("test_loss",), "vae": latent, "iwae": latent,
+        keys = {**dict.fromkeys(LATENT_MODELS[1:], latent), "autoencoder": ("test_loss",),
+                "spline_flow": ("test_nll", "steps", "data", "entropy", "seeds"),  # steps, not epochs
                 "dcgan": ("epochs", "frechet", "class_fractions"),
                 "digit_classifier": ("epochs", "held_out_accuracy", "frechet_real_vs_real"),
                 "samples": ("of", "num")}.get(entry["model"], ("test_nll", "epochs"))
         for key in ("seed", "hardware", "wall_time_s", *keys):
             assert key in entry, f"{name}: manifest lacks {key}"
+        # "weights": "float16" says the file stores half precision (--half-weights, or the
+        # export `python -m gm_helpers.train half`), and only then does it
+        state = torch.load(CHECKPOINT_DIR / name, map_location="cpu", weights_only=True).get(
+            "state_dict", {})
+        dtypes = {t.dtype for t in state.values() if torch.is_tensor(t) and t.is_floating_point()}
+        assert dtypes <= ({torch.float16} if entry.get("weights") == "float16" else
+                          {torch.float32, torch.float64}), f"{name}: {dtypes}"
+        assert entry.get("weights", "float16") == "float16"
+        if "export_command" in entry:
+            assert entry["export_command"].startswith("python -m gm_helpers.train half ")
+            assert entry["weights"] == "float16" and entry["float32"]["sha256"] != entry["sha256"]
 
 
-LATENT = sorted(n for n, e in shipped_manifest().items() if e["model"] in ("autoencoder", "vae", "iwae"))
+LATENT = sorted(n for n, e in shipped_manifest().items() if e["model"] in LATENT_MODELS)
 NO_LIKELIHOOD = sorted(n for n, e in shipped_manifest().items()
                        if e["model"] in ("dcgan", "digit_classifier", "samples"))
+FLOWS_2D = sorted(n for n, e in shipped_manifest().items() if e["model"] == "spline_flow")
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(set(shipped_manifest()) - set(LATENT) - set(NO_LIKELIHOOD)))
+@pytest.mark.parametrize("name", sorted(set(shipped_manifest()) - set(LATENT) - set(NO_LIKELIHOOD)
+                                        - set(FLOWS_2D)))
 def test_shipped_checkpoint_has_the_stated_test_nll(name, real_data_dir):
     """Re-evaluate exactly: on the full 10,000-image test set, or, for the slow models whose
     entry records it, on every 4th test image (``test_nll_quarter``, added by a one-off script since removed;
@@ -227,21 +245,75 @@ def test_shipped_latent_variable_model_has_the_stated_bound_and_nll(name, real_d
         assert entry["test_nll"] < entry["test_loss"]  # log p(x) >= the bound, on average
 
 
+def _flag(command: str, flag: str) -> list[str]:
+    """The values after ``flag`` in a recorded command line, up to the next flag."""
+    argv = command.split()
+    start = argv.index(flag) + 1
+    end = next((i for i in range(start, len(argv)) if argv[i].startswith("--")), len(argv))
+    return argv[start:end]
+
+
+@pytest.mark.parametrize("name", FLOWS_2D)
+def test_shipped_2d_flow_records_every_seed_and_its_gap_above_the_entropy(name):
+    """A 2-d flow's entry scores every seed of its command: each seed's NLL lies above the
+    data's entropy (the floor: NLL = H + KL), by the gap it states, and each seed's samples
+    find every mode; the entry's own numbers are those of the seed whose flow the file holds."""
+    entry = shipped_manifest()[name]
+    rows = {row["seed"]: row for row in entry["seeds"]}
+    assert sorted(rows) == [int(s) for s in _flag(entry["command"], "--seeds")]
+    assert entry["steps"] == int(_flag(entry["command"], "--steps")[0])
+    assert entry["data"] == _flag(entry["command"], "--data")[0]
+    for row in rows.values():
+        assert row["entropy"] == rows[entry["seed"]]["entropy"]   # one dataset, one floor
+        assert row["gap"] == pytest.approx(row["test_nll"] - row["entropy"], abs=1e-9)
+        assert row["gap"] > 0, f"seed {row['seed']}: an NLL below the data's entropy"
+        assert row["modes"] == row["num_modes"], f"seed {row['seed']} misses a mode"
+    assert entry["test_nll"] == round(rows[entry["seed"]]["test_nll"], 4)
+    assert entry["entropy"] == round(rows[entry["seed"]]["entropy"], 4)
+
+
+@pytest.mark.parametrize("name", FLOWS_2D)
+def test_shipped_2d_flow_has_the_stated_nll_entropy_and_modes(name):
+    """Re-measured (about a second, so not marked slow), on the test points regenerated from the
+    entry's data and seed (``flows2d.mixture_splits``): the flow's test NLL, the data's entropy
+    (Monte Carlo, 10^6 draws), the gap between them and the mode table of 10,000 samples, as
+    ``flows2d.score`` measured them at the end of training. Every seed's gap is far above the
+    entropy's standard error."""
+    from gm_helpers.analysis.mixtures import mixture_entropy
+    from gm_helpers.training.flows2d import mixture_splits, score
+    model, entry = load_shipped(name)
+    row = next(r for r in entry["seeds"] if r["seed"] == entry["seed"])
+    test = mixture_splits(entry["data"], entry["seed"])["test"]
+    scores = score(model, entry["data"], test, seed=entry["seed"])
+    assert scores["test_nll"] == pytest.approx(entry["test_nll"], abs=1e-4)
+    assert scores["test_nll"] == pytest.approx(row["test_nll"], abs=1e-5)
+    assert scores["entropy"] == pytest.approx(entry["entropy"], abs=1e-4)
+    assert scores["gap"] == pytest.approx(row["gap"], abs=1e-5)
+    assert (scores["modes"], scores["num_modes"]) == (row["modes"], row["num_modes"])
+    assert scores["high_quality"] == pytest.approx(row["high_quality"], abs=1e-3)
+    entropy, error = mixture_entropy(entry["data"])
+    assert min(r["gap"] for r in entry["seeds"]) > 5 * error
+
+
 CURVE_KEYS = {"digit_classifier": ("train_loss", "valid_loss", "valid_accuracy", "seconds"),
-              "dcgan": ("d_loss", "g_loss", "d_real", "d_fake")}
+              "dcgan": ("d_loss", "g_loss", "d_real", "d_fake"),
+              "spline_flow": ("step", "train_nll", "valid_nll")}   # per optimizer step
 
 
 @pytest.mark.parametrize("name", sorted(n for n, e in shipped_manifest().items()
                                         if e["model"] != "samples"))
 def test_shipped_checkpoint_has_its_learning_curves_and_a_lecture_plots_them(name):
     """Every trained checkpoint records its learning curves (train and validation loss per epoch;
-    the DCGAN: its losses and D's outputs through training) in the manifest, and a lecture
-    plots them."""
+    a 2-d flow: per optimizer step, to its last; the DCGAN: its losses and D's outputs through
+    training) in the manifest, and a lecture plots them."""
     entry = shipped_manifest()[name]
     history = entry.get("history") or {}
     keys = CURVE_KEYS.get(entry["model"], ("train_nll", "valid_nll", "valid_epoch", "seconds"))
     assert all(history.get(k) for k in keys), f"{name}: no learning curves in the manifest"
-    if entry["model"] != "dcgan":
+    if "steps" in entry:
+        assert len(history["train_nll"]) == len(history["valid_nll"]) == len(history["step"])
+        assert history["step"] == sorted(set(history["step"])) and history["step"][-1] == entry["steps"]
+    elif entry["model"] != "dcgan":
         assert len(history["train_loss" if "train_loss" in history else "train_nll"]) == entry["epochs"]
         epochs = history.get("valid_epoch", range(1, entry["epochs"] + 1))
         assert list(epochs)[-1] == entry["epochs"]

@@ -42,3 +42,29 @@ def test_plot_learning_curves_from_manifest_entries():
     dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
     assert len(dashed) == 1 and list(dashed[0].get_ydata()) == [120.0, 100.0, 90.0]
     assert list(dashed[0].get_xdata()) == [1.0, 2.0, 3.0]  # every epoch, at its minute
+
+
+def test_checkpoint_curves_of_a_run_of_steps_and_of_a_flow_posterior():
+    """A 2-d flow's curves are keyed by optimizer step (its entry records ``steps``, not epochs):
+    plotted per step, titled in steps; an IAF posterior's loss is a bound, labelled so, with
+    the kept epoch marked."""
+    from gm_helpers.viz import plot_checkpoint_curves
+    manifest = {
+        "flow.pt": {"model": "spline_flow", "steps": 500, "wall_time_s": 90.0,
+                    "history": {"step": [250, 500], "train_nll": [0.5, 0.2],
+                                "valid_nll": [0.3, 0.1]}},
+        "iaf.pt": {"model": "iaf_vae", "epochs": 3, "best_epoch": 2, "wall_time_s": 60.0,
+                   "config": {"flow_steps": 2},
+                   "history": {"train_nll": [99.0, 97.0, 96.0], "valid_nll": [99.5, 98.0, 98.2],
+                               "valid_epoch": [1, 2, 3], "seconds": [20, 40, 60]}}}
+    fig = plot_checkpoint_curves(["flow.pt", "iaf.pt"], manifest)
+    flow, iaf = fig.axes[:2]
+    lines = {line.get_label(): line for line in flow.get_lines()}
+    assert list(lines["train"].get_xdata()) == [250, 500]
+    assert list(lines["validation"].get_xdata()) == [250, 500] and "kept" not in lines
+    assert flow.get_xlabel() == "step" and "500 steps" in flow.get_title()
+    assert flow.get_ylabel() == "NLL (nats)"
+    lines = {line.get_label(): line for line in iaf.get_lines()}
+    assert list(lines["kept"].get_xdata()) == [2] and list(lines["kept"].get_ydata()) == [98.0]
+    assert iaf.get_xlabel() == "epoch" and "3 epochs" in iaf.get_title()
+    assert iaf.get_ylabel() == "loss: -bound (nats)"

@@ -40,6 +40,14 @@ DESCRIPTIONS = {
     "vae_beta4.pt": ("β-VAE, β = {beta}, latent {latent}", "—", "—"),
     "vae_beta16.pt": ("β-VAE, β = {beta}, latent {latent}", "—", "—"),
     "autoencoder.pt": ("autoencoder 784-200-200-{latent}, squared error", "—", "—"),
+    "iaf_vae_0.pt": ("vae.pt's frozen decoder, its diagonal Gaussian encoder re-trained "
+                     "({flow_steps} IAF steps): the baseline of the next row", "—", "—"),
+    "iaf_vae_2.pt": ("vae.pt's frozen decoder, the encoder re-trained with {flow_steps} IAF steps "
+                     "(Kingma et al. 2016)", "—", "—"),
+    "flow2d_ring.pt": ("rational-quadratic spline flow, {num_layers} layers of {bins} bins; 2-d "
+                       "ring of 8 Gaussians (lecture 6's)", "—", "—"),
+    "flow2d_grid.pt": ("rational-quadratic spline flow, {num_layers} layers of {bins} bins; 2-d "
+                       "grid of 25 Gaussians (lecture 6's)", "—", "—"),
 }
 # lecture 06: no likelihood; scored by the digit classifier (gm_helpers.digits)
 OTHER = {
@@ -59,9 +67,22 @@ def eval_samples(entry: dict) -> int:
     return int(argv[argv.index("--eval-samples") + 1]) if "--eval-samples" in argv else 5000
 
 
+def flow2d_cell(entry: dict) -> str:
+    """A 2-d flow: its test NLL against the data's entropy (the floor), and every seed's gap."""
+    gaps = [row["gap"] for row in entry["seeds"]]
+    fewest, modes = min(row["modes"] for row in entry["seeds"]), entry["seeds"][0]["num_modes"]
+    found = f"all {modes} modes in each" if fewest == modes else f"at least {fewest} of {modes} modes"
+    return (f"**{entry['test_nll']:.3f}**, {entry['test_nll'] - entry['entropy']:.3f} above the "
+            f"data's entropy {entry['entropy']:.3f} (seed {entry['seed']}; {len(gaps)} seeds: "
+            f"{min(gaps):.3f}–{max(gaps):.3f} above it, {found})")
+
+
 def nll_cell(entry: dict) -> str:
     """Likelihood models: the exact test NLL. Latent-variable models: the importance-sampled
-    estimate and the -ELBO. The autoencoder has no likelihood: its squared error."""
+    estimate and the -ELBO. The autoencoder has no likelihood: its squared error. A 2-d flow:
+    ``flow2d_cell``."""
+    if entry["model"] == "spline_flow":
+        return flow2d_cell(entry)
     if "test_nll" not in entry:
         return f"— (squared error {entry['test_loss']:.2f} per image)"
     dims = 784 * (3 if entry.get("data") == "colour" else 1)  # pixels x channels
@@ -95,8 +116,11 @@ def table() -> str:
         what = what.format(**{**DEFAULTS, **entry["config"]})
         if "--limit" in entry["command"]:
             what += ", " + entry["command"].split("--limit ")[1].split()[0] + " training images"
+        if entry.get("weights") == "float16":
+            what += "; weights stored in float16"
+        length = entry["epochs"] if "epochs" in entry else f"{entry['steps']:,} steps"
         rows.append(f"| `{name}` | {what} | {nll_cell(entry)} | {paper} | {target} | "
-                    f"{entry['epochs']} | {entry['wall_time_s'] / 60:.0f} min | {entry['hardware']} |")
+                    f"{length} | {entry['wall_time_s'] / 60:.0f} min | {entry['hardware']} |")
     rows += ["", "| file | what | measured | epochs | wall time | hardware |", "|---|---|---|---|---|---|"]
     for name in OTHER:
         entry = manifest[name]

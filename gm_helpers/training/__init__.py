@@ -12,6 +12,8 @@
                 the DCGAN
     gan_toy     GANs on the 2-d benchmark mixtures: runs you can watch, mode collapse, and two
                 remedies
+    half        A float16 copy of a finished checkpoint, re-measured: ``python -m gm_helpers.train
+                half``
     loop        The training loop of the course, and the helpers it calls: plain, visible PyTorch
     runs        Runs you can stop and resume: everything a long run needs, wrapped around
                 ``loop.fit``

@@ -3,7 +3,9 @@
 Two kinds of file:
 
 * a **checkpoint** (``X.pt``): the model's registered name, its config (plain values), its
-  weights and its metrics. ``load_checkpoint`` rebuilds the model from it. The shipped ones are
+  weights (float32, or rounded to float16 to ship a large model in half the bytes:
+  ``round_to_half``, ``save_checkpoint(..., half=True)``) and its metrics. ``load_checkpoint``
+  rebuilds the float32 model from it. The shipped ones are
   listed in ``checkpoints/manifest.json`` with the command that trained them and their sha256.
 * a **run file** (``X.run.pt``, written after every epoch): everything a training run needs to
   go on where it stopped: weights, optimizer state, random-number-generator states, the epoch,
@@ -70,11 +72,51 @@ def cpu_state_dict(model) -> dict:
             for k, v in model.state_dict().items()}
 
 
-def save_checkpoint(path, model, name: str, config: dict, metrics: dict | None = None) -> str:
-    """Write weights, config and metrics atomically; return the file's sha256."""
-    payload = {"model": name, "config": config, "state_dict": cpu_state_dict(model),
-               "metrics": metrics or {}}
+def save_checkpoint(path, model, name: str, config: dict, metrics: dict | None = None,
+                    half: bool = False) -> str:
+    """Write weights, config and metrics atomically; return the file's sha256. ``half``: store
+    the weights in float16 (2 bytes a number, not 4), after ``round_to_half(model)``."""
+    state = half_state_dict(model) if half else cpu_state_dict(model)
+    payload = {"model": name, "config": config, "state_dict": state, "metrics": metrics or {}}
     return atomic_save(payload, path)
+
+
+def _rounded_tensors(model) -> dict:
+    """The tensors a float16 file stores rounded: parameters and learned buffers (by name)."""
+    learned = {n: b for n, b in model.named_buffers() if _is_learned_buffer(n) and b.is_floating_point()}
+    return {**dict(model.named_parameters()), **learned}
+
+
+@torch.no_grad()
+def round_to_half(model):
+    """Round every floating parameter (and BatchNorm statistic) of ``model``, in place, to the
+    nearest float16 value, so that a file stored in float16 holds exactly the weights measured;
+    the model stays float32. A value beyond float16's range (65,504) is a ValueError."""
+    for name, t in _rounded_tensors(model).items():
+        if t.is_floating_point():
+            largest = t.abs().max().item() if t.numel() else 0.0
+            if not largest <= torch.finfo(torch.float16).max:   # also NaN
+                raise ValueError(f"{name} holds {largest:.4g}, beyond float16's range "
+                                 f"(|x| <= 65504): this model cannot be stored in half precision")
+            t.copy_(t.to(torch.float16))    # copy_ converts back to the tensor's own dtype
+    return model
+
+
+def half_state_dict(model) -> dict:
+    """``cpu_state_dict(model)`` with its floating tensors as float16. Parameters must already be
+    float16 values (``round_to_half``), else a ValueError; a fixed buffer (a mask) is stored in
+    float16 when that is exact, else kept as it is."""
+    rounded = set(_rounded_tensors(model))
+    state = cpu_state_dict(model)
+    for key, t in state.items():
+        if torch.is_tensor(t) and t.is_floating_point():
+            half = t.to(torch.float16)
+            if torch.equal(half.to(t.dtype), t):
+                state[key] = half
+            elif key in rounded:
+                raise ValueError(f"{key} holds values that float16 cannot represent: call "
+                                 f"round_to_half(model) before saving it in half precision")
+    return state
 
 
 class CheckpointError(ValueError):
@@ -217,7 +259,8 @@ def check_state(path, name: str, config: dict, state: dict):
 def load_checkpoint(path, device="cpu", return_info=False):
     """Rebuild a model from a checkpoint (``weights_only=True``: no pickled code is run).
 
-    Every problem is a ``CheckpointError`` saying what to do: not a file, empty, random bytes,
+    Weights stored in float16 (``save_checkpoint(..., half=True)``) load into the usual float32
+    model. Every problem is a ``CheckpointError`` saying what to do: not a file, empty, random bytes,
     pickled code, a bare state_dict or a run file, a config that does not build a model or asks
     for absurd sizes, weights of the wrong shape or not finite, a mask or ordering that is not
     the config's, or a file that does not match its manifest entry's sha256.

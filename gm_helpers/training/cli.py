@@ -3,9 +3,11 @@
     python -m gm_helpers.train MODEL [--set KEY=VALUE ...] [--epochs N] ... --out X.pt
     python -m gm_helpers.train --resume X.run.pt [--epochs N]
     torchrun --nproc_per_node=N -m gm_helpers.train MODEL ...
+    python -m gm_helpers.train half X.pt --out Y.pt    # a float16 copy: training/half.py
 
 It checks its arguments, trains with ``training.runs.train_run`` (``fit`` with a run file after every epoch),
-measures the test NLL in fp32 and records the run in the checkpoint folder's manifest.
+measures the test NLL in fp32 (``final_evaluation``) and records the run in the checkpoint folder's
+manifest. ``--half-weights`` rounds the kept weights to float16 before measuring, and stores them so.
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ from gm_helpers.training.checkpoint import (
     read_file,
     read_manifest,
     record_in_manifest,
+    round_to_half,
     save_checkpoint,
 )
 from gm_helpers.training.loop import (
@@ -86,7 +89,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m gm_helpers.train", description=(
         "Train a model on statically binarized MNIST, keep the epoch with the best validation "
         "NLL, measure the test NLL and record it in the checkpoints' manifest. A run file "
-        "X.run.pt beside the checkpoint X.pt is written after every epoch: --resume it."))
+        "X.run.pt beside the checkpoint X.pt is written after every epoch: --resume it. A float16 "
+        "copy of a finished checkpoint: python -m gm_helpers.train half --help."))
     p.add_argument("model", nargs="?", choices=sorted(set(MODELS) - set(OWN_LOOP)),
                    help=f"or one with its own loop and options: {', '.join(sorted(OWN_LOOP))}")
     p.add_argument("--resume", default=None, metavar="RUN_FILE",
@@ -131,11 +135,16 @@ def parser() -> argparse.ArgumentParser:
                    help="torch.compile the model's loss (log_prob or training_loss)")
     p.add_argument("--channels-last", action="store_true",
                    help="NHWC weights for the convolutional models")
+    p.add_argument("--half-weights", action="store_true",
+                   help="store the kept weights rounded to float16 (half the bytes: a flow of "
+                        "millions of parameters ships under 5 MiB); the test numbers are measured "
+                        "on the rounded weights, and the model loads as float32")
     p.add_argument("--no-progress", action="store_true")
     return p
 
 
-RESUMABLE = {"--epochs", "--max-minutes", "--threads", "--device", "--no-progress"}
+# --half-weights changes only what is saved at the end, not the training: a resume may add it
+RESUMABLE = {"--epochs", "--max-minutes", "--threads", "--device", "--no-progress", "--half-weights"}
 
 
 def _resolve_args(argv):
@@ -249,6 +258,32 @@ def load_training_data(data: str = "binarized", data_dir=None, levels: int = 2):
     return tuple(splits)
 
 
+def final_evaluation(model, test, eval_samples: int, device=None, seed: int = 0) -> dict:
+    """The run's final evaluation, in fp32, seeded with ``seed`` so that it repeats exactly; each
+    number rounded to 4 decimals as the manifest records it. A likelihood model: its exact
+    ``test_nll`` (and on every 4th image of a 10,000-image test set, ``test_nll_quarter``, what
+    tests/test_repo.py re-measures quickly). A model trained on a bound: the bound, ``test_loss``
+    (or an autoencoder's squared error), and if it has ``log_prob`` the importance-sampled
+    ``test_nll`` with ``eval_samples`` draws and the same on the fixed 500-image subset,
+    ``test_nll_subset`` (``loop.subset_nll``)."""
+    torch.manual_seed(seed)
+    bound = hasattr(model, "training_loss")  # trained on a bound or a reconstruction error
+    latent = bound and hasattr(model, "log_prob")
+    metrics = {}
+    if latent:  # importance-sampled log p(x), in chunks of 100
+        metrics["test_nll"] = evaluate_loss(model, test, 100, device, lambda m, x: -m.log_prob(
+            x, num_samples=eval_samples))
+        metrics["test_nll_subset"] = subset_nll(model, test, eval_samples)
+    elif not bound:
+        metrics["test_nll"] = evaluate_nll(model, test, device=device)
+        if len(test) > 2000:   # the grayscale digits' 1,000 test images: quick whole, no quarter
+            metrics["test_nll_quarter"] = evaluate_nll(model, test[::4], device=device)
+    if bound:
+        metrics["test_loss"] = evaluate_loss(model, test, device=device)
+    order = ("test_nll", "test_nll_quarter", "test_loss", "test_nll_subset")  # as files always had
+    return {k: round(metrics[k], 4) for k in order if k in metrics}
+
+
 def main(argv=None) -> dict:
 
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -312,37 +347,22 @@ def main(argv=None) -> dict:
         say(f"stopped; the best weights so far are in {run_path}. Go on with:\n"
             f"  python -m gm_helpers.train --resume {run_path}", file=sys.stderr)
         raise SystemExit(130)
-    bound = hasattr(model, "training_loss")  # trained on a bound or a reconstruction error
-    if bound and hasattr(model, "log_prob"):  # importance-sampled log p(x), in chunks of 100
-        test_nll = evaluate_loss(model, test, 100, device, lambda m, x: -m.log_prob(
-            x, num_samples=args.eval_samples))
-    else:
-        test_nll = evaluate_nll(model, test, device=device) if not bound else None
-    subset = (subset_nll(model, test, args.eval_samples)
-              if bound and hasattr(model, "log_prob") else None)
-    test_loss = evaluate_loss(model, test, device=device) if bound else None
-    # every 4th test image, exactly: what tests/test_repo.py re-measures quickly (a test set of
-    # 1,000 images, the grayscale digits', is quick to re-measure whole: no quarter)
-    quarter = evaluate_nll(model, test[::4], device=device) if not bound and len(test) > 2000 else None
+    if args.half_weights:   # the file will hold float16 weights: measure those, not fp32's
+        round_to_half(model)
+    measured = final_evaluation(model, test, args.eval_samples, device, seed=args.seed)
     if rank != 0:
         dist.destroy_process_group()
         return {}
     valid_best = int(np.argmin(history["valid_nll"]))
+    bound = hasattr(model, "training_loss")
     valid_key = "valid_loss" if bound else "valid_nll"  # a bound is not a likelihood
     metrics = {valid_key: round(history["valid_nll"][valid_best], 4),
-               "best_epoch": history["valid_epoch"][valid_best]}
-    if test_nll is not None:
-        metrics["test_nll"] = round(test_nll, 4)
-        if quarter is not None:
-            metrics["test_nll_quarter"] = round(quarter, 4)
-    if test_loss is not None:
-        metrics["test_loss"] = round(test_loss, 4)
-    if subset is not None:
-        metrics["test_nll_subset"] = round(subset, 4)  # gm_helpers.train.subset_nll
-    sha = save_checkpoint(out, model, args.model, config, metrics)
+               "best_epoch": history["valid_epoch"][valid_best], **measured}
+    sha = save_checkpoint(out, model, args.model, config, metrics, half=args.half_weights)
     entry = {"model": args.model, "config": config,
              "command": "python -m gm_helpers.train " + shlex.join(command_argv),
              **({"data": args.data} if args.data != "binarized" else {}),
+             **({"weights": "float16"} if args.half_weights else {}),
              "seed": args.seed, "epochs": len(history["train_nll"]), **metrics,
              "hardware": hardware() + (f", {world} processes" if world > 1 else ""),
              "wall_time_s": history["seconds"][-1], "torch": torch.__version__, "sha256": sha,
