@@ -573,9 +573,9 @@ def two_moons_log_prob(x: torch.Tensor, noise: float = 0.1, num_angles: int = 20
     centres = centres - torch.tensor([0.5, 0.25], dtype=x.dtype)       # (2A, 2)
     # log N(x; c, s^2 I) = -|x - c|^2 / (2 s^2) - log(2 pi s^2)
     out = torch.empty(len(x), dtype=x.dtype)
-    for i in range(0, len(x), 4096):                                   # (4096, 2A) at a time
-        log_n = -torch.cdist(x[i:i + 4096], centres).pow(2) / (2 * noise ** 2)
-        out[i:i + 4096] = torch.logsumexp(log_n, 1)
+    for i in range(0, len(x), 1024):                                   # (1024, 2A) at a time
+        log_n = -torch.cdist(x[i:i + 1024], centres).pow(2) / (2 * noise ** 2)
+        out[i:i + 1024] = torch.logsumexp(log_n, 1)
     return out - math.log(2 * math.pi * noise ** 2) - math.log(2 * num_angles)
 
 def pack_bits(x: torch.Tensor) -> torch.Tensor:

@@ -10,7 +10,8 @@ command does it afterwards, for a run that is already over:
 2. round every weight to the nearest float16 value (``checkpoint.round_to_half``), so that what
    is measured is what the file holds;
 3. measure the test numbers again as the training command's final evaluation did
-   (``cli.final_evaluation``, with the run's ``--data``, ``--eval-samples`` and seed);
+   (``cli.final_evaluation``, with the run's ``--data``, ``--eval-samples`` and seed; or with
+   more importance samples, ``--eval-samples K``, recorded in the entry as ``eval_samples``);
 4. write Y.pt in float16 and its entry in the manifest beside Y.pt: the training command and the
    learning curves kept (they describe the float32 training), ``"weights": "float16"``, this
    command as ``export_command``, and the float32 file's sha256 and numbers under ``float32``.
@@ -56,6 +57,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: the fastest)")
     p.add_argument("--threads", type=arg_int(1), default=os.cpu_count())
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    p.add_argument("--eval-samples", type=arg_int(1), default=None,
+                   help="importance samples for a latent-variable model's or a dequantized "
+                        "flow's test numbers (default: the training command's); recorded in the "
+                        "entry as eval_samples")
     return p
 
 
@@ -108,11 +113,13 @@ def main(argv=None) -> dict:
     device = torch.device(args.device) if args.device else get_device()
     test = load_training_data(trained.data, args.data_dir, getattr(model, "levels", 2))[2]
     round_to_half(model).to(device)
-    measured = final_evaluation(model, test, trained.eval_samples, device, seed=trained.seed)
+    k = args.eval_samples or trained.eval_samples
+    measured = final_evaluation(model, test, k, device, seed=trained.seed)
     sha = save_checkpoint(out, model, entry["model"], payload["config"],
                           {**payload["metrics"], **measured}, half=True)
     float32 = {"sha256": entry["sha256"], **{k: entry[k] for k in measured if k in entry}}
     new = {**entry, **measured, "weights": "float16", "float32": float32, "sha256": sha,
+           **({"eval_samples": k} if args.eval_samples else {}),
            "export_command": PREFIX + "half " + shlex.join(argv)}
     record_in_manifest(out, new)
     print(json.dumps({k: v for k, v in new.items() if k != "history"}, indent=2))

@@ -1,6 +1,7 @@
 """Lecture 07's explorer: a flow's density and samples after each of its layers, from the noise.
 
-``layers_result`` computes (plain functions, tested without a browser); ``draw_layers`` draws;
+``layers_result`` computes (plain functions, tested without a browser); ``draw_layers`` draws one
+setting, ``draw_layer_strip`` several side by side;
 ``flow_layers_explorer(flows)`` wires a data set menu and a layer slider to them.
 """
 from __future__ import annotations
@@ -34,22 +35,52 @@ def layers_result(flows: dict, data: str, layers: int, lim: float | None = None,
             "density": density, "samples": samples}
 
 
-def draw_layers(result: dict):
-    fig, (ax_p, ax_s) = plt.subplots(1, 2, figsize=(9, 4.4))
+LOG_RANGE = 12.0   # nats of log-density shown below the peak: the tiny modes and the bridges
+
+
+def _panels(result: dict, ax_p, ax_s, titles: bool = True) -> None:
     lim, j, K = result["lim"], result["layers"], result["num_layers"]
-    ax_p.imshow(result["density"], origin="lower", extent=(-lim, lim, -lim, lim), cmap="magma")
-    ax_p.set_title(f"density after {j} of {K} layers" + (" (the base N(0, I))" if j == 0 else
-                                                         " (the model)" if j == K else ""))
+    # the log-density, clipped LOG_RANGE nats below its peak: a linear scale would show the
+    # narrow modes as single pixels and the thin bridges between them not at all
+    log_p = result["density"].clamp_min(1e-300).log()
+    ax_p.imshow(log_p.clamp_min(log_p.max() - LOG_RANGE), origin="lower",
+                extent=(-lim, lim, -lim, lim), cmap="magma")
     s = result["samples"]
     ax_s.scatter(s[:, 0], s[:, 1], s=2, alpha=0.4, color="#2b6cb0")
     ax_s.set_xlim(-lim, lim)
     ax_s.set_ylim(-lim, lim)
     ax_s.set_aspect("equal")
-    ax_s.set_title(f"2,000 samples of N(0, I) after {j} inverse layers")
+    if titles:
+        ax_p.set_title(f"log-density after {j} of {K} layers" + (
+            "\n(the base N(0, I))" if j == 0 else "\n(the model)" if j == K else ""))
+        ax_s.set_title(f"2,000 samples of N(0, I)\nafter {j} inverse layers")
     for ax in (ax_p, ax_s):
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.suptitle(f"{result['data']}: from the noise (0 layers) to the data ({K} layers)")
+
+
+def draw_layers(result: dict):
+    """One setting: the log-density (left) and the pushed samples (right)."""
+    fig, (ax_p, ax_s) = plt.subplots(1, 2, figsize=(9, 4.6))
+    _panels(result, ax_p, ax_s)
+    fig.suptitle(f"{result['data']}: from the noise (0 layers) to the data "
+                 f"({result['num_layers']} layers); the square spans ±{result['lim']:.2g}")
+    fig.tight_layout()
+    return fig
+
+
+def draw_layer_strip(results: list[dict]):
+    """Several settings side by side: log-densities on the top row, samples below."""
+    if not results:
+        raise InvalidArgument("draw_layer_strip needs at least one result of layers_result")
+    fig, axes = plt.subplots(2, len(results), figsize=(2.6 * len(results), 5.4), squeeze=False)
+    for col, result in enumerate(results):
+        _panels(result, axes[0, col], axes[1, col], titles=False)
+        j, K = result["layers"], result["num_layers"]
+        axes[0, col].set_title(f"after {j} of {K} layers\n(±{result['lim']:.2g})", fontsize=10)
+    axes[0, 0].set_ylabel("log-density")
+    axes[1, 0].set_ylabel("samples")
+    fig.suptitle(f"{results[0]['data']}: the noise (left) pushed through more and more layers")
     fig.tight_layout()
     return fig
 

@@ -8,6 +8,7 @@ import shutil
 import pytest
 import torch
 
+from gm_helpers.course.checkpoint_table import eval_samples
 from gm_helpers.data import load_binarized_mnist
 from gm_helpers.models.registry import build_model
 from gm_helpers.train import main as train_main
@@ -39,9 +40,7 @@ def _measured_again(path, entry) -> dict:
     model = load_checkpoint(path)
     assert {p.dtype for p in model.parameters()} == {torch.float32}   # loads as float32
     test = load_binarized_mnist("test", download=False)
-    k = int(shlex.split(entry["command"])[shlex.split(entry["command"]).index("--eval-samples") + 1]) \
-        if "--eval-samples" in entry["command"] else 5000
-    return cli.final_evaluation(model, test, k, seed=entry["seed"])
+    return cli.final_evaluation(model, test, eval_samples(entry), seed=entry["seed"])
 
 
 # ----------------------------------------------------------------------------- rounding and storage
@@ -118,6 +117,18 @@ def test_a_finished_checkpoint_gets_a_float16_copy_measured_again(tmp_path, real
     assert entry["float32"] == {"sha256": trained["sha256"], **{k: trained[k] for k in measured}}
     for k in measured:   # rounding to float16 moves a tiny model's numbers by a hair
         assert abs(entry[k] - trained[k]) < 0.05, (k, entry[k], trained[k])
+
+
+def test_the_copy_can_measure_with_more_importance_samples(tmp_path, real_data_dir):
+    """``half --eval-samples K``: the bounds measured again with K draws, K recorded in the entry
+    (what the checkpoint table and tests/test_repo.py read), the training command kept."""
+    source = tmp_path / "runs" / "m.pt"
+    trained = cli.main([*TINY_FLOW, *QUICK, "--out", str(source)])
+    out = tmp_path / "ship" / "m.pt"
+    entry = train_main(["half", str(source), "--out", str(out), "--threads", "1", "--eval-samples", "6"])
+    assert entry["eval_samples"] == eval_samples(entry) == 6 and entry["command"] == trained["command"]
+    assert "--eval-samples 2" in entry["command"]
+    assert _measured_again(out, entry) == {k: entry[k] for k in MEASURED if k in entry}
 
 
 @pytest.fixture

@@ -45,3 +45,15 @@ def test_the_square_fits_the_samples_unless_given(flows):
     fitted = layers_result(flows, "ring", 0, res=20, num_samples=2000)
     assert 2.5 < fitted["lim"] < 4.5                  # N(0, I): 99.5 % of max|z_i| below ~3.0
     assert layers_result(flows, "ring", 0, lim=2.0, res=20)["lim"] == 2.0
+
+
+def test_the_strip_draws_a_column_per_setting_and_refuses_none(flows):
+    import matplotlib.pyplot as plt
+
+    from gm_helpers.widgets.flows import draw_layer_strip
+    results = [layers_result(flows, "grid", j, res=20, num_samples=50) for j in (0, 2, 5)]
+    fig = draw_layer_strip(results)
+    assert len(fig.axes) == 6 and "after 5 of 5 layers" in fig.axes[2].get_title()
+    plt.close(fig)
+    with pytest.raises(InvalidArgument, match="at least one"):
+        draw_layer_strip([])
