@@ -102,10 +102,18 @@ def plot_made_graph(m, masks, highlight=None, ax=None):
         for xi, num in zip(x, nums):
             ax.text(xi, layer, str(num), ha="center", va="center", color="w", zorder=4,
                     fontsize=8)
+    # the index of each input and output dimension (0-based, as the reach matrix counts them),
+    # beside the unit's label m(k) drawn inside it
+    top = len(sizes) - 1
+    for xi, j in zip(xs[0], range(sizes[0])):
+        ax.text(xi, -0.42, f"$x_{{{j}}}$", ha="center", va="center", fontsize=8, color="0.3")
+    for xi, d in zip(xs[top], range(sizes[top])):
+        ax.text(xi, top + 0.42, f"$d={d}$", ha="center", va="center", fontsize=8, color="0.3")
+    ax.set_ylim(-0.65, top + 0.65)
     ax.set_yticks(range(len(sizes)), ["inputs"] + [f"hidden {i + 1}" for i in
                                                    range(len(sizes) - 2)] + ["outputs"])
     ax.set_xticks([])
-    ax.set_title("MADE: unit labels are m(k); red edges reach the highlighted output")
+    ax.set_title("MADE: unit labels are m(k); red edges reach the highlighted output", pad=14)
     for side in ("top", "right", "bottom"):
         ax.spines[side].set_visible(False)
     return ax
