@@ -48,6 +48,7 @@ from gm_helpers.training.resume import output_paths, resume_arguments
 from gm_helpers.training.runs import (
     TrainingDiverged,
     amp_problem,
+    iwae_lr_factor,
     load_run,
     native_bf16,
     train_run,
@@ -110,6 +111,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--weight-decay", type=arg_float(0), default=0.0, help="L2 penalty (Adam's)")
     p.add_argument("--lr-decay", type=arg_float(0, 1, low_open=True), default=1.0,
                    help="lr *= this after each epoch, in (0, 1]")
+    p.add_argument("--lr-schedule", choices=("exponential", "iwae"), default="exponential",
+                   help="exponential: --lr-decay per epoch; iwae: the IWAE paper's 8 stages, stage i "
+                        "= 0..7 lasting 3^i epochs at --lr x 10^(-i/7) (3,280 epochs; the last "
+                        "rate holds after them)")
+    p.add_argument("--adam-eps", type=arg_float(0, low_open=True), default=1e-8,
+                   help="Adam's epsilon (PyTorch's default; the IWAE paper used 1e-4)")
     p.add_argument("--limit", type=arg_int(1), default=None, help="train on the first N images only")
     p.add_argument("--max-minutes", type=arg_float(0, low_open=True), default=None,
                    help="stop after the epoch that ends past this wall time")
@@ -216,6 +223,9 @@ def _check_before_training(args) -> tuple[dict, Path, Path]:
     problem = _data_problem(args.data, shell)
     if problem:
         fail(problem)
+    if args.lr_schedule != "exponential" and args.lr_decay != 1.0:
+        fail(f"--lr-schedule {args.lr_schedule} sets every epoch's rate from --lr; it cannot be "
+             f"combined with --lr-decay {args.lr_decay} (drop one of them)")
     if args.out is None:
         args.out = f"checkpoints/{args.model}.pt"
     out, run_path = output_paths(parser(), args)   # never over another run's files
@@ -316,7 +326,8 @@ def main(argv=None) -> dict:
     train = train[:args.limit]
     if hasattr(model, "init_biases"):  # data-dependent start: the independent model's biases
         model.init_biases(train)
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, eps=args.adam_eps,
+                                 weight_decay=args.weight_decay)
     if args.compile:  # same weights and maths, fewer passes over memory
         name = "training_loss" if hasattr(model, "training_loss") else "log_prob"
         setattr(model, name, torch.compile(getattr(model, name)))
@@ -332,6 +343,7 @@ def main(argv=None) -> dict:
                       valid_data=valid, optimizer=optimizer, amp=args.amp,
                       clip_grad=args.clip_grad, progress=not args.no_progress,
                       lr_decay=args.lr_decay, eval_every=args.eval_every,
+                      lr_schedule={"exponential": None, "iwae": iwae_lr_factor}[args.lr_schedule],
                       max_seconds=args.max_minutes * 60 if args.max_minutes else None,
                       run_path=run_path, resume=resumed is not None,
                       run_info={"argv": command_argv, "resumes": resumes},

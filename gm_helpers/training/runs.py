@@ -7,7 +7,8 @@ hands to ``fit``, the optimizer's hooks and ``fit``'s ``on_epoch_end``:
   best weights): ``resume=True`` goes on from it, and the result equals one uninterrupted run;
 * **early stopping without stopping**: the weights of the best validation epoch are kept;
   validation every ``eval_every`` epochs and after the last;
-* a **time budget** (``max_seconds``), a learning-rate decay per epoch, gradient clipping;
+* a **time budget** (``max_seconds``), a learning-rate decay per epoch or a stagewise schedule
+  (``iwae_lr_factor``, the IWAE paper's), gradient clipping;
 * **divergence checks**: a non-finite loss stops before the step that would spread it, and an
   NLL above the uniform model's ends the run with ``TrainingDiverged``;
 * **bfloat16 autocast** for training (evaluation stays fp32) and **DistributedDataParallel**
@@ -116,6 +117,20 @@ def diverged(history: dict, uniform: float, train_now: float | None = None) -> b
         len(valid) > 1 and valid[-1] > uniform and valid[-1] > valid[-2]))
 
 
+def iwae_lr_factor(epoch: int) -> float:
+    """The IWAE paper's learning-rate schedule (Burda, Grosse & Salakhutdinov 2016, appendix:
+    Adam, batches of 20): stage i = 0, ..., 7 lasts 3^i epochs at lr * 10^(-i/7), 3,280 epochs
+    in all; after the last stage its rate holds. ``epoch``: the epochs finished before this one
+    (0 for the first), so a resumed run continues the schedule exactly. (The authors' code rounds
+    each stage's rate to two digits, 7.2e-4 for 7.197e-4; this is the paper's formula.)"""
+    if epoch < 0:
+        raise ValueError(f"epoch must be >= 0, got {epoch}")
+    stage = 0
+    while stage < 7 and epoch >= (3 ** (stage + 1) - 1) // 2:  # stage i ends after 1 + 3 + ... + 3^i
+        stage += 1
+    return 10 ** (-stage / 7)
+
+
 # ----------------------------------------------------------------------------- resumable runs
 def run_path_for(out) -> Path:
     """The run file that goes with checkpoint ``out``: ``X.pt`` -> ``X.run.pt``."""
@@ -179,7 +194,7 @@ def load_run(path) -> dict:
 def train_run(model, train_data, num_epochs=1, lr=1e-3, batch_size=100, device="cpu",
               valid_data=None, optimizer=None, amp=False, clip_grad=None, progress=True,
               on_epoch_end=None, keep_best=True, lr_decay=1.0, max_seconds=None, eval_every=1,
-              run_path=None, resume=False, run_info=None, diverged_above=None):
+              run_path=None, resume=False, run_info=None, diverged_above=None, lr_schedule=None):
     """Train ``model`` with ``fit`` as a long run; returns the history of train and valid NLLs.
 
     History: ``train_nll`` per epoch, ``valid_nll`` at the epochs in ``valid_epoch``, and the
@@ -188,6 +203,9 @@ def train_run(model, train_data, num_epochs=1, lr=1e-3, batch_size=100, device="
 
     With ``valid_data`` and ``keep_best``, the weights of the epoch with the lowest validation
     loss are restored at the end. ``lr_decay`` multiplies the learning rate after every epoch;
+    or ``lr_schedule(e)`` (e.g. ``iwae_lr_factor``) sets the rate of the epoch after e finished
+    ones to the optimizer's initial rate times ``lr_schedule(e)`` (the initial rate is kept in
+    the optimizer's state as ``initial_lr``, as PyTorch's schedulers keep it, so that it resumes);
     ``max_seconds`` stops after the first epoch that ends past that wall time; ``clip_grad``
     clips the gradient's norm before each step. ``run_path``: a run file after every epoch
     (plus ``run_info``, e.g. the command line); ``resume=True`` first loads it and goes on from
@@ -195,6 +213,8 @@ def train_run(model, train_data, num_epochs=1, lr=1e-3, batch_size=100, device="
     ``TrainingDiverged`` (before that epoch's run file is written) when the run has diverged
     (see ``diverged``).
     """
+    if lr_schedule is not None and lr_decay != 1.0:
+        raise ValueError(f"give lr_schedule or lr_decay, not both (lr_decay={lr_decay})")
     model.to(device)
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
     rank, world = rank_world()
@@ -208,6 +228,10 @@ def train_run(model, train_data, num_epochs=1, lr=1e-3, batch_size=100, device="
         set_rng_state(saved.pop("rng"))
         run.update(saved)
         run.update(run_info or {})  # this call's command line and resumes, not the stored ones
+    if lr_schedule is not None:  # this epoch's rate: the initial one (stored on resume) x factor
+        for group in optimizer.param_groups:
+            group.setdefault("initial_lr", group["lr"])
+            group["lr"] = group["initial_lr"] * lr_schedule(run["epoch"])
     history = run["history"]
     start = time.time() - (history["seconds"][-1] if history["seconds"] else 0.0)
     net = TrainingLoss(model, amp, distributed=world > 1)
@@ -222,8 +246,9 @@ def train_run(model, train_data, num_epochs=1, lr=1e-3, batch_size=100, device="
         history["train_nll"].append(_mean_over_processes(fitted["train_nll"][-1], len(train_data),
                                                          batch_size, device))
         history["seconds"].append(round(time.time() - start, 1))
-        for group in optimizer.param_groups:
-            group["lr"] *= lr_decay
+        for group in optimizer.param_groups:  # the next epoch's learning rate
+            group["lr"] = (group["initial_lr"] * lr_schedule(epoch) if lr_schedule is not None
+                           else group["lr"] * lr_decay)
         out_of_time = max_seconds is not None and time.time() - start > max_seconds
         if world > 1:  # every process must stop after the same epoch, or they deadlock
             flag = torch.tensor(float(out_of_time), device=device)

@@ -44,6 +44,9 @@ BAD = [  # (arguments after the model name, what the message must say)
     (["--lr-decay", "-1"], "--lr-decay: must be a finite number in (0, 1]"),
     (["--lr-decay", "0"], "--lr-decay: must be a finite number in (0, 1]"),
     (["--lr-decay", "1.5"], "--lr-decay: must be a finite number in (0, 1]"),
+    (["--lr-schedule", "iwae", "--lr-decay", "0.9"], "--lr-schedule iwae sets every epoch's rate"),
+    (["--lr-schedule", "cosine"], "--lr-schedule: invalid choice: 'cosine'"),
+    (["--adam-eps", "0"], "--adam-eps: must be a finite number in (0"),
     (["--max-minutes", "0"], "--max-minutes: must be a finite number in (0"),
     (["--max-minutes", "-3"], "--max-minutes: must be a finite number in (0"),
     (["--weight-decay", "-0.1"], "--weight-decay: must be a finite number in [0"),
@@ -199,6 +202,28 @@ def test_cli_resume_and_its_manifest_entry(tmp_path, real_data_dir, capsys):
     assert entry["command"] == whole["command"].replace("--epochs 3", "--epochs 2").replace(
         "/a/", "/b/")
     assert entry["resumed"] == [f"python -m gm_helpers.train --resume {run_file} --epochs 3"]
+
+
+def test_cli_iwae_schedule_and_adam_eps_resume_exactly(tmp_path, real_data_dir):
+    """--lr-schedule iwae and --adam-eps: a run stopped after 2 epochs (inside stage 1) and
+    resumed to 5 ends with the weights, curves and learning rate of 5 epochs in one go (epoch 6
+    would be the first of stage 2: lr 10^(-2/7)); Adam's eps is the one given; the manifest's
+    command records both options."""
+    common = ["made", "--set", "hidden=[16]", "--limit", "100", "--batch-size", "50", "--threads",
+              "1", "--no-progress", "--lr", "0.01", "--lr-schedule", "iwae", "--adam-eps", "1e-4"]
+    whole = cli.main(common + ["--epochs", "5", "--out", str(tmp_path / "a" / "m.pt")])
+    cli.main(common + ["--epochs", "2", "--out", str(tmp_path / "b" / "m.pt")])
+    entry = cli.main(["--resume", str(tmp_path / "b" / "m.run.pt"), "--epochs", "5"])
+    (wa, xa), (wb, xb) = _weights(tmp_path / "a" / "m.pt"), _weights(tmp_path / "b" / "m.pt")
+    assert xa == xb and all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert entry["history"] == whole["history"] | {"seconds": entry["history"]["seconds"]}
+    assert "--lr-schedule iwae --adam-eps 1e-4" in entry["command"]
+    for run_file in (tmp_path / "a" / "m.run.pt", tmp_path / "b" / "m.run.pt"):
+        group = runs.load_run(run_file)["optimizer"]["param_groups"][0]
+        assert group["eps"] == 1e-4 and group["initial_lr"] == 0.01
+        assert group["lr"] == 0.01 * 10 ** (-2 / 7)
+    with pytest.raises(SystemExit):  # the schedule belongs to the stored recipe
+        cli.main(["--resume", str(tmp_path / "b" / "m.run.pt"), "--lr-schedule", "exponential"])
 
 
 def test_cli_resume_refuses_a_changed_recipe(tmp_path, real_data_dir, capsys):

@@ -64,6 +64,52 @@ def test_lr_decay_and_time_budget():
     assert len(history["train_nll"]) == 1
 
 
+def test_iwae_schedule_has_eight_stages_of_3_to_the_i_epochs():
+    """Stage i lasts 3^i epochs at 10^(-i/7) of the initial rate: 3,280 epochs, then the last
+    rate holds."""
+    factors = [runs.iwae_lr_factor(e) for e in range(3400)]
+    for i in range(8):
+        first = (3**i - 1) // 2   # 1 + 3 + ... + 3^(i-1) epochs come before stage i
+        assert factors[first:first + 3**i] == [10 ** (-i / 7)] * 3**i
+    assert sum(3**i for i in range(8)) == 3280 and factors[3280:] == [10 ** (-7 / 7)] * 120
+    with pytest.raises(ValueError, match="epoch must be >= 0"):
+        runs.iwae_lr_factor(-1)
+
+
+def _rates_per_step(optimizer):
+    """The learning rate of every optimizer step, recorded by a step pre-hook."""
+    rates = []
+    optimizer.register_step_pre_hook(lambda opt, args, kwargs: rates.append(
+        opt.param_groups[0]["lr"]))
+    return rates
+
+
+def test_the_iwae_schedule_sets_each_epochs_rate_and_resumes_exactly(tmp_path):
+    """One step per epoch: 1 epoch at lr, 3 at lr 10^(-1/7), 9 at lr 10^(-2/7), then 10^(-3/7);
+    a run stopped after 2 epochs (inside stage 1) and resumed to 14 steps at the same rates and
+    ends with the same weights as one uninterrupted run."""
+    x = markov_data(32, D=8)
+
+    def run(epochs, path, resume=False):
+        torch.manual_seed(0)
+        model = FVSBN(8)
+        optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
+        rates = _rates_per_step(optimizer)
+        train_run(model, x, epochs, batch_size=32, optimizer=optimizer, progress=False,
+                  lr_schedule=runs.iwae_lr_factor, run_path=path, resume=resume)
+        return model, rates
+
+    whole, rates = run(14, tmp_path / "whole.run.pt")
+    stages = [0] + [1] * 3 + [2] * 9 + [3]
+    assert rates == [0.1 * 10 ** (-i / 7) for i in stages]
+    _, first = run(2, tmp_path / "split.run.pt")
+    resumed, rest = run(14, tmp_path / "split.run.pt", resume=True)
+    assert first + rest == rates
+    assert all(torch.equal(a, b) for a, b in zip(whole.parameters(), resumed.parameters()))
+    with pytest.raises(ValueError, match="lr_schedule or lr_decay, not both"):
+        train_run(FVSBN(8), x, 1, lr_schedule=runs.iwae_lr_factor, lr_decay=0.9, progress=False)
+
+
 class NanAtStep(torch.nn.Module):
     """log_prob is finite, except on call number ``bad`` where it is NaN."""
 
