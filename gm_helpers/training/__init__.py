@@ -1,11 +1,13 @@
 """Training: the loop a lecture prints, and everything long runs need around it.
 
     bench       How fast does each model train and sample on this machine? A benchmark, not a test
-    checkpoint  Checkpoints: saving, safe loading, the shipped files and their manifest
+    checkpoint  Checkpoints: safe loading and checking, the shipped files and their manifest
     classifier  Training the digit classifier whose eyes score generated digits, and its command
                 lines
     cli         The command line that trains the shipped checkpoints: ``python -m
                 gm_helpers.train``
+    cli_args    Its arguments: the parser, a resumed run's stored command line, and every check
+                made before the data are loaded
     flows2d     Normalizing flows on the 2-d benchmark mixtures of lecture 06: maximum likelihood,
                 measured against the data's entropy and with lecture 06's mode table
     gan         Training GANs: Algorithm 1 as two explicit steps, ``d_step`` and ``g_step``, and
@@ -17,4 +19,6 @@
     loop        The training loop of the course, and the helpers it calls: plain, visible PyTorch
     runs        Runs you can stop and resume: everything a long run needs, wrapped around
                 ``loop.fit``
+    saving      Saving checkpoints: atomic, byte-identical writes, weights in float32 or rounded to
+                float16
 """

@@ -1,26 +1,25 @@
-"""Checkpoints: saving, safe loading, the shipped files and their manifest.
+"""Checkpoints: reading and checking them safely, the shipped files and their manifest.
 
 Two kinds of file:
 
 * a **checkpoint** (``X.pt``): the model's registered name, its config (plain values), its
-  weights (float32, or rounded to float16 to ship a large model in half the bytes:
-  ``round_to_half``, ``save_checkpoint(..., half=True)``) and its metrics. ``load_checkpoint``
-  rebuilds the float32 model from it. The shipped ones are
-  listed in ``checkpoints/manifest.json`` with the command that trained them and their sha256.
+  weights (float32, or rounded to float16 to ship a large model in half the bytes) and its
+  metrics, written by ``saving.save_checkpoint``. ``load_checkpoint`` rebuilds the float32 model
+  from it. The shipped ones are listed in ``checkpoints/manifest.json`` with the command that
+  trained them and their sha256.
 * a **run file** (``X.run.pt``, written after every epoch): everything a training run needs to
   go on where it stopped: weights, optimizer state, random-number-generator states, the epoch,
   the learning curves, the best weights so far and the command line. ``python -m
   gm_helpers.train --resume X.run.pt`` continues it (``runs.py`` writes and reads them).
 
 Every file is read with ``torch.load(..., weights_only=True)``: tensors and plain containers
-only, never pickled code. Files are written atomically (a temporary file, then a rename), with
-the same bytes for the same contents, readable by every user of a shared folder.
+only, never pickled code. Files are written atomically (``saving.atomic_save``: a temporary
+file, then a rename), and so is the manifest (``record_in_manifest``, under a lock).
 """
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import json
 import os
 import pickle
@@ -38,85 +37,10 @@ import torch
 
 from gm_helpers.data import unpack_bits
 from gm_helpers.models.registry import MODELS, build_model
+from gm_helpers.training.saving import is_learned_buffer
 
 # The checkpoints shipped with the lectures, and their manifest (command, NLL, sha256, ...)
 CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
-
-
-def atomic_save(obj, path) -> str:
-    """``torch.save`` to ``path`` through a temporary file; returns the file's sha256.
-
-    Saved through a buffer, so the archive's inner name is always the same and two identical
-    objects give byte-identical files; mode 0644, not mkstemp's 0600.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    data = buffer.getvalue()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return hashlib.sha256(data).hexdigest()
-
-
-def cpu_state_dict(model) -> dict:
-    """A copy of ``model.state_dict()`` on the CPU (tensors copied, extra state kept as is)."""
-    return {k: v.detach().to("cpu", copy=True) if torch.is_tensor(v) else v
-            for k, v in model.state_dict().items()}
-
-
-def save_checkpoint(path, model, name: str, config: dict, metrics: dict | None = None,
-                    half: bool = False) -> str:
-    """Write weights, config and metrics atomically; return the file's sha256. ``half``: store
-    the weights in float16 (2 bytes a number, not 4), after ``round_to_half(model)``."""
-    state = half_state_dict(model) if half else cpu_state_dict(model)
-    payload = {"model": name, "config": config, "state_dict": state, "metrics": metrics or {}}
-    return atomic_save(payload, path)
-
-
-def _rounded_tensors(model) -> dict:
-    """The tensors a float16 file stores rounded: parameters and learned buffers (by name)."""
-    learned = {n: b for n, b in model.named_buffers() if _is_learned_buffer(n) and b.is_floating_point()}
-    return {**dict(model.named_parameters()), **learned}
-
-
-@torch.no_grad()
-def round_to_half(model):
-    """Round every floating parameter (and BatchNorm statistic) of ``model``, in place, to the
-    nearest float16 value, so that a file stored in float16 holds exactly the weights measured;
-    the model stays float32. A value beyond float16's range (65,504) is a ValueError."""
-    for name, t in _rounded_tensors(model).items():
-        if t.is_floating_point():
-            largest = t.abs().max().item() if t.numel() else 0.0
-            if not largest <= torch.finfo(torch.float16).max:   # also NaN
-                raise ValueError(f"{name} holds {largest:.4g}, beyond float16's range "
-                                 f"(|x| <= 65504): this model cannot be stored in half precision")
-            t.copy_(t.to(torch.float16))    # copy_ converts back to the tensor's own dtype
-    return model
-
-
-def half_state_dict(model) -> dict:
-    """``cpu_state_dict(model)`` with its floating tensors as float16. Parameters must already be
-    float16 values (``round_to_half``), else a ValueError; a fixed buffer (a mask) is stored in
-    float16 when that is exact, else kept as it is."""
-    rounded = set(_rounded_tensors(model))
-    state = cpu_state_dict(model)
-    for key, t in state.items():
-        if torch.is_tensor(t) and t.is_floating_point():
-            half = t.to(torch.float16)
-            if torch.equal(half.to(t.dtype), t):
-                state[key] = half
-            elif key in rounded:
-                raise ValueError(f"{key} holds values that float16 cannot represent: call "
-                                 f"round_to_half(model) before saving it in half precision")
-    return state
 
 
 class CheckpointError(ValueError):
@@ -127,10 +51,6 @@ class CheckpointError(ValueError):
 # Far above the course's largest model (a few million numbers) and far below what would exhaust
 # a laptop's memory: a config asking for more is refused before anything is allocated.
 MAX_ELEMENTS = 200_000_000
-
-# buffers that training changes (BatchNorm's running statistics); every other buffer (masks,
-# orderings) is a function of the config and must equal the one the config rebuilds
-LEARNED_BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
 
 PLAIN = (str, int, float, bool, type(None))
 
@@ -193,10 +113,6 @@ def _check_manifest_sha(path: Path, model: str | None = None) -> None:
                               f"it with: {entry.get('command', 'the command in the manifest')}")
 
 
-def _is_learned_buffer(name: str) -> bool:
-    return name.rsplit(".", 1)[-1] in LEARNED_BUFFERS
-
-
 def check_state(path, name: str, config: dict, state: dict):
     """Build model ``name`` from ``config`` and load ``state`` into it, checking everything first:
     the config's sizes on the meta device (nothing allocated), the state's keys, shapes and
@@ -242,7 +158,7 @@ def check_state(path, name: str, config: dict, state: dict):
     model = build_model(name, config)
     fresh = dict(model.named_buffers())
     for key, buffer in fresh.items():
-        if key in state and not _is_learned_buffer(key) and not torch.equal(
+        if key in state and not is_learned_buffer(key) and not torch.equal(
                 state[key].to(buffer.dtype), buffer):
             raise CheckpointError(f"{path}: the buffer {key} (a mask or ordering) differs from the "
                                   f"one its config rebuilds: the file was tampered with or "
@@ -274,7 +190,7 @@ def load_checkpoint(path, device="cpu", return_info=False):
     if payload and all(torch.is_tensor(v) for v in payload.values()):
         raise CheckpointError(f"{path} is a bare state_dict (weights without the model's name and "
                               f"config): build the model yourself and call load_state_dict, or "
-                              f"save with gm_helpers.checkpoint.save_checkpoint")
+                              f"save with gm_helpers.training.saving.save_checkpoint")
     missing = {"model", "config", "state_dict"} - set(payload)
     if missing:
         raise CheckpointError(f"{path} is not a gm_helpers checkpoint: it lacks {sorted(missing)}")

@@ -28,15 +28,14 @@ from gm_helpers.models.classifier import DigitClassifier
 from gm_helpers.training.checkpoint import (
     CHECKPOINT_DIR,
     CheckpointError,
-    atomic_save,
     hardware,
     load_checkpoint,
     load_shipped,
     read_manifest,
     record_in_manifest,
-    save_checkpoint,
 )
 from gm_helpers.training.resume import output_paths
+from gm_helpers.training.saving import atomic_save, save_checkpoint
 
 
 def split_labelled(images, labels, held_out: int = 2000, seed: int = 0):

@@ -20,7 +20,8 @@ from tqdm.auto import tqdm
 from gm_helpers.analysis.mixtures import MIXTURES, mixture_entropy, mode_coverage, sample_mixture
 from gm_helpers.checks import arg_int, check_choice, check_size
 from gm_helpers.models.spline_flows import spline_flow
-from gm_helpers.training.checkpoint import hardware, record_in_manifest, save_checkpoint
+from gm_helpers.training.checkpoint import hardware, record_in_manifest
+from gm_helpers.training.saving import save_checkpoint
 
 SPLITS = {"train": (100_000, 0), "valid": (10_000, 1), "test": (10_000, 2)}  # (size, seed offset)
 CONFIG = {"D": 2, "num_layers": 6, "hidden": [64, 64], "bins": 32, "bound": 3.0}

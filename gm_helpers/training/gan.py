@@ -15,17 +15,10 @@ from tqdm.auto import tqdm
 from gm_helpers.checks import MAX_SAMPLES, arg_float, arg_int, check_size
 from gm_helpers.models.dcgan import Discriminator, Generator, InstanceNoise
 from gm_helpers.models.gan import GENERATOR_LOSSES, discriminator_loss, generator_loss
-from gm_helpers.training.checkpoint import (
-    CheckpointError,
-    atomic_save,
-    cpu_state_dict,
-    hardware,
-    read_manifest,
-    record_in_manifest,
-    save_checkpoint,
-)
+from gm_helpers.training.checkpoint import CheckpointError, hardware, read_manifest, record_in_manifest
 from gm_helpers.training.resume import output_paths, resume_arguments
 from gm_helpers.training.runs import load_run, rng_state, set_rng_state
+from gm_helpers.training.saving import atomic_save, cpu_state_dict, save_checkpoint
 
 
 def _grad_norm(module) -> float:

@@ -7,7 +7,7 @@ A float32 weight takes 4 bytes, a float16 one 2: a flow of millions of parameter
 command does it afterwards, for a run that is already over:
 
 1. read X.pt and its entry in the manifest beside it (the file must match the entry's sha256);
-2. round every weight to the nearest float16 value (``checkpoint.round_to_half``), so that what
+2. round every weight to the nearest float16 value (``saving.round_to_half``), so that what
    is measured is what the file holds;
 3. measure the test numbers again as the training command's final evaluation did
    (``cli.final_evaluation``, with the run's ``--data``, ``--eval-samples`` and seed; or with
@@ -30,17 +30,12 @@ from pathlib import Path
 import torch
 
 from gm_helpers.checks import arg_int, check_output_path
-from gm_helpers.training.checkpoint import (
-    CheckpointError,
-    load_checkpoint,
-    read_manifest,
-    record_in_manifest,
-    round_to_half,
-    save_checkpoint,
-)
-from gm_helpers.training.cli import OWN_LOOP, final_evaluation, load_training_data
-from gm_helpers.training.cli import parser as train_parser
+from gm_helpers.training.checkpoint import CheckpointError, load_checkpoint, read_manifest, record_in_manifest
+from gm_helpers.training.cli import final_evaluation, load_training_data
+from gm_helpers.training.cli_args import OWN_LOOP
+from gm_helpers.training.cli_args import parser as train_parser
 from gm_helpers.training.loop import get_device
+from gm_helpers.training.saving import round_to_half, save_checkpoint
 
 PREFIX = "python -m gm_helpers.train "
 

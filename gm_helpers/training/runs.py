@@ -28,13 +28,9 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from gm_helpers.training.checkpoint import (
-    CheckpointError,
-    atomic_save,
-    cpu_state_dict,
-    read_file,
-)
+from gm_helpers.training.checkpoint import CheckpointError, read_file
 from gm_helpers.training.loop import evaluate_loss, fit, per_example_loss, rank_world
+from gm_helpers.training.saving import atomic_save, cpu_state_dict
 
 
 def native_bf16() -> bool | None:

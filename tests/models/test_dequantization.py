@@ -140,7 +140,8 @@ def test_digit_flow_builds_from_plain_values_and_scores_images(kind, dequantizer
 def test_digit_flow_checkpoints_round_trip(tmp_path, config):
     """Saved and loaded as every shipped model is (built on the meta device first)."""
     from gm_helpers.models.registry import build_model
-    from gm_helpers.training.checkpoint import load_checkpoint, save_checkpoint
+    from gm_helpers.training.checkpoint import load_checkpoint
+    from gm_helpers.training.saving import save_checkpoint
     model = build_model("digit_flow", config)
     save_checkpoint(tmp_path / "f.pt", model, "digit_flow", config)
     loaded = load_checkpoint(tmp_path / "f.pt")

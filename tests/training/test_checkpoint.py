@@ -16,14 +16,9 @@ from gm_helpers.analysis.exact import total_probability
 from gm_helpers.models.fvsbn import FVSBN
 from gm_helpers.models.pixelcnn import PixelCNN
 from gm_helpers.training import checkpoint
-from gm_helpers.training.checkpoint import (
-    CheckpointError,
-    atomic_save,
-    load_checkpoint,
-    save_checkpoint,
-    sha256_file,
-)
+from gm_helpers.training.checkpoint import CheckpointError, load_checkpoint, sha256_file
 from gm_helpers.training.runs import load_run, save_run
+from gm_helpers.training.saving import atomic_save, save_checkpoint
 from tests.helpers import markov_data
 
 

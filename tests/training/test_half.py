@@ -15,15 +15,12 @@ from gm_helpers.train import main as train_main
 from gm_helpers.training import cli, half
 from gm_helpers.training.checkpoint import (
     CHECKPOINT_DIR,
-    atomic_save,
-    half_state_dict,
     load_checkpoint,
     record_in_manifest,
-    round_to_half,
-    save_checkpoint,
     sha256_file,
     shipped_manifest,
 )
+from gm_helpers.training.saving import atomic_save, half_state_dict, round_to_half, save_checkpoint
 
 TINY_FLOW = ["digit_flow", "--set", "num_layers=1", "hidden=[8]"]
 QUICK = ["--limit", "200", "--epochs", "1", "--eval-samples", "2", "--threads", "1", "--no-progress"]
