@@ -18,6 +18,8 @@
                     and the optimal discriminator and Jensen-Shannon divergence computed on a grid
     sample_quality  Scoring samples of digits without Inception weights: the eyes of a digit
                     classifier
+    scores          Scores and Langevin dynamics: sampling from a density known only through
+                    grad log p; denoising score matching (lecture 08)
     timing          How the lectures time models: CPU seconds on one thread, the fastest of a few
                     repeats (lectures 02, 04, 06)
 """

@@ -4,6 +4,8 @@
                     Markov log-likelihood, and an ancestral sampler for an AR model
     core            The checker core: run the student's code safely, compare with the reference,
                     name the mistake
+    diffusion       Checkers for lecture 08's exercises (diffusion): the forward marginal, the
+                    noise-prediction loss and one ancestral sampling step
     flows           Checkers for lecture 07's exercises (normalizing flows): the change of
                     variables in 1-d, the coupling layer's log-determinant and its inverse
     gan             Checkers for lecture 06's exercises (GANs)

@@ -7,6 +7,8 @@
                 noise
     dequantization  Dequantization: a flow over x + u bounds binary data's NLL (uniform and learned
                 q(u|x), and the importance-weighted estimate that tightens the bound)
+    diffusion   DDPM: a fixed chain that adds noise, and a network that learns to take it away
+                (forward marginal, L_simple, ancestral and DDIM samplers, the ELBO of 2-d data)
     flows       Normalizing flows: invertible layers with exact log-determinants (affine coupling,
                 permutation, invertible 1x1 mixing, MAF on MADE's masks, IAF as MAF inverted),
                 composed into a density
@@ -22,6 +24,8 @@
     nade        NADE: the neural autoregressive distribution estimator
     ngram       AR(k) over the characters of a text: the n-gram language model, counted and
                 smoothed
+    masked_diffusion  Masked (absorbing-state) diffusion for binary images: an any-order
+                autoregressive model with an exact bound on the NLL
     multiscale  Multi-scale sampling orders: which pixels are drawn at which sequential step
                 (raster, multi-scale PixelRNN, Reed et al.'s parallel multiscale PixelCNN)
     pixelcnn    PixelCNN, Gated PixelCNN and the PixelCNN with PixelCNN++'s mixture output: the
@@ -36,5 +40,7 @@
     spline_flows  Neural spline flows: coupling layers whose elementwise map is a monotone
                 rational-quadratic spline
     tabular     Counting parameters, and the tabular models whose counts we compare
+    unet        A small U-Net for 28x28 digits, sized for a CPU: the denoiser of lecture 08's
+                diffusion models
     vae         Autoencoders, the variational autoencoder and the importance-weighted bound
 """

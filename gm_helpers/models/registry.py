@@ -8,9 +8,11 @@ from __future__ import annotations
 from gm_helpers.models.classifier import DigitClassifier
 from gm_helpers.models.dcgan import Generator
 from gm_helpers.models.dequantization import DigitFlow
+from gm_helpers.models.diffusion import DigitDDPM, ddpm_2d
 from gm_helpers.models.fvsbn import FVSBN
 from gm_helpers.models.iaf_vae import IAFVAE
 from gm_helpers.models.made import MADE
+from gm_helpers.models.masked_diffusion import MaskedDiffusion
 from gm_helpers.models.nade import NADE
 from gm_helpers.models.pixelcnn import GatedPixelCNN, MixturePixelCNN, PixelCNN
 from gm_helpers.models.pixelrnn import DiagonalBiLSTM, RowLSTM
@@ -35,6 +37,9 @@ MODELS = {
     "digit_classifier": DigitClassifier,
     "digit_flow": DigitFlow,  # a normalizing flow over dequantized digits (lecture 07)
     "spline_flow": spline_flow,  # 2-d flows on lecture 06's mixtures, trained by their own loop
+    "ddpm": DigitDDPM,  # denoising diffusion on binarized digits, a small U-Net (lecture 08)
+    "ddpm_2d": ddpm_2d,  # DDPM on lecture 06's 2-d mixtures, trained by its own loop
+    "masked_diffusion": MaskedDiffusion,  # absorbing-state diffusion: any-order AR (lecture 08)
 }
 
 

@@ -8,6 +8,10 @@
                 gm_helpers.train``
     cli_args    Its arguments: the parser, a resumed run's stored command line, and every check
                 made before the data are loaded
+    diffusion2d Diffusion models on the 2-d benchmark mixtures of lecture 06: DDPM by its simple
+                loss and score networks by denoising, judged by lecture 06's mode table
+    diffusion_steps  Sampling steps against sample quality, for the digit diffusion models:
+                lecture 08's table
     flows2d     Normalizing flows on the 2-d benchmark mixtures of lecture 06: maximum likelihood,
                 measured against the data's entropy and with lecture 06's mode table
     gan         Training GANs: Algorithm 1 as two explicit steps, ``d_step`` and ``g_step``, and

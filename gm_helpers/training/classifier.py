@@ -140,12 +140,18 @@ def main(argv) -> dict:
     return entry
 
 
-def _sampler(model):
-    """``(num, seed) -> samples`` for a model that can sample, else None."""
+def _sampler(model, steps: int | None = None):
+    """``(num, seed) -> samples`` for a model that can sample, else None. ``steps``: the number of
+    sampling steps, for a sampler that takes them (the diffusion models)."""
     if hasattr(model, "sample_binary"):   # the DCGAN: rounded (or Bernoulli) binary digits
         return lambda num, seed: model.sample_binary(num, seed=seed)
-    if "generator" in inspect.signature(getattr(model, "sample", lambda: None)).parameters:
-        return lambda num, seed: model.sample(num, generator=torch.Generator().manual_seed(seed))
+    parameters = inspect.signature(getattr(model, "sample", lambda: None)).parameters
+    if "generator" in parameters:
+        extra = {"steps": steps} if steps is not None and "steps" in parameters else {}
+        def draw(num, seed):
+            x = model.sample(num, generator=torch.Generator().manual_seed(seed), **extra)
+            return x.view(num, 1, 28, 28) if x.dim() == 2 else x   # (N, 784) digits as images
+        return draw
     return None
 
 
@@ -159,6 +165,8 @@ def samples_main(argv) -> dict:
     p.add_argument("--of", required=True, help="a shipped checkpoint, e.g. gated_pixelcnn.pt")
     p.add_argument("--num", type=arg_int(1, MAX_SAMPLES), default=1000)
     p.add_argument("--seed", type=arg_int(0), default=0)
+    p.add_argument("--steps", type=arg_int(1), help="sampling steps, for a diffusion model "
+                   "(DDPM: DDIM in this many steps, or all T ancestral steps if omitted)")
     p.add_argument("--threads", type=arg_int(1), default=os.cpu_count())
     p.add_argument("--out", required=True)
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
@@ -168,7 +176,7 @@ def samples_main(argv) -> dict:
         model, _ = load_shipped(args.of)
     except CheckpointError as err:
         p.error(f"--of: {err}")
-    draw = _sampler(model)
+    draw = _sampler(model, args.steps)
     if draw is None:
         p.error(f"--of {args.of}: a {type(model).__name__} cannot sample (it models no "
                 f"distribution over images to draw from); choose a generative model")
@@ -181,6 +189,7 @@ def samples_main(argv) -> dict:
               {"samples": x.round().to(torch.uint8), "levels": int(getattr(model, "levels", 256))})
     sha = atomic_save({"of": args.of, **stored}, args.out)
     entry = {"model": "samples", "of": args.of, "num": args.num, "seed": args.seed,
+             **({"steps": args.steps} if args.steps is not None else {}),
              "command": "python -m gm_helpers.train samples " + shlex.join(argv),
              "hardware": hardware(), "wall_time_s": round(time.time() - start, 1),
              "torch": torch.__version__, "sha256": sha}

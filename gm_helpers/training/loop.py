@@ -104,11 +104,14 @@ def fit(model, train_data, valid_data=None, num_epochs=1, batch_size=100, optimi
 
 
 @torch.no_grad()
-def evaluate_loss(model, data, batch_size=1000, device=None, loss_fn=per_example_loss) -> float:
+def evaluate_loss(model, data, batch_size=None, device=None, loss_fn=per_example_loss) -> float:
     """Mean of ``loss_fn(model, x)`` over ``data`` (default: what training minimises).
 
     Always fp32 (no autocast). Under torchrun each process scores a share and the sums meet.
+    ``batch_size``: images per pass, by default the model's ``eval_batch_size`` if it has one
+    (a U-Net's activations for 1,000 images take gigabytes), else 1,000.
     """
+    batch_size = batch_size or getattr(model, "eval_batch_size", 1000)
     device = torch.device(device) if device is not None else next(model.parameters()).device
     model.eval()
     rank, world = rank_world()
@@ -122,7 +125,7 @@ def evaluate_loss(model, data, batch_size=1000, device=None, loss_fn=per_example
     return total.item() / len(data)
 
 
-def evaluate_nll(model, data, batch_size=1000, device=None) -> float:
+def evaluate_nll(model, data, batch_size=None, device=None) -> float:
     """Mean negative log-likelihood of ``data`` in nats per example (lower is better), fp32."""
     return evaluate_loss(model, data, batch_size, device, lambda m, x: -m.log_prob(x))
 

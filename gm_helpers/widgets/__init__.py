@@ -4,6 +4,8 @@
                     ordering
     core            The explorer framework: the logic is plain functions; widgets only call them
     counting        Lecture 01's explorer: how many numbers each assumption needs
+    diffusion       Lecture 08's explorer: scrub through a diffusion model's reverse process, from
+                    noise to data
     flows           Lecture 07's explorer: a flow's density and samples after each of its layers,
                     from the noise
     gan             Lecture 06's figures and explorers

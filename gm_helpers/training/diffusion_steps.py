@@ -1,0 +1,93 @@
+r"""Sampling steps against sample quality, for the digit diffusion models: lecture 08's table.
+
+A diffusion model's sampler can take fewer steps than it was trained with (DDIM, for a DDPM; for
+masked diffusion, unmasking several pixels a step); fewer steps cost less and, past a point, give
+worse digits. For each step count this draws ``--num`` digits with one seed, times them (CPU
+seconds, and network passes), and scores them with the course's digit classifier (lecture 06's
+label histogram and Frechet distance to the validation digits), with the real-vs-real baseline at
+the same number of digits. The table is written as JSON beside the checkpoints:
+
+    python -m gm_helpers.train diffusion_steps --of ddpm.pt --num 1000 --steps 10 20 50 100 1000 \
+        --out gm_helpers/checkpoints/ddpm_steps.json
+"""
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import shlex
+import sys
+import time
+
+import torch
+
+from gm_helpers.analysis.sample_quality import feature_statistics, frechet_distance, logits
+from gm_helpers.checks import arg_int
+from gm_helpers.data import load_binarized_mnist
+from gm_helpers.training.checkpoint import CheckpointError, hardware, load_shipped
+
+
+def sample_with_steps(model, num: int, steps: int, seed: int) -> torch.Tensor:
+    """``num`` binary digits (N, 1, 28, 28) in ``steps`` sampling steps: a DDPM with steps >= T
+    samples ancestrally (all T steps), else by DDIM; masked diffusion unmasks in ``steps`` rounds."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        if hasattr(model, "T"):
+            x = model.sample(num, steps=None if steps >= model.T else steps, generator=g)
+        else:
+            x = model.sample(num, steps=steps, generator=g)
+    return x.reshape(num, 1, 28, 28)
+
+
+def steps_table(model, classifier, steps_list, num: int, seed: int = 0, data_dir=None) -> dict:
+    """For each step count: seconds, seconds per digit, class fractions, Frechet distance; and the
+    real-vs-real Frechet distance of ``num`` training digits (the floor at this sample size)."""
+    reference = feature_statistics(logits(classifier, load_binarized_mnist("valid", data_dir)))
+    real = load_binarized_mnist("train", data_dir)[:num]
+    rows = []
+    for steps in steps_list:
+        start = time.process_time()
+        x = sample_with_steps(model, num, steps, seed)
+        seconds = time.process_time() - start
+        features = logits(classifier, x)
+        counts = torch.bincount(features.argmax(1), minlength=10)
+        rows.append({"steps": steps, "cpu_seconds": round(seconds, 1),
+                     "cpu_seconds_per_digit": round(seconds / num, 4),
+                     "frechet": round(frechet_distance(*feature_statistics(features), *reference), 3),
+                     "class_fractions": [round(c, 4) for c in (counts / num).tolist()]})
+        print(rows[-1], flush=True)
+    real_fd = frechet_distance(*feature_statistics(logits(classifier, real)), *reference)
+    return {"num": num, "seed": seed, "rows": rows, "frechet_real_vs_real": round(real_fd, 3)}
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(prog="python -m gm_helpers.train diffusion_steps",
+                                description=__doc__.split("\n\n")[0])
+    p.add_argument("--of", required=True, help="a shipped diffusion checkpoint, e.g. ddpm.pt")
+    p.add_argument("--num", type=arg_int(1, 10_000), default=1000)
+    p.add_argument("--steps", type=arg_int(1), nargs="+", required=True)
+    p.add_argument("--seed", type=arg_int(0), default=0)
+    p.add_argument("--threads", type=arg_int(1), default=1)
+    p.add_argument("--out", required=True, help="the JSON file to write")
+    args = p.parse_args(argv)
+    try:
+        model, _ = load_shipped(args.of)
+        classifier, _ = load_shipped("digit_classifier.pt")
+    except CheckpointError as err:
+        p.error(str(err))
+    if "steps" not in inspect.signature(getattr(model, "sample", lambda: None)).parameters:
+        p.error(f"--of {args.of}: a {type(model).__name__} has no sampler with steps")
+    torch.set_num_threads(args.threads)
+    table = steps_table(model, classifier, args.steps, args.num, args.seed)
+    command = "python -m gm_helpers.train diffusion_steps " + shlex.join(
+        argv if argv is not None else sys.argv[1:])
+    table.update({"of": args.of, "command": command, "hardware": hardware(), "threads": args.threads,
+                  "torch": torch.__version__})
+    with open(args.out, "w") as f:
+        json.dump(table, f, indent=1)
+        f.write("\n")
+    return table
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+"""The steps-against-quality table: one row per step count, seeds repeat, the baseline is real."""
+import pytest
+
+from gm_helpers.models.diffusion import DigitDDPM
+from gm_helpers.models.masked_diffusion import MaskedDiffusion
+from gm_helpers.training import diffusion_steps
+from gm_helpers.training.checkpoint import load_shipped
+from tests.helpers import randomised
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    return load_shipped("digit_classifier.pt")[0]
+
+
+def test_a_row_per_step_count(classifier):
+    model = randomised(DigitDDPM(widths=(8, 16), T=20), scale=0.05)
+    table = diffusion_steps.steps_table(model, classifier, [2, 20], num=50)
+    assert [r["steps"] for r in table["rows"]] == [2, 20]
+    for row in table["rows"]:
+        assert len(row["class_fractions"]) == 10 and sum(row["class_fractions"]) == pytest.approx(1, abs=1e-3)
+        assert row["frechet"] > table["frechet_real_vs_real"] >= 0
+    a = diffusion_steps.sample_with_steps(model, 4, 3, seed=1)
+    b = diffusion_steps.sample_with_steps(model, 4, 3, seed=1)
+    assert a.shape == (4, 1, 28, 28) and (a == b).all()
+    masked = randomised(MaskedDiffusion(widths=(8, 16)), scale=0.05)
+    assert diffusion_steps.sample_with_steps(masked, 3, 7, seed=0).shape == (3, 1, 28, 28)
+
+
+def test_refuses_a_model_without_steps(tmp_path):
+    with pytest.raises(SystemExit):
+        diffusion_steps.main(["--of", "vae.pt", "--steps", "5", "--out", str(tmp_path / "t.json")])
