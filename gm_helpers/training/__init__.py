@@ -10,8 +10,8 @@
                 made before the data are loaded
     diffusion2d Diffusion models on the 2-d benchmark mixtures of lecture 06: DDPM by its simple
                 loss and score networks by denoising, judged by lecture 06's mode table
-    diffusion_steps  Sampling steps against sample quality, for the digit diffusion models:
-                lecture 08's table
+    diffusion_tables  The tables lecture 08 measures once: sampling steps against sample
+                quality, and the masked diffusion model's exact NLL along single orderings
     flows2d     Normalizing flows on the 2-d benchmark mixtures of lecture 06: maximum likelihood,
                 measured against the data's entropy and with lecture 06's mode table
     gan         Training GANs: Algorithm 1 as two explicit steps, ``d_step`` and ``g_step``, and

@@ -19,7 +19,7 @@ import torch
 
 from gm_helpers.checks import arg_float, arg_int
 from gm_helpers.models.registry import MODELS, build_model
-from gm_helpers.training import classifier, diffusion2d, diffusion_steps, flows2d, gan
+from gm_helpers.training import classifier, diffusion2d, diffusion_tables, flows2d, gan
 from gm_helpers.training.checkpoint import CheckpointError, read_manifest
 from gm_helpers.training.resume import output_paths, resume_arguments
 from gm_helpers.training.runs import load_run
@@ -27,7 +27,7 @@ from gm_helpers.training.runs import load_run
 # trained by their own command line, ``python -m gm_helpers.train NAME``
 OWN_LOOP = {"dcgan": gan.main, "digit_classifier": classifier.main,
             "samples": classifier.samples_main, "spline_flow": flows2d.main, "ddpm_2d": diffusion2d.main,
-            "diffusion_steps": diffusion_steps.main}
+            "diffusion_steps": diffusion_tables.main, "masked_orders": diffusion_tables.orders_main}
 
 
 def _parse_value(text: str):

@@ -1,6 +1,7 @@
-r"""Sampling steps against sample quality, for the digit diffusion models: lecture 08's table.
+r"""The tables lecture 08 measures once: sampling steps against sample quality, and the exact NLL
+of the masked diffusion model along single orderings.
 
-A diffusion model's sampler can take fewer steps than it was trained with (DDIM, for a DDPM; for
+**Steps.** A diffusion model's sampler can take fewer steps than it was trained with (DDIM, for a DDPM; for
 masked diffusion, unmasking several pixels a step); fewer steps cost less and, past a point, give
 worse digits. For each step count this draws ``--num`` digits with one seed, times them (CPU
 seconds, and network passes), and scores them with the course's digit classifier (lecture 06's
@@ -9,6 +10,15 @@ the same number of digits. The table is written as JSON beside the checkpoints:
 
     python -m gm_helpers.train diffusion_steps --of ddpm.pt --num 1000 --steps 10 20 50 100 1000 \
         --out gm_helpers/checkpoints/ddpm_steps.json
+
+**Orderings.** The masked diffusion model holds an autoregressive model for every ordering of the
+pixels; along one ordering its NLL is exact (784 network passes per digit). For a few orderings
+(raster, column by column, from the centre out, from the border in, and random ones) this
+measures it on the first ``--num`` test digits, beside the model's bound (the expectation over
+all orderings) on the same digits:
+
+    python -m gm_helpers.train masked_orders --of masked_diffusion.pt --num 100 \
+        --out gm_helpers/checkpoints/masked_orders.json
 """
 from __future__ import annotations
 
@@ -60,6 +70,65 @@ def steps_table(model, classifier, steps_list, num: int, seed: int = 0, data_dir
     return {"num": num, "seed": seed, "rows": rows, "frechet_real_vs_real": round(real_fd, 3)}
 
 
+def named_orders(side: int = 28, num_random: int = 2) -> dict:
+    """Orderings of a side x side image: name -> permutation of range(side^2)."""
+    rows, cols = torch.meshgrid(torch.arange(side), torch.arange(side), indexing="ij")
+    centre = (side - 1) / 2
+    radius = ((rows - centre) ** 2 + (cols - centre) ** 2).flatten()
+    # ties broken by raster position: a stable sort
+    orders = {"raster (row by row)": torch.arange(side * side),
+              "column by column": (cols * side + rows).flatten().argsort(),
+              "centre outwards": radius.argsort(stable=True),
+              "border inwards": (-radius).argsort(stable=True)}
+    for seed in range(num_random):
+        g = torch.Generator().manual_seed(seed)
+        orders[f"random (seed {seed})"] = torch.randperm(side * side, generator=g)
+    return orders
+
+
+def orders_table(model, x, num_draws: int = 64, seed: int = 0) -> dict:
+    """Each named ordering's exact NLL of the digits ``x`` (mean, nats), and the bound (the
+    expectation over orderings, ``num_draws`` stratified draws per digit) on the same digits."""
+    rows = []
+    for name, order in named_orders().items():
+        start = time.process_time()
+        nll = model.order_nll(x, order).mean().item()
+        seconds = time.process_time() - start
+        rows.append({"order": name, "nll": round(nll, 3), "cpu_seconds": round(seconds, 1)})
+        print(rows[-1], flush=True)
+    bound = model.nll_bound(x, num_draws, generator=torch.Generator().manual_seed(seed)).mean().item()
+    return {"num": len(x), "rows": rows, "bound": round(bound, 3), "bound_draws": num_draws}
+
+
+def orders_main(argv=None) -> dict:
+    p = argparse.ArgumentParser(prog="python -m gm_helpers.train masked_orders",
+                                description="The masked diffusion model's exact NLL along single orderings.")
+    p.add_argument("--of", required=True, help="a shipped masked diffusion checkpoint")
+    p.add_argument("--num", type=arg_int(1, 10_000), default=100, help="the first NUM test digits")
+    p.add_argument("--threads", type=arg_int(1), default=1)
+    p.add_argument("--out", required=True, help="the JSON file to write")
+    args = p.parse_args(argv)
+    try:
+        model, _ = load_shipped(args.of)
+    except CheckpointError as err:
+        p.error(str(err))
+    if not hasattr(model, "order_nll"):
+        p.error(f"--of {args.of}: a {type(model).__name__} has no orderings to choose")
+    torch.set_num_threads(args.threads)
+    table = orders_table(model, load_binarized_mnist("test")[:args.num])
+    _write(table, args, "masked_orders", argv)
+    return table
+
+
+def _write(table: dict, args, name: str, argv) -> None:
+    command = f"python -m gm_helpers.train {name} " + shlex.join(argv if argv is not None else sys.argv[1:])
+    table.update({"of": args.of, "command": command, "hardware": hardware(), "threads": args.threads,
+                  "torch": torch.__version__})
+    with open(args.out, "w") as f:
+        json.dump(table, f, indent=1)
+        f.write("\n")
+
+
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(prog="python -m gm_helpers.train diffusion_steps",
                                 description=__doc__.split("\n\n")[0])
@@ -79,13 +148,7 @@ def main(argv=None) -> dict:
         p.error(f"--of {args.of}: a {type(model).__name__} has no sampler with steps")
     torch.set_num_threads(args.threads)
     table = steps_table(model, classifier, args.steps, args.num, args.seed)
-    command = "python -m gm_helpers.train diffusion_steps " + shlex.join(
-        argv if argv is not None else sys.argv[1:])
-    table.update({"of": args.of, "command": command, "hardware": hardware(), "threads": args.threads,
-                  "torch": torch.__version__})
-    with open(args.out, "w") as f:
-        json.dump(table, f, indent=1)
-        f.write("\n")
+    _write(table, args, "diffusion_steps", argv)
     return table
 
 

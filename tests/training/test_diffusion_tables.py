@@ -1,9 +1,10 @@
 """The steps-against-quality table: one row per step count, seeds repeat, the baseline is real."""
 import pytest
+import torch
 
 from gm_helpers.models.diffusion import DigitDDPM
 from gm_helpers.models.masked_diffusion import MaskedDiffusion
-from gm_helpers.training import diffusion_steps
+from gm_helpers.training import diffusion_tables as diffusion_steps
 from gm_helpers.training.checkpoint import load_shipped
 from tests.helpers import randomised
 
@@ -30,3 +31,15 @@ def test_a_row_per_step_count(classifier):
 def test_refuses_a_model_without_steps(tmp_path):
     with pytest.raises(SystemExit):
         diffusion_steps.main(["--of", "vae.pt", "--steps", "5", "--out", str(tmp_path / "t.json")])
+
+
+def test_orderings_are_permutations_and_the_table_has_a_row_each():
+    orders = diffusion_steps.named_orders()
+    for order in orders.values():
+        assert torch.equal(order.sort().values, torch.arange(784))
+    assert orders["column by column"][:3].tolist() == [0, 28, 56]
+    assert orders["centre outwards"][0].item() in (13 * 28 + 13, 13 * 28 + 14, 14 * 28 + 13, 14 * 28 + 14)
+    model = randomised(MaskedDiffusion(widths=(8, 16)), scale=0.05)
+    x = (torch.rand(2, 784, generator=torch.Generator().manual_seed(0)) < 0.3).float()
+    table = diffusion_steps.orders_table(model, x, num_draws=4)
+    assert len(table["rows"]) == len(orders) and table["num"] == 2 and table["bound"] > 0
