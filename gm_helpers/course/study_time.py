@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from pathlib import Path
 
 import nbformat
@@ -82,6 +83,14 @@ def stated(nb) -> tuple[int, int] | None:
 
 
 def main(argv) -> None:
+    if any(a in ("-h", "--help") for a in argv):
+        print("python -m gm_helpers.course study-time [lectures/NAME.ipynb ...]: each lecture's "
+              "reading and exercise minutes, as its header should state them (default: every "
+              "notebook in lectures/)")
+        return
+    missing = [a for a in argv if not Path(a).is_file()]
+    if missing:
+        sys.exit(f"study-time: no such notebook: {', '.join(missing)}")
     for path in argv or sorted(Path("lectures").glob("*.ipynb")):
         study = estimate(nbformat.read(path, as_version=4))
         print(f"{Path(path).name}: {header_line(study)} ({study['words']:,} words, "

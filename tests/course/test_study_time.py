@@ -55,3 +55,11 @@ def test_each_lecture_states_its_study_time_and_the_readme_repeats_it(path):
     row = next(line for line in (REPO / "README.md").read_text().splitlines()
                if f"(lectures/{path.name})" in line)
     assert f"{study['reading_min']} + {study['exercises_min']} min" in row, row
+
+
+def test_the_command_explains_itself_and_refuses_a_missing_notebook(capsys):
+    study_time.main(["--help"])
+    assert "reading and exercise minutes" in capsys.readouterr().out
+    import pytest
+    with pytest.raises(SystemExit, match="no such notebook: nope.ipynb"):
+        study_time.main(["nope.ipynb"])
