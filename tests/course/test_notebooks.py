@@ -1,5 +1,6 @@
 """The notebook runner's one fix to nbclient's waiting: kernel messages are polled in slices."""
 import asyncio
+import concurrent.futures
 import time
 from queue import Empty
 
@@ -7,6 +8,13 @@ import pytest
 from jupyter_client.channels import AsyncZMQSocketChannel
 
 from gm_helpers.course import notebooks
+
+
+def run_coroutine(coroutine):
+    """asyncio.run in a thread of its own: a test that ran before in this worker (a browser
+    driven through Playwright's sync API) may have left an event loop running in this one."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 @pytest.fixture
@@ -31,7 +39,7 @@ def fake_channel(monkeypatch):
 def test_a_long_wait_is_polled_in_short_slices(fake_channel):
     """A 600-s wait (nbclient's cell timeout) becomes polls of one slice each: a message that a
     poll missed is picked up by the next one, not after ten minutes."""
-    msg = asyncio.run(AsyncZMQSocketChannel.get_msg(object(), timeout=600))
+    msg = run_coroutine(AsyncZMQSocketChannel.get_msg(object(), timeout=600))
     assert msg == {"msg_id": "reply"} and len(fake_channel) == 4
     assert all(t == 0.05 for t in fake_channel)
 
@@ -47,7 +55,7 @@ def test_the_timeout_still_ends_the_wait(monkeypatch):
     notebooks.poll_in_slices()   # applying it twice changes nothing
     start = time.monotonic()
     with pytest.raises(Empty):
-        asyncio.run(AsyncZMQSocketChannel.get_msg(object(), timeout=0.3))
+        run_coroutine(AsyncZMQSocketChannel.get_msg(object(), timeout=0.3))
     assert 0.25 < time.monotonic() - start < 1.0
 
 
