@@ -196,8 +196,9 @@ def plot_checkpoint_curves(files, manifest: dict, ncols: int = 5, size=(2.9, 2.3
             # the first tenth of a long run drops steeply: zoom on the rest
             lo, hi = min(min(train), min(valid)), max(valid[len(valid) // 10:])
             ax.set_ylim(lo - 0.05 * (hi - lo) - 0.01, hi + 0.15 * (hi - lo) + 0.01)
-        kind = {"digit_classifier": "cross-entropy (nats)", "dcgan": "loss (nats)"}
-        bounds = ("vae", "iwae", "iaf_vae", "digit_flow")   # trained on a bound on the NLL
+        kind = {"digit_classifier": "cross-entropy (nats)", "dcgan": "loss (nats)",
+                "ddpm": "L_simple (squared error)", "ddpm_2d": "L_simple (squared error)"}
+        bounds = ("vae", "iwae", "iaf_vae", "digit_flow", "masked_diffusion")   # a bound on the NLL
         default = "loss: -bound (nats)" if entry["model"] in bounds else "NLL (nats)"
         if entry.get("config", {}).get("beta", 1) != 1:   # a beta-VAE: not a bound on the NLL
             default = "loss with β·KL (nats)"

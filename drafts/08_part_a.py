@@ -1,0 +1,821 @@
+# %%
+# Imports for the lecture's setup cell (sections 1-3), to merge with the others there:
+# from gm_helpers.analysis.mixtures import mixture_entropy, mixture_log_prob, mode_coverage, sample_mixture
+# from gm_helpers.analysis.scores import (NoiseConditionalScore, annealed_langevin, geometric_sigmas,
+#                                         langevin, mixture_score)
+# from gm_helpers.analysis.timing import one_thread
+# from gm_helpers.exercises.diffusion import check_ancestral_step, check_eps_loss, check_forward_marginal
+# from gm_helpers.models.diffusion import DDPM, cosine_betas, gaussian_kl, linear_betas
+# from gm_helpers.training.diffusion2d import SCALE, fit_score
+# from gm_helpers.training.flows2d import mixture_splits
+# from gm_helpers.viz import plot_checkpoint_curves
+# from gm_helpers.widgets.diffusion import draw_reverse_strip, reverse_result
+
+# %% [markdown]
+# ## 1. Scores and Langevin dynamics
+#
+# Every model of the course so far wrote down a density, or a bound on one, and paid for its
+# normalisation: a product of conditionals that each sum to 1 (lectures 2–4), a latent variable
+# integrated out (lecture 5), a Jacobian (lecture 7). The models of this lecture work with
+# something that needs no normalisation at all, the **score**, the gradient of the log-density
+# with respect to the data:
+#
+# $$s(x) = \nabla_x \log p(x).$$
+#
+# If $p(x) = \tilde p(x) / Z$, then $\nabla_x \log p(x) = \nabla_x \log \tilde p(x) -
+# \nabla_x \log Z = \nabla_x \log \tilde p(x)$: the constant $Z$, the hard part of every
+# likelihood model, drops out. The score is a vector field: at each point it points to where
+# the density rises fastest, and it is long where the density changes quickly.
+#
+# For lecture 6's mixtures we know it exactly. With $K$ equal-weight Gaussians
+# $\mathcal N(m_k, s^2 I)$, differentiate $\log \sum_k \mathcal N(x; m_k, s^2 I)$:
+#
+# $$\nabla_x \log p(x) = \sum_k r_k(x)\, \frac{m_k - x}{s^2}, \qquad
+#   r_k(x) = \frac{\mathcal N(x; m_k, s^2 I)}{\sum_j \mathcal N(x; m_j, s^2 I)},$$
+#
+# an average of arrows towards the means, weighted by how responsible each component is for
+# $x$. The package computes it in three lines (its `sigma` argument, used from the next
+# paragraphs on, blurs the mixture first):
+
+# %%
+print(inspect.getsource(mixture_score))
+
+# %% [markdown]
+# Lecture 6's two benchmarks, the **ring** of 8 Gaussians (radius 1, standard deviation 0.01)
+# and the **grid** of 25 (spacing 2, standard deviation 0.05), with their score fields. The
+# modes are so narrow that the arrows would be thousands of units long next to them
+# ($|s| = \text{distance} / s^2$), so the figure draws only their directions and colours their
+# length. Between two modes the field splits: each point is pulled towards the mode it is
+# closest to.
+
+# %%
+mixtures = {name: sample_mixture(name, 20_000, seed=0) for name in ("ring", "grid")}   # (points, means, std)
+extent = {"ring": 1.5, "grid": 5.5}                      # the plotted square, in the data's units
+
+# %% mystnb={"figure": {"caption": "The score $\\nabla_x \\log p(x)$ of lecture 6's two mixtures over their log-density: arrows show its direction on a 21 x 21 lattice, coloured by $\\log_{10}$ of its length (one colour scale for both panels). Every arrow points to its nearest mode; the field splits halfway between modes.", "name": "fig-08-score-field"}, "image": {"alt": "Two square panels. Left, the ring: a dark background with eight tiny bright dots on a circle of radius 1; arrows on a lattice all point towards the nearest dot, radially inwards from outside the circle and outwards from its centre, and change direction along lines halfway between neighbouring dots; arrow colours go from green near the dots to yellow far from them. Right, the grid: 25 bright dots in a 5 by 5 lattice from -4 to 4; each arrow points to its nearest dot, so the field is split into 25 square cells; its arrows are blue to green, shorter than the ring's (its modes are wider)."}}
+fig, axes = plt.subplots(1, 2, figsize=(10, 4.6))
+for ax, (name, (points, means, std)) in zip(axes, mixtures.items()):
+    lim = extent[name]
+    axis = torch.linspace(-lim, lim, 301, dtype=torch.float64)
+    plane = torch.cartesian_prod(axis, axis)             # (301 * 301, 2), x1 slowest
+    log_p = mixture_log_prob(plane, name).view(301, 301)
+    ax.imshow(log_p.T.clamp(min=log_p.max() - 40).numpy(), origin="lower", extent=(-lim, lim, -lim, lim),
+              cmap="magma")
+    arrows = torch.cartesian_prod(*[torch.linspace(-lim, lim, 21, dtype=torch.float64)] * 2)
+    score = mixture_score(arrows, means.double(), std)    # (441, 2)
+    length = score.norm(dim=1)
+    unit = score / length[:, None]
+    quiver = ax.quiver(arrows[:, 0], arrows[:, 1], unit[:, 0], unit[:, 1], length.clamp(min=10).log10(),
+                       cmap="viridis", scale=30, width=0.004)   # (at the ring's centre the score is 0)
+    quiver.set_clim(1, 4.5)                              # one colour scale for both panels
+    ax.set_title(f"{name}: score directions over log p(x)")
+    ax.set_aspect("equal")
+fig.colorbar(quiver, ax=axes, shrink=0.8, label="log10 |score|")
+plt.show()
+
+# %% jupyter={"source_hidden": true} tags=["claim-08-score-field", "hide-input"]
+for name, (points, means, std) in mixtures.items():
+    lattice = torch.cartesian_prod(*[torch.linspace(-extent[name], extent[name], 21, dtype=torch.float64)] * 2)
+    distances = torch.cdist(lattice, means.double())
+    two_nearest, nearest = distances.topk(2, largest=False)
+    clear = two_nearest[:, 1] > 1.05 * two_nearest[:, 0]       # not on a boundary between two modes
+    towards = means.double()[nearest[:, 0]] - lattice
+    score = mixture_score(lattice, means.double(), std)
+    cosine = (score * towards).sum(1) / (score.norm(dim=1) * towards.norm(dim=1))
+    assert clear.float().mean() > 0.8 and (cosine[clear] > 0.999).all()   # towards the nearest mode
+    # the score is the gradient of the log-density (autograd)
+    x = lattice[:50].clone().requires_grad_(True)
+    mixture_log_prob(x, name).sum().backward()
+    assert torch.allclose(score[:50], x.grad, rtol=1e-6, atol=1e-6)
+
+# %% [markdown]
+# ### Langevin dynamics
+#
+# A score is enough to *sample*. **Langevin dynamics** starts anywhere and repeats
+#
+# $$x \leftarrow x + \frac{\epsilon}{2}\, \nabla_x \log p(x) + \sqrt{\epsilon}\, z,
+#   \qquad z \sim \mathcal N(0, I):$$
+#
+# a step up the log-density plus a little noise. As $\epsilon \to 0$ and the number of steps
+# grows, the chain's distribution tends to $p$ (the noise keeps it from collapsing onto the
+# modes: without $z$ it would be gradient ascent). The package's sampler:
+
+# %%
+print(inspect.getsource(langevin))
+
+# %% [markdown]
+# We run it with the exact score on 2,500 points drawn uniformly over each plotted square, 300
+# steps of $\epsilon = 0.1\, s^2$ (small beside the modes' variance), and score the result with
+# lecture 6's protocol (`mode_coverage`): a sample is *high quality* within 3 standard
+# deviations of its nearest mode, and a mode is *captured* by at least one high-quality sample.
+
+# %%
+langevin_rows = {}                                       # (data, sampler) -> mode_coverage's dict
+starts = {name: (2 * torch.rand(2500, 2, generator=torch.Generator().manual_seed(0)) - 1) * extent[name]
+          for name in mixtures}                          # uniform over the square, (2500, 2)
+for name, (points, means, std) in mixtures.items():
+    x = langevin(lambda y: mixture_score(y, means, std), starts[name], step=0.1 * std ** 2, num_steps=300,
+                 generator=torch.Generator().manual_seed(1))
+    langevin_rows[name, "exact score, one level"] = mode_coverage(x, means, std)
+    print(f"{name}: {langevin_rows[name, 'exact score, one level']['modes']} modes captured, "
+          f"{100 * langevin_rows[name, 'exact score, one level']['high_quality']:.1f} % high quality")
+
+# %% jupyter={"source_hidden": true} tags=["claim-08-langevin-exact", "hide-input"]
+for name, total in (("ring", 8), ("grid", 25)):
+    row = langevin_rows[name, "exact score, one level"]
+    # 3 stds in 2-d hold 1 - exp(-9/2) = 98.9 % of a Gaussian's mass
+    assert row["modes"] == total and row["high_quality"] > 0.96
+
+# %% [markdown]
+# With the exact score Langevin finds every mode, and about 99 % of its samples are high
+# quality, which is what exact samples would give: 3 standard deviations in 2-d hold
+# $1 - e^{-9/2} = 98.9\,\%$ of a Gaussian's mass.
+#
+# ### Why one noise level fails
+#
+# For data we do not know the score; we must learn it from samples. The trick (next section
+# derives it) is to blur the data with Gaussian noise of a small standard deviation $\sigma$
+# and train a network to undo the noise: **denoising score matching**. Its optimum is the score
+# of the *blurred* data, $\nabla \log p_\sigma$, with $p_\sigma = p * \mathcal N(0, \sigma^2 I)$.
+# But it is trained only where the blurred data are. With $\sigma = 0.01$ the training points
+# never leave a thin neighbourhood of the modes, and the network's score everywhere else, the
+# empty space between the modes where Langevin chains start, is whatever the network
+# happens to extrapolate.
+#
+# We train the package's noise-conditional MLP (`NoiseConditionalScore`: three hidden layers of
+# 64; the next section shows its loss) for 3,000 steps on 20,000 points, at the single level
+# $\sigma = 0.01$. The network works in the units the shipped DDPMs of section 3 use, the data
+# divided by `SCALE` $= 0.25$: modes four times wider suit a small MLP's first layer better.
+# Then we compare its score with the exact score of the blurred mixture (a mixture of wider
+# Gaussians, $s^2 + \sigma^2$), by the relative error $|s_\theta - \nabla \log p_\sigma| /
+# |\nabla \log p_\sigma|$, at two kinds of points: blurred data points, and the uniform
+# starting points of the chains.
+
+# %%
+S = SCALE["ring"]                                        # the same 0.25 for both mixtures
+sigma_one = 0.01                                         # the single noise level, data units
+
+
+def relative_error(score_fn, exact_fn, x):
+    """|s_theta(x) - s(x)| / |s(x)| per point, (N,)."""
+    with torch.no_grad():
+        exact = exact_fn(x)
+        return (score_fn(x) - exact).norm(dim=1) / exact.norm(dim=1)
+
+
+one_level, one_level_errors = {}, {}
+with one_thread():
+    for name, (points, means, std) in mixtures.items():
+        torch.manual_seed(0)
+        net = NoiseConditionalScore(hidden=(64, 64, 64))
+        fit_score(net, points / S, torch.tensor([sigma_one / S]), steps=3000, batch_size=512, progress=False)
+        # back to the data's units: s_data(x) = s_model(x / S) / S
+        one_level[name] = lambda y, net=net: net.score(y / S, sigma_one / S) / S
+        blurred = points[:2500] + sigma_one * torch.randn(2500, 2, generator=torch.Generator().manual_seed(2))
+        exact = lambda y, means=means, std=std: mixture_score(y, means, std, sigma_one)   # noqa: E731
+        one_level_errors[name] = {"near the data": relative_error(one_level[name], exact, blurred).median().item(),
+                                  "over the square": relative_error(one_level[name], exact, starts[name]).median().item()}
+print(f"{'data':5} {'median relative error: near the data':>38} {'over the square':>16}")
+for name, errors in one_level_errors.items():
+    print(f"{name:5} {errors['near the data']:38.2f} {errors['over the square']:16.2f}")
+
+# %% [markdown]
+# Then Langevin from the same starting points with the learned score (300 steps, as before,
+# the step scaled to the blurred modes' variance $s^2 + \sigma^2$):
+
+# %%
+for name, (points, means, std) in mixtures.items():
+    with torch.no_grad():
+        x = langevin(one_level[name], starts[name], step=0.1 * (std ** 2 + sigma_one ** 2), num_steps=300,
+                     generator=torch.Generator().manual_seed(1))
+    langevin_rows[name, "learned score, one level"] = row = mode_coverage(x, means, std)
+    print(f"{name}: {row['modes']} modes captured, {100 * row['high_quality']:.1f} % high quality")
+
+# %% mystnb={"figure": {"caption": "Where the score learned at the single level $\\sigma = 0.01$ is wrong: the relative error $|s_\\theta - \\nabla \\log p_\\sigma| / |\\nabla \\log p_\\sigma|$ over the plane ($\\log_{10}$, clipped at $\\pm 1$; white is an error as large as the score itself), with the modes as dots. On the ring the error is small (dark blue) only near the modes and along rays running outwards from them; on the grid the network's score is almost 0 everywhere, an error of 100 %.", "name": "fig-08-one-level-error"}, "image": {"alt": "Two square heat maps of log10 relative error, from dark blue (0.1) through white (1) to red (10). Left, the ring: pale blue and white over most of the square, with dark blue at the eight modes and dark blue rays fanning outwards from each of them to the square's edge; a red speck at the centre. Right, the grid: uniformly white, with 25 small dots in a 5 by 5 lattice and a faint smudge near the centre."}}
+fig, axes = plt.subplots(1, 2, figsize=(10, 4.6))
+for ax, (name, (points, means, std)) in zip(axes, mixtures.items()):
+    lim = extent[name]
+    axis = torch.linspace(-lim, lim, 121)
+    plane = torch.cartesian_prod(axis, axis)              # (121 * 121, 2)
+    error = relative_error(one_level[name], lambda y: mixture_score(y, means, std, sigma_one), plane)
+    image = ax.imshow(error.log10().clamp(-1, 1).view(121, 121).T.numpy(), origin="lower",
+                      extent=(-lim, lim, -lim, lim), cmap="RdBu_r", vmin=-1, vmax=1)
+    ax.scatter(means[:, 0], means[:, 1], s=8, color="white", edgecolor="black", linewidth=0.5)
+    ax.set_title(f"{name}: learned at sigma = {sigma_one}")
+    ax.set_aspect("equal")
+fig.colorbar(image, ax=axes, shrink=0.8, label="log10 relative error")
+plt.show()
+
+# %% [markdown]
+# ### Annealed Langevin: many noise levels
+#
+# Song and Ermon's remedy (NCSN, 2019) is to learn the score at *many* levels at once, from a
+# large $\sigma_1$, at which the blurred data fill the whole plane and the score is easy and
+# known everywhere, down to a small $\sigma_L$, at which $p_\sigma$ is almost $p$. One network
+# takes $\sigma$ as an input, $s_\theta(x, \sigma)$. Sampling then runs Langevin at each level
+# in turn, largest first, each level starting where the previous one stopped, with a step that
+# shrinks with the level's variance, $\epsilon_i = \epsilon\, \sigma_i^2 / \sigma_L^2$: early
+# levels move points across the plane with a score that is right there, and later levels only
+# refine them near the data, where their score was trained. The levels are geometric (equal
+# ratios), here 10 of them from $\sigma_1 = 2$ (the ring's diameter) or 4 (the grid's), down to
+# $\sigma_L = 0.01$:
+
+# %%
+print(inspect.getsource(annealed_langevin))
+print(inspect.getsource(geometric_sigmas))
+
+# %% [markdown]
+# The network and training budget are the ones of the single level (three layers of 64, 3,000
+# steps of 512 points): only the levels change, one drawn at random for each training point.
+# The sampler runs 100 steps per level, 1,000 in all, with $\epsilon = 2 \times 10^{-5}$. As a
+# reference the same annealed sampler runs on the exact blurred scores.
+
+# %%
+sigma_max = {"ring": 2.0, "grid": 4.0}
+sigmas = {name: geometric_sigmas(sigma_max[name], sigma_one, 10) for name in mixtures}   # data units
+annealed = {}
+with one_thread():
+    for name, (points, means, std) in mixtures.items():
+        torch.manual_seed(0)
+        net = NoiseConditionalScore(hidden=(64, 64, 64))
+        fit_score(net, points / S, sigmas[name] / S, steps=3000, batch_size=512, progress=False)
+        annealed[name] = lambda y, sigma, net=net: net.score(y / S, sigma / S) / S
+        for label, score_fn in (("learned score, annealed", annealed[name]),
+                                ("exact score, annealed", lambda y, sigma, means=means, std=std:
+                                 mixture_score(y, means, std, sigma))):
+            with torch.no_grad():
+                x = annealed_langevin(score_fn, starts[name], sigmas[name], eps=2e-5, steps_per_level=100,
+                                      generator=torch.Generator().manual_seed(1))
+            langevin_rows[name, label] = mode_coverage(x, means, std)
+print("noise levels (ring):", " ".join(f"{s:.3g}" for s in sigmas["ring"].tolist()))
+print(f"\n{'data':5} {'Langevin with':28} {'modes captured':>14} {'high quality':>13}")
+for name, label in [(n, l) for n in mixtures for l in ("exact score, one level", "learned score, one level",
+                                                         "learned score, annealed", "exact score, annealed")]:
+    row = langevin_rows[name, label]
+    print(f"{name:5} {label:28} {row['modes']:5d} / {row['num_modes']:<3} {100 * row['high_quality']:9.1f} %")
+
+# %% jupyter={"source_hidden": true} tags=["claim-08-one-level-fails", "hide-input"]
+ring_one, grid_one = one_level_errors["ring"], one_level_errors["grid"]
+assert ring_one["near the data"] < 0.2 and ring_one["over the square"] > 0.4    # right only near the modes
+assert grid_one["near the data"] > 0.8 and grid_one["over the square"] > 0.8    # learned little anywhere
+_, grid_means_, grid_std = mixtures["grid"]
+with torch.no_grad():                                    # the grid's learned score is almost 0
+    ratio = one_level["grid"](starts["grid"]).norm(dim=1) / mixture_score(starts["grid"], grid_means_, grid_std,
+                                                                          sigma_one).norm(dim=1)
+assert ratio.median() < 0.1
+rows = langevin_rows
+assert rows["grid", "learned score, one level"]["modes"] < 25
+assert rows["grid", "learned score, one level"]["high_quality"] < 0.2
+assert rows["ring", "learned score, one level"]["high_quality"] < min(0.8, rows["ring", "exact score, one level"]["high_quality"] - 0.15)
+
+# %% jupyter={"source_hidden": true} tags=["claim-08-annealed-langevin", "hide-input"]
+for name, total in (("ring", 8), ("grid", 25)):
+    assert rows[name, "learned score, annealed"]["modes"] == rows[name, "exact score, annealed"]["modes"] == total
+    assert rows[name, "learned score, annealed"]["high_quality"] > rows[name, "learned score, one level"]["high_quality"] + 0.05
+    assert 0.5 < rows[name, "learned score, annealed"]["high_quality"] < rows[name, "exact score, one level"]["high_quality"]
+# the exact annealed chain ends at p blurred by sigma_L: its high-quality share is the chi-square's
+# P(|x - m|^2 / (s^2 + sigma_L^2) <= 9 s^2 / (s^2 + sigma_L^2)) in 2-d, 1 - exp(-9 s^2 / (2 (s^2 + sigma_L^2)))
+for name, (_, _, std) in mixtures.items():
+    predicted = 1 - math.exp(-9 * std ** 2 / (2 * (std ** 2 + sigma_one ** 2)))
+    assert abs(rows[name, "exact score, annealed"]["high_quality"] - predicted) < 0.02
+
+# %% [markdown]
+# Read the table by rows. With the exact score, one level of Langevin is all it takes. The
+# score learned at the single level $\sigma = 0.01$ is another matter. On the ring it is
+# accurate near the modes (a median error of a few percent) and wrong over most of the square,
+# where its error is comparable to the score itself (the pale regions of the figure), and more than a fifth of its samples end up outside the modes. On
+# the grid the network learned almost nothing in 3,000 steps: with noise five times smaller
+# than the modes' own spread, a noisy point says little about its noise (the next section
+# makes this precise), and the chains miss modes and land almost nowhere near one.
+#
+# Annealing, with the same network size and the same number of training steps, captures every
+# mode of both mixtures and puts most samples inside them. It does not reach the exact score's
+# one-level quality, for two reasons the table separates. The learned scores are not exact (the
+# learned and the exact annealed rows differ by that alone). And even the exact annealed chain
+# ends at the data blurred by $\sigma_L = 0.01$, whose modes are wider than the data's: on the
+# ring, where $s = \sigma_L$, the fraction within 3 standard deviations drops to
+# $1 - e^{-9 s^2 / 2(s^2 + \sigma_L^2)} = 89.5\,\%$, as measured; on the grid, where
+# $s = 5\sigma_L$, it stays near 99 %.
+#
+# ## 2. Denoising score matching = predicting the noise
+#
+# Why does a network trained to remove noise learn a score? Take a data point $x$ and blur it,
+# $\tilde x = x + \sigma \epsilon$ with $\epsilon \sim \mathcal N(0, I)$, so that $\tilde x$ has
+# the blurred density $p_\sigma(\tilde x) = \int q_\sigma(\tilde x \mid x)\, p(x)\, dx$ with
+# $q_\sigma(\tilde x \mid x) = \mathcal N(\tilde x; x, \sigma^2 I)$. Line by line:
+#
+# 1. **The score of the noise kernel.** $\log q_\sigma(\tilde x \mid x) = -\frac{|\tilde x -
+#    x|^2}{2\sigma^2} + \text{const}$, so
+#    $$\nabla_{\tilde x} \log q_\sigma(\tilde x \mid x) = -\frac{\tilde x - x}{\sigma^2}
+#      = -\frac{\epsilon}{\sigma}.$$
+# 2. **The blurred score is its average over the clean points.** Differentiate under the
+#    integral, $\nabla p_\sigma(\tilde x) = \int q_\sigma(\tilde x \mid x) \nabla_{\tilde x}
+#    \log q_\sigma(\tilde x \mid x)\, p(x)\, dx$, and divide by $p_\sigma(\tilde x)$: by Bayes,
+#    $q_\sigma(\tilde x \mid x) p(x) / p_\sigma(\tilde x) = p(x \mid \tilde x)$, so
+#    $$\nabla \log p_\sigma(\tilde x) = \mathbb E\big[\nabla_{\tilde x} \log q_\sigma(\tilde x
+#      \mid x) \,\big|\, \tilde x\big] = -\frac{\mathbb E[\epsilon \mid \tilde x]}{\sigma}.$$
+# 3. **Denoising score matching** (Vincent 2011) regresses on the kernel's score,
+#    $L_\mathrm{DSM}(\theta) = \mathbb E_{x, \epsilon}\, |s_\theta(\tilde x) + \epsilon /
+#    \sigma|^2$. A squared loss is minimised by the conditional mean of its target, so by line 2
+#    its optimum is $s^*(\tilde x) = -\mathbb E[\epsilon \mid \tilde x] / \sigma = \nabla \log
+#    p_\sigma(\tilde x)$: the blurred data's score, learned from samples alone.
+# 4. **The same loss as predicting the noise.** Write $s_\theta(\tilde x) = -\hat\epsilon_\theta
+#    (\tilde x) / \sigma$. Then $\sigma^2 L_\mathrm{DSM} = \mathbb E\, |\epsilon - \hat
+#    \epsilon_\theta(\tilde x)|^2$: the network predicts the noise that was added, and the
+#    score is $s(\tilde x) = -\hat\epsilon(\tilde x) / \sigma$. (The factor $\sigma^2$ also makes
+#    every level's loss of the same size, about 1 per dimension at the start, so that many levels
+#    can share one network.)
+# 5. **Tweedie's formula.** From $x = \tilde x - \sigma \epsilon$ and line 2, the best guess of
+#    the clean point is
+#    $$\mathbb E[x \mid \tilde x] = \tilde x - \sigma\, \mathbb E[\epsilon \mid \tilde x]
+#      = \tilde x + \sigma^2 \nabla \log p_\sigma(\tilde x).$$
+#    A denoiser and a score are the same object.
+#
+# Line 3 also explains the grid's failure at one level: the optimum predicts only
+# $\mathbb E[\epsilon \mid \tilde x]$, and for a mode of standard deviation $s$ that is
+# $\frac{\sigma}{s^2 + \sigma^2}(\tilde x - m)$, a fraction $\sigma^2 / (s^2 + \sigma^2)$ of
+# the noise's variance; at $\sigma = 0.01$ on the grid's modes ($s = 0.05$) that is 4 %, so
+# the loss can fall only from 2 to 1.92, a faint signal to learn from. The package's network is
+# line 4 exactly:
+
+# %%
+print(inspect.getsource(NoiseConditionalScore.score))
+print(inspect.getsource(NoiseConditionalScore.dsm_loss))
+
+# %% [markdown]
+# Two numerical checks. First, the annealed networks of section 1 against the exact blurred
+# scores, level by level, at blurred data points $\tilde x = x + \sigma\epsilon$ (where the
+# training points were): the median relative difference. Second, Tweedie's formula at one
+# level, $\sigma = 0.34$ on the ring and $0.54$ on the grid (the fourth level): the posterior
+# mean $\mathbb E[x \mid \tilde x]$ computed by Bayes' rule over the 20,000 data points
+# (weights $q_\sigma(\tilde x \mid x_i)$), against $\tilde x + \sigma^2 \nabla\log p_\sigma$ with
+# the exact score, and with the learned one, $\tilde x - \sigma \hat\epsilon$.
+
+# %%
+dsm_errors, tweedie = {}, {}
+g = torch.Generator().manual_seed(3)
+for name, (points, means, std) in mixtures.items():
+    x_clean = points[:2000]
+    for sigma in sigmas[name].tolist():
+        x_tilde = x_clean + sigma * torch.randn(2000, 2, generator=g)
+        exact = lambda y, sigma=sigma, means=means, std=std: mixture_score(y, means, std, sigma)   # noqa: E731
+        dsm_errors[name, sigma] = relative_error(lambda y: annealed[name](y, sigma), exact, x_tilde).median().item()
+    sigma = sigmas[name][3].item()
+    x_tilde = x_clean[:500] + sigma * torch.randn(500, 2, generator=g)
+    weights = torch.softmax(-torch.cdist(x_tilde, points) ** 2 / (2 * sigma ** 2), dim=1)   # p(x_i | x_tilde)
+    bayes = weights @ points                                                     # (500, 2)
+    with torch.no_grad():
+        tweedie[name] = {"sigma": sigma,
+                         "exact score": (x_tilde + sigma ** 2 * mixture_score(x_tilde, means, std, sigma) - bayes).norm(dim=1).mean().item(),
+                         "learned score": (x_tilde + sigma ** 2 * annealed[name](x_tilde, sigma) - bayes).norm(dim=1).mean().item(),
+                         "no denoising": (x_tilde - bayes).norm(dim=1).mean().item()}
+print("median relative difference of the learned score from the exact blurred score, by level:")
+for name in mixtures:
+    print(f"{name:5}", "  ".join(f"{sigma:.3g}: {dsm_errors[name, sigma]:.2f}" for sigma in sigmas[name].tolist()))
+print("\nTweedie: mean distance from Bayes' E[x | x_tilde] over 500 blurred points")
+print(f"{'data':5} {'sigma':>6} {'x_tilde itself':>15} {'exact score':>12} {'learned score':>14}")
+for name, row in tweedie.items():
+    print(f"{name:5} {row['sigma']:6.3f} {row['no denoising']:15.3f} {row['exact score']:12.4f} {row['learned score']:14.3f}")
+
+# %% jupyter={"source_hidden": true} tags=["claim-08-dsm-is-the-score", "hide-input"]
+for name in mixtures:
+    assert dsm_errors[name, sigmas[name][0].item()] < 0.2                  # the largest level: close
+    assert tweedie[name]["exact score"] < 0.03 * tweedie[name]["no denoising"]   # Tweedie = Bayes
+assert max(dsm_errors["ring", s] for s in sigmas["ring"].tolist()) < 0.3       # the ring: every level
+assert max(dsm_errors["grid", s] for s in sigmas["grid"].tolist()[2:]) > 0.4   # the grid: not below 2
+assert tweedie["ring"]["learned score"] < 0.3 * tweedie["ring"]["no denoising"]
+assert 0.3 * tweedie["grid"]["no denoising"] < tweedie["grid"]["learned score"] < 0.75 * tweedie["grid"]["no denoising"]
+
+# %% [markdown]
+# Tweedie's formula with the exact score lands on Bayes' posterior mean, up to the Monte Carlo
+# error of 20,000 points. On the ring the learned network is within about 20 % of the exact
+# score at every level, and its denoiser removes most of the noise's displacement. The grid's
+# 25 modes are a harder function for 64 units a layer: only its two largest levels are that
+# close, below them the median error is around a half or more, and its denoiser removes only
+# about half of the displacement. That is why its annealed samples in section 1 are less
+# sharp than the ring's; a wider network trained longer does better, at a cost in seconds this
+# notebook does not spend.
+
+# %% [markdown]
+# ## 3. DDPM: a fixed chain of noise, and a network that undoes it
+#
+# Annealed Langevin fixes a ladder of noise levels by hand and runs many steps at each. The
+# **denoising diffusion probabilistic model** (DDPM; Ho, Jain and Abbeel 2020, after
+# Sohl-Dickstein et al. 2015) builds the ladder into a model: a *forward* Markov chain adds a
+# little Gaussian noise at each of $T = 1{,}000$ steps until nothing of the data is left, and a
+# network learns the *reverse* chain, one small denoising step at a time. It is a VAE whose
+# encoder is fixed (the forward chain) and whose latent variables $x_1, \dots, x_T$ have the
+# data's shape, so lecture 5's ELBO applies to it term by term.
+#
+# **The forward process.** With a schedule $\beta_1, \dots, \beta_T$ of small variances,
+#
+# $$q(x_t \mid x_{t-1}) = \mathcal N\big(\sqrt{1 - \beta_t}\, x_{t-1},\ \beta_t I\big),
+#   \qquad \text{i.e. } x_t = \sqrt{\alpha_t}\, x_{t-1} + \sqrt{\beta_t}\, z_t,\quad \alpha_t = 1 - \beta_t.$$
+#
+# Each step shrinks the signal a little and adds noise, with the coefficients chosen so that a
+# unit variance stays a unit variance. Its $t$-step marginal has a closed form, by induction:
+#
+# * $t = 1$: $x_1 = \sqrt{\alpha_1}\, x_0 + \sqrt{1 - \alpha_1}\, z_1$.
+# * Suppose $x_{t-1} = \sqrt{\bar\alpha_{t-1}}\, x_0 + \sqrt{1 - \bar\alpha_{t-1}}\, \epsilon'$
+#   with $\bar\alpha_t = \prod_{s \le t} \alpha_s$. Then
+#   $x_t = \sqrt{\alpha_t \bar\alpha_{t-1}}\, x_0 + \sqrt{\alpha_t (1 - \bar\alpha_{t-1})}\,
+#   \epsilon' + \sqrt{\beta_t}\, z_t$.
+# * The two noises are independent Gaussians, so their variances add:
+#   $\alpha_t (1 - \bar\alpha_{t-1}) + 1 - \alpha_t = 1 - \bar\alpha_t$. Hence
+#
+# $$q(x_t \mid x_0) = \mathcal N\big(\sqrt{\bar\alpha_t}\, x_0,\ (1 - \bar\alpha_t) I\big),
+#   \qquad x_t = \sqrt{\bar\alpha_t}\, x_0 + \sqrt{1 - \bar\alpha_t}\, \epsilon .$$
+#
+# Any $x_t$ is one draw away from $x_0$: training never simulates the chain. This is section
+# 2's blurring again, with the signal shrunk by $\sqrt{\bar\alpha_t}$ and the noise level
+# $\sqrt{1 - \bar\alpha_t}$ growing with $t$. Two schedules in the package: DDPM's **linear**
+# $\beta_t$ from $10^{-4}$ to $0.02$, and Nichol and Dhariwal's **cosine** schedule, which
+# defines $\bar\alpha_t$ directly and destroys the signal more evenly over $t$:
+
+# %%
+print(inspect.getsource(linear_betas))
+print(inspect.getsource(cosine_betas))
+alpha_bars = {label: torch.cumprod(1 - betas(1000), 0) for label, betas in (("linear", linear_betas),
+                                                                            ("cosine", cosine_betas))}
+print(f"{'t':>5} " + " ".join(f"{t:>8d}" for t in (1, 10, 100, 250, 500, 750, 1000)))
+for label, a_bar in alpha_bars.items():
+    print(f"{label:>6} sqrt(alpha_bar_t)" + "".join(f"{a_bar[t - 1].sqrt():8.4f} " for t in (1, 10, 100, 250, 500, 750, 1000)))
+
+# %% [markdown]
+# **Exercise 1 (the forward marginal).** Write $x_t$ drawn from $q(x_t \mid x_0)$, given the noise.
+#
+# * `x0`: a float64 tensor of any shape; `eps`: standard normal noise of the same shape;
+#   `t`: a 0-d integer tensor, the step (1-based, as in the paper: `betas[t - 1]` is $\beta_t$);
+#   `betas`: the `(T,)` float64 schedule;
+# * return: $x_t$, a tensor of the shape of `x0`.
+#
+# `torch.cumprod` or `torch.prod` gives $\bar\alpha_t$. The checker names the usual mistakes:
+# $\alpha_t$ where $\bar\alpha_t$ belongs, a missing square root, a variance used as a standard
+# deviation, a product off by one step.
+
+# %%
+def forward_marginal(x0, eps, t, betas):
+    """x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps, alpha_bar_t = prod_{s<=t} (1 - beta_s)."""
+    ### BEGIN SOLUTION
+    alpha_bar = torch.prod(1 - betas[:int(t)])
+    return alpha_bar.sqrt() * x0 + (1 - alpha_bar).sqrt() * eps
+    ### END SOLUTION
+
+
+# %%
+check_forward_marginal(forward_marginal)
+
+# %% [markdown]
+# The package's version, `DDPM.q_sample`, reads $\bar\alpha_t$ from a table computed once
+# (`alpha_bars`, entry $t - 1$ for step $t$) and shapes it to broadcast over a batch of any
+# shape:
+
+# %% tags=["answer-source"]
+print(inspect.getsource(DDPM.q_sample))
+
+# %% [markdown]
+# **Checked: the closed form against the chain.** We take 10,000 of the ring's points in the shipped
+# models' units (divided by 0.25), run the chain one step at a time with the linear schedule,
+# and compare $x_t$ at a few $t$ with one draw of the closed form: the residual
+# $x_t - \sqrt{\bar\alpha_t}\, x_0$ should have mean 0 and variance $1 - \bar\alpha_t$ per
+# coordinate, whichever way $x_t$ was made.
+
+# %%
+ring_model, ring_entry = load_shipped("ddpm2d_ring.pt")
+x0 = mixtures["ring"][0][:10_000] / ring_model.scale     # (10000, 2), model units
+g = torch.Generator().manual_seed(4)
+x_chain, checks, snapshots = x0.clone(), {}, {}
+for t in range(1, 1001):
+    beta = ring_model.betas[t - 1]
+    x_chain = (1 - beta).sqrt() * x_chain + beta.sqrt() * torch.randn(x0.shape, generator=g)   # one step
+    if t in (10, 100, 300, 1000):
+        x_closed = ring_model.q_sample(x0, torch.full((len(x0),), t), torch.randn(x0.shape, generator=g))
+        a_bar = ring_model.alpha_bars[t - 1].item()
+        checks[t] = {"1 - alpha_bar": 1 - a_bar}
+        for label, x_t in (("chain", x_chain), ("closed form", x_closed)):
+            residual = x_t - math.sqrt(a_bar) * x0
+            checks[t][label] = (residual.mean().item(), residual.var(0).mean().item())
+        snapshots[t] = (x_chain[:2000].clone(), x_closed[:2000])
+print(f"{'t':>5} {'1 - alpha_bar_t':>16} {'chain: mean, var of residual':>30} {'closed form: mean, var':>24}")
+for t, row in checks.items():
+    print(f"{t:5d} {row['1 - alpha_bar']:16.4f} {row['chain'][0]:14.4f} {row['chain'][1]:14.4f} "
+          f"{row['closed form'][0]:11.4f} {row['closed form'][1]:11.4f}")
+
+# %% jupyter={"source_hidden": true} tags=["claim-08-forward-marginal", "hide-input"]
+for t, row in checks.items():
+    for label in ("chain", "closed form"):
+        mean, var = row[label]
+        assert abs(mean) < 0.02 and abs(var - row["1 - alpha_bar"]) < 0.03 * row["1 - alpha_bar"] + 1e-4
+assert checks[1000]["1 - alpha_bar"] > 0.9999                              # x_T: almost pure noise
+
+# %% mystnb={"figure": {"caption": "The forward process on the ring (in model units, the data divided by 0.25), run step by step (top) and drawn in one step from the closed form $q(x_t \\mid x_0)$ (bottom), 2,000 points at each $t$: the two rows agree, and by $t = 1{,}000$ nothing of the ring is left.", "name": "fig-08-forward-process"}, "image": {"alt": "Two rows of four square scatter plots, orange on top and blue below, at t = 10, 100, 300 and 1000. At t = 10 both show eight tight clusters on a circle of radius 4; at t = 100 the clusters have spread into eight blobs still on a ring; at t = 300 a fuzzy disk with a faint hole; at t = 1000 a round Gaussian cloud of radius about 3. The two rows look alike at every t."}}
+fig, axes = plt.subplots(2, 4, figsize=(10, 5.2), sharex=True, sharey=True)
+for j, (t, (chain, closed)) in enumerate(snapshots.items()):
+    for i, (points, colour, label) in enumerate(((chain, "#c05621", "chain, step by step"),
+                                                  (closed, "#2b6cb0", "closed form"))):
+        axes[i, j].scatter(points[:, 0], points[:, 1], s=1, alpha=0.4, color=colour)
+        axes[i, j].set_title(f"{label}, t = {t}", fontsize=9)
+        axes[i, j].set_aspect("equal")
+        axes[i, j].set_xlim(-5, 5)
+        axes[i, j].set_ylim(-5, 5)
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# Both ways give the same mean and variance at every $t$; at $t = 1{,}000$,
+# $\bar\alpha_T < 10^{-4}$, so $x_T$ is a standard Gaussian for any data: the reverse chain can
+# start there.
+#
+# ### The reverse process and the ELBO
+#
+# The generative model runs the chain backwards: $p(x_T) = \mathcal N(0, I)$, and Gaussian
+# steps $p_\theta(x_{t-1} \mid x_t) = \mathcal N(\mu_\theta(x_t, t), \sigma_t^2 I)$. For small
+# $\beta_t$ the true reverse step is close to Gaussian, so this family can fit it. As in
+# lecture 5, the forward chain is the encoder and Jensen's inequality gives a bound on
+# $-\log p_\theta(x_0)$; regrouped (Ho et al., their eq. 5), it is a sum of KL divergences:
+#
+# $$-\log p_\theta(x_0) \le \underbrace{\mathrm{KL}\big(q(x_T \mid x_0) \,\|\, p(x_T)\big)}_{L_T}
+#   + \sum_{t=2}^{T} \underbrace{\mathrm{KL}\big(q(x_{t-1} \mid x_t, x_0) \,\|\, p_\theta(x_{t-1}
+#   \mid x_t)\big)}_{L_{t-1}} \underbrace{-\, \log p_\theta(x_0 \mid x_1)}_{L_0}.$$
+#
+# The trick is the conditioning on $x_0$: the forward step *given the clean point*,
+# $q(x_{t-1} \mid x_t, x_0) \propto q(x_t \mid x_{t-1})\, q(x_{t-1} \mid x_0)$, is a product of two
+# Gaussians in $x_{t-1}$, hence a Gaussian with a closed form,
+#
+# $$\tilde\mu_t = \frac{\sqrt{\bar\alpha_{t-1}}\,\beta_t}{1 - \bar\alpha_t}\, x_0 +
+#   \frac{\sqrt{\alpha_t}\,(1 - \bar\alpha_{t-1})}{1 - \bar\alpha_t}\, x_t, \qquad
+#   \tilde\beta_t = \frac{1 - \bar\alpha_{t-1}}{1 - \bar\alpha_t}\, \beta_t ,$$
+#
+# and every $L_{t-1}$ is a KL between two Gaussians: lecture 5's formula, per dimension.
+# $L_T$ has no parameters (and is almost 0), $L_0$ is a Gaussian log-likelihood.
+
+# %%
+print(inspect.getsource(DDPM.posterior))
+print(inspect.getsource(gaussian_kl))
+
+# %% [markdown]
+# **From the KL to the simple loss.** Write $x_0$ through the noise, $x_0 = (x_t -
+# \sqrt{1 - \bar\alpha_t}\,\epsilon) / \sqrt{\bar\alpha_t}$, and the posterior mean becomes
+# $\tilde\mu_t = \frac{1}{\sqrt{\alpha_t}}\big(x_t - \frac{\beta_t}{\sqrt{1 - \bar\alpha_t}}\,
+# \epsilon\big)$. So let the network predict the noise, $\hat\epsilon_\theta(x_t, t)$, and put it
+# in the same place:
+#
+# $$\mu_\theta(x_t, t) = \frac{1}{\sqrt{\alpha_t}}\Big(x_t - \frac{\beta_t}{\sqrt{1 -
+#   \bar\alpha_t}}\, \hat\epsilon_\theta(x_t, t)\Big).$$
+#
+# With both variances fixed to $\sigma_t^2$, the KL is the squared distance of the means over
+# $2\sigma_t^2$:
+#
+# $$L_{t-1} = \frac{|\tilde\mu_t - \mu_\theta|^2}{2\sigma_t^2} + \text{const}
+#   = \frac{\beta_t^2}{2 \sigma_t^2\, \alpha_t\, (1 - \bar\alpha_t)}\,
+#   \big|\epsilon - \hat\epsilon_\theta(x_t, t)\big|^2 + \text{const}.$$
+#
+# Each term of the ELBO is section 2's noise prediction at the noise level of step $t$, with a
+# weight. Ho et al. found that dropping the weights trains better samples, and that is DDPM's
+# loss, with $t$ drawn uniformly:
+#
+# $$L_\mathrm{simple} = \mathbb E_{t, x_0, \epsilon}\, \big|\epsilon - \hat\epsilon_\theta
+#   \big(\sqrt{\bar\alpha_t}\, x_0 + \sqrt{1 - \bar\alpha_t}\, \epsilon,\ t\big)\big|^2 .$$
+#
+# By section 2 the optimal $\hat\epsilon$ is $-\sqrt{1 - \bar\alpha_t}$ times the score of
+# $q(x_t)$: a DDPM is a noise-conditional score network on the levels $\sqrt{1 - \bar\alpha_t}$.
+#
+# **Exercise 2 (the noise-prediction loss).** Write $L_\mathrm{simple}$ for one draw of $t$
+# and $\epsilon$ per example.
+#
+# * `eps_net`: a function `eps_net(x_t, t)` returning the predicted noise, shaped like `x_t`;
+#   `x0`: a float64 batch `(B, ...)`; `t`: `(B,)` integer steps (1-based); `eps`: the noise,
+#   shaped like `x0`; `alpha_bars`: the `(T,)` table, $\bar\alpha_t$ at index `t - 1`;
+# * return: the loss of each example, summed over its dimensions, shape `(B,)`.
+#
+# The checker names the usual mistakes: the network given $x_0$ instead of $x_t$, the
+# prediction compared with $x_0$, a mean over dimensions, missing square roots, `alpha_bars[t]`
+# for `alpha_bars[t - 1]`.
+
+# %%
+def eps_loss(eps_net, x0, t, eps, alpha_bars):
+    """|| eps - eps_net(x_t, t) ||^2 per example, x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps."""
+    ### BEGIN SOLUTION
+    a_bar = alpha_bars[t - 1].reshape(-1, *([1] * (x0.dim() - 1)))     # (B, 1, ..., 1)
+    x_t = a_bar.sqrt() * x0 + (1 - a_bar).sqrt() * eps
+    return (eps - eps_net(x_t, t)).pow(2).flatten(1).sum(1)
+    ### END SOLUTION
+
+
+# %%
+check_eps_loss(eps_loss)
+
+# %% [markdown]
+# The package's loss draws $t$ and $\epsilon$ itself:
+
+# %% tags=["answer-source"]
+print(inspect.getsource(DDPM.training_loss))
+
+# %% [markdown]
+# ### Sampling: one reverse step at a time
+#
+# Sampling is **ancestral**: draw $x_T \sim \mathcal N(0, I)$ and for $t = T, \dots, 1$ draw
+# $x_{t-1} = \mu_\theta(x_t, t) + \sigma_t z$, $z \sim \mathcal N(0, I)$, except at the last
+# step, which returns its mean (noise there would only blur the sample). With $\sigma_t^2 =
+# \beta_t$ this is Langevin-like: a step along the predicted score plus a little noise.
+# $T = 1{,}000$ network passes per sample: slow, and section 5 returns to it.
+#
+# **Exercise 3 (one ancestral step).** Write $x_{t-1}$ from $x_t$.
+#
+# * `x_t`: a float64 tensor of any shape; `t`: a 0-d integer tensor (1-based); `eps_hat`: the
+#   network's prediction, shaped like `x_t`; `z`: a standard normal draw of the same shape;
+#   `betas`: the `(T,)` schedule;
+# * return: $x_{t-1} = \frac{1}{\sqrt{\alpha_t}}\big(x_t - \frac{\beta_t}{\sqrt{1 -
+#   \bar\alpha_t}}\,\hat\epsilon\big) + \sqrt{\beta_t}\, z$, with no noise at $t = 1$.
+#
+# The checker names the usual mistakes: noise at $t = 1$, the variance used as a standard
+# deviation, all the noise subtracted at once, the division by $\sqrt{\alpha_t}$ missing or
+# replaced by $\sqrt{\bar\alpha_t}$, the prediction added instead of subtracted.
+
+# %%
+def ancestral_step(x_t, t, eps_hat, z, betas):
+    """x_{t-1} = (x_t - beta_t / sqrt(1 - alpha_bar_t) eps_hat) / sqrt(alpha_t) + sqrt(beta_t) z."""
+    ### BEGIN SOLUTION
+    t = int(t)
+    beta, alpha_bar = betas[t - 1], torch.prod(1 - betas[:t])
+    mean = (x_t - beta / (1 - alpha_bar).sqrt() * eps_hat) / (1 - beta).sqrt()
+    return mean + beta.sqrt() * z if t > 1 else mean
+    ### END SOLUTION
+
+
+# %%
+check_ancestral_step(ancestral_step)
+
+# %% [markdown]
+# The package's reverse step and sampler. It uses $\sigma_t^2 = \tilde\beta_t$, the
+# posterior's variance, rather than $\beta_t$ (Ho et al. found both work; $\tilde\beta_t$ is
+# the right one when the data are a single point, $\beta_t$ when they are a unit Gaussian); at
+# $t = 1$, where $\tilde\beta_1 = 0$, the ELBO's decoder term uses $\beta_1$. The `else`
+# branch is the deterministic DDIM sampler of section 5.
+
+# %% tags=["answer-source"]
+print(inspect.getsource(DDPM.reverse_mean_var))
+print(inspect.getsource(DDPM.sample))
+
+# %% [markdown]
+# ### DDPM on the ring and the grid
+#
+# The course ships a DDPM for each mixture: the noise predictor is an MLP of three hidden layers
+# of 128 units on $x_t$ and 32 sinusoidal features of $t/T$; $T = 1{,}000$ with the linear
+# schedule; 10,000 steps of $L_\mathrm{simple}$ on batches of 512, on five seeds each (the
+# command: "About these numbers"). One detail matters: the model works on the data divided by
+# `SCALE` $= 0.25$. In the data's own units the ring's modes have a standard deviation of 0.01,
+# the size of the last reverse steps' noise ($\sqrt{\beta_1} = 0.01$), and the network would
+# have to place its samples with that precision; four times larger, they are easy targets
+# (the training module's docstring records 22 % high-quality samples on the ring at scale 1,
+# 96 % at 0.25). Samples are multiplied back by 0.25, and the ELBO of the scaled points is
+# corrected by $D \log 0.25$ nats (the Jacobian of the scaling), so that every number below
+# is in the data's units. The learning curves (one $t$ per point, so both are noisy):
+
+# %%
+ddpm_2d = {"ring": ring_model}
+ddpm_2d["grid"], grid_entry = load_shipped("ddpm2d_grid.pt")
+ddpm_entries = {"ring": ring_entry, "grid": grid_entry}
+for name, model in ddpm_2d.items():
+    print(f"{name}: {sum(p.numel() for p in model.parameters()):,} parameters, config {ddpm_entries[name]['config']}")
+
+# %% mystnb={"figure": {"caption": "Learning curves of the two shipped 2-d DDPMs: $L_\\mathrm{simple}$ per 250 steps (the panels' axis says NLL, the course's label for every curve; here it is the noise-prediction loss), training dashed (the mean of the batches since the last point) and validation solid (one $t$ per point).", "name": "fig-08-ddpm2d-curves"}, "image": {"alt": "Two small line plots over 10,000 steps. ddpm2d_ring.pt: the loss falls from above 0.48 to about 0.42 by step 6,000 and then wanders around it, training and validation close together and jagged. ddpm2d_grid.pt: the loss falls from about 1.1 to 0.78 by step 3,000 and flattens near 0.71, the two curves on top of each other."}}
+plot_checkpoint_curves(["ddpm2d_ring.pt", "ddpm2d_grid.pt"], manifest)
+plt.show()
+
+# %% [markdown]
+# **Samples over the reverse process.** 2,500 points from $x_T \sim \mathcal N(0, I)$ through
+# all 1,000 ancestral steps (`reverse_result` keeps 100 evenly spaced frames of the path; the
+# widget of section 7 scrubs through all of them). The structure appears late: through
+# the first half of the chain the cloud only widens, and the modes separate in the last few
+# hundred steps, where the noise level becomes smaller than their spacing.
+
+# %%
+frames = (0, 50, 80, 90, 95, 100)                        # of 100: step t = 1000 (1 - frame / 100)
+with one_thread():                                       # 2 x 1,000 passes over 2,500 points
+    strips = {name: [reverse_result(ddpm_2d, name, steps=1000, frame=k, num=2500, seed=0) for k in frames]
+              for name in ddpm_2d}
+
+# %% mystnb={"figure": {"caption": "The ring's DDPM sampling: 2,500 points after 0, 50, 80, 90, 95 and all 100 frames of the 1,000 ancestral steps (a frame is 10 steps), in the data's units. The cloud widens first; the ring forms in the last fifth of the chain.", "name": "fig-08-reverse-ring"}, "image": {"alt": "Six square scatter plots of orange points. The first, pure noise, is a round cloud; at frame 50 a wider round cloud; at frame 80 a ring of eight blurred clumps with a hole in the middle; at 90 eight separate blobs on a circle; at 95 eight tight blobs; the samples are eight small dots with a few stray points between them."}}
+draw_reverse_strip(strips["ring"])
+plt.show()
+
+# %% mystnb={"figure": {"caption": "The grid's DDPM sampling, the same frames: the cloud widens into a square by frame 50, and the 5 x 5 lattice has emerged, blurred, by frame 80.", "name": "fig-08-reverse-grid"}, "image": {"alt": "Six square scatter plots of orange points. The first, pure noise, is a small round cloud in the middle of the panel; at frame 50 a uniform square patch about half the panel's width; at frame 80 a 5 by 5 lattice of fuzzy clusters; at 90 and 95 the clusters tighten; the samples are 25 small dots with a few stray points between them."}}
+draw_reverse_strip(strips["grid"])
+plt.show()
+
+# %% [markdown]
+# **The ELBO, term by term.** `DDPM.elbo_terms` computes every term of the bound for each test
+# point (one draw of $x_t$ per term): $L_T$, the 999 KL terms, and $L_0$. Which steps hold the
+# bound? On 250 test points of each mixture, the share of the KL terms' sum in the first
+# 100 steps, and the bound against the data's entropy $H$ (lecture 7: any model's expected
+# test NLL is $H$ plus a KL, so the gap above $H$ is how far the model is from the data, in
+# nats; here the gap also holds the bound's own slack):
+
+# %%
+print(inspect.getsource(DDPM.elbo_terms))
+
+# %%
+elbo_rows = {}
+for name, model in ddpm_2d.items():
+    test = mixture_splits(name, ddpm_entries[name]["seed"])["test"][:250]
+    torch.manual_seed(0)
+    with one_thread():
+        terms = model.elbo_terms(test / model.scale)     # 1,000 passes over 250 points
+    kl_by_t = terms["kl"].mean(1)                         # (999,): L_{t-1} for t = 2..T, averaged
+    neg_elbo = terms["total"].mean().item() + 2 * math.log(model.scale)   # in the data's units
+    elbo_rows[name] = {"kl_by_t": kl_by_t, "first_100": kl_by_t[:99].sum().item() / kl_by_t.sum().item(),
+                       "prior": terms["prior"].mean().item(), "decoder": terms["decoder"].mean().item(),
+                       "neg_elbo": neg_elbo, "entropy": mixture_entropy(name)[0]}
+print(f"{'data':5} {'L_T':>8} {'sum of KLs':>11} {'L_0':>8} {'share of KLs in t <= 100':>25} "
+      f"{'-ELBO':>8} {'entropy':>8} {'manifest (2,000 points)':>27}")
+for name, row in elbo_rows.items():
+    print(f"{name:5} {row['prior']:8.4f} {row['kl_by_t'].sum():11.3f} {row['decoder']:8.3f} "
+          f"{100 * row['first_100']:24.1f} % {row['neg_elbo']:8.3f} {row['entropy']:8.3f} "
+          f"{ddpm_entries[name]['test_loss']:27.3f}")
+
+# %% mystnb={"figure": {"caption": "Where the DDPMs' ELBO lies: the KL term $L_{t-1}$ of each step $t$ (mean over 250 test points, one draw each, log scales), for the ring and the grid. The first steps, where the noise is as small as the modes, hold most of the bound.", "name": "fig-08-elbo-by-t"}, "image": {"alt": "A line plot with t from 2 to 1000 on a logarithmic horizontal axis and the KL term in nats on a logarithmic vertical axis. Both curves start near 1 nat at t = 2 and fall steadily to about 0.001 (ring, near t = 150) or 0.0006 (grid, near t = 300); each then rises to a bump near 0.005 to 0.01 nats between t = 300 and 700, and falls to 0.0001 or less at t = 1000."}}
+fig, ax = plt.subplots(figsize=(6.5, 3.6))
+for name, row in elbo_rows.items():
+    ax.plot(range(2, 1001), row["kl_by_t"].clamp(min=1e-6).numpy(), lw=1, label=name)
+ax.set_xscale("log")
+ax.set_yscale("log")
+ax.set_xlabel("step t")
+ax.set_ylabel("L_{t-1} (nats)")
+ax.legend()
+ax.grid(alpha=0.3)
+fig.tight_layout()
+plt.show()
+
+# %% jupyter={"source_hidden": true} tags=["claim-08-elbo", "hide-input"]
+for name, row in elbo_rows.items():
+    assert (row["kl_by_t"] >= 0).all() and 0 <= row["prior"] < 0.01               # L_T: almost 0
+    assert row["first_100"] > 0.5                                                # t <= 100 hold most
+    assert row["neg_elbo"] > row["entropy"]                                      # a bound above H
+    assert abs(row["neg_elbo"] - ddpm_entries[name]["test_loss"]) < 0.15         # 250 vs 2,000 points
+    assert all(s["gap"] > 0.1 for s in ddpm_entries[name]["seeds"])              # every seed, well above H
+
+# %% [markdown]
+# The prior term is a few thousandths of a nat at most (the chain ends in noise whatever the
+# data), and most of the bound sits in the first hundred of the thousand steps, where the noise
+# is as small as the modes: the later steps, which decide the coarse layout, cost few nats. Both bounds lie above
+# the data's entropy, on every seed of the manifest, by more than lecture 7's flows' gaps of a
+# few hundredths of a nat: $L_\mathrm{simple}$ weights every step alike, so training did not
+# minimise this bound, and the bound itself has slack. A DDPM's ELBO is a poor likelihood
+# score for it, and the papers that need good likelihoods train other weightings.
+#
+# ### DDPM beside the GAN and the flow: lecture 6's mode table
+#
+# The mode-coverage protocol of lecture 6 on the DDPMs' samples: the mean over the five seeds
+# in the manifest (each scored on 10,000 samples), and the first seed re-measured here on the
+# 2,500 samples drawn above for the figures; beside lecture 6's GANs and lecture 7's spline
+# flows (five seeds each).
+
+# %%
+gan_runs = json.loads((CHECKPOINT_DIR / "gan_toy_modes.json").read_text())["rows"]
+mode_table = {}
+for name in ddpm_2d:
+    ddpm_seeds = ddpm_entries[name]["seeds"]
+    num_modes = ddpm_seeds[0]["num_modes"]
+    _, means, std = mixtures[name]
+    again = mode_coverage(strips[name][-1]["x"], means, std)      # the last frame: the 2,500 samples
+    mode_table[name] = {
+        "DDPM, seed 0, re-measured (2,500 samples)": (again["modes"], again["high_quality"]),
+        "DDPM (mean of 5 seeds)": (np.mean([s["modes"] for s in ddpm_seeds]),
+                                   np.mean([s["high_quality"] for s in ddpm_seeds])),
+        "spline flow (lecture 7)": (np.mean([s["modes"] for s in manifest[f"flow2d_{name}.pt"]["seeds"]]),
+                                    np.mean([s["high_quality"] for s in manifest[f"flow2d_{name}.pt"]["seeds"]]))}
+    for remedy, label in (("none", "GAN (lecture 6)"), ("r1", "GAN + R1 penalty (lecture 6)")):
+        runs = [r for r in gan_runs if (r["dataset"], r["remedy"]) == (name, remedy)]
+        mode_table[name][label] = (np.mean([r["modes"] for r in runs]), np.mean([r["high_quality"] for r in runs]))
+    mode_table[name]["num_modes"] = num_modes
+print(f"{'data':5} {'model (5 seeds each)':42} {'modes captured':>14} {'high quality':>13}")
+for name, rows_ in mode_table.items():
+    for label, value in rows_.items():
+        if label != "num_modes":
+            print(f"{name:5} {label:42} {value[0]:5.1f} / {rows_['num_modes']:<3} {100 * value[1]:9.1f} %")
+print("\nDDPM seeds, high quality:", {name: [round(100 * s["high_quality"], 1) for s in ddpm_entries[name]["seeds"]]
+                                     for name in ddpm_2d})
+
+# %% jupyter={"source_hidden": true} tags=["claim-08-ddpm-mode-table", "hide-input"]
+for name, total in (("ring", 8), ("grid", 25)):
+    seeds_ = ddpm_entries[name]["seeds"]
+    assert len(seeds_) >= 5 and all(s["modes"] == total for s in seeds_)          # every mode, every seed
+    assert mode_table[name]["DDPM (mean of 5 seeds)"][1] >= 0.95                    # the issue's target
+    again_modes, again_hq = mode_table[name]["DDPM, seed 0, re-measured (2,500 samples)"]
+    assert again_modes == total and abs(again_hq - seeds_[0]["high_quality"]) < 0.03   # the manifest holds
+table_hq = {name: {label: value[1] for label, value in rows_.items() if label != "num_modes"}
+            for name, rows_ in mode_table.items()}
+assert abs(table_hq["ring"]["DDPM (mean of 5 seeds)"] - table_hq["ring"]["spline flow (lecture 7)"]) < 0.01
+assert table_hq["grid"]["DDPM (mean of 5 seeds)"] > table_hq["grid"]["spline flow (lecture 7)"] + 0.01
+assert table_hq["ring"]["GAN + R1 penalty (lecture 6)"] > table_hq["ring"]["DDPM (mean of 5 seeds)"] + 0.01
+assert abs(table_hq["grid"]["GAN + R1 penalty (lecture 6)"] - table_hq["grid"]["DDPM (mean of 5 seeds)"]) < 0.01
+assert mode_table["ring"]["GAN (lecture 6)"][0] < 8 and mode_table["grid"]["GAN (lecture 6)"][0] < 25
+
+# %% [markdown]
+# The DDPMs capture every mode on every seed, like the flows and unlike the plain GAN, with at
+# least 95 % high-quality samples on average, the course's target: as sharp as the flows on
+# the ring and sharper on the grid. On the ring the R1-penalised GAN is sharper still; on the
+# grid the DDPM matches it. The budgets differ
+# (20,000 GAN steps, 5,000 flow steps, 10,000 DDPM steps, and a DDPM sample costs 1,000 network
+# passes): this compares these runs, not the families at their best.
