@@ -49,7 +49,7 @@
 #
 # Three exercises sit in section 3, beside the ideas they practise: the forward marginal, the
 # noise-prediction loss and one step of ancestral sampling, each checked by a function of the
-# package that names the usual mistakes. The small models of sections 1 and 2 train live; the
+# package that names the usual mistakes. The small score models of section 1 train live; the
 # others load from checkpoints shipped with the course ("About these numbers", after
 # section 6, says how they were made).
 #

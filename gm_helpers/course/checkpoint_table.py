@@ -51,12 +51,23 @@ DESCRIPTIONS = {
     "digit_flow.pt": ("MAF of {num_layers} MADE layers (1 hidden layer of {hidden[0]}), {dequantizer} "
                       "dequantization ({deq_layers} conditional coupling layers of {deq_hidden[0]}): a "
                       "bound on the discrete NLL", "—", "< 97.8 (FVSBN), then towards the VAE's 90.6"),
+    "ddpm2d_ring.pt": ("DDPM, MLP noise predictor {hidden}, T = {T}, {schedule} schedule, points / "
+                       "{scale}; 2-d ring of 8 Gaussians (lecture 6's)", "—", "8/8 modes, ≥ 95 % high quality"),
+    "ddpm2d_grid.pt": ("DDPM, MLP noise predictor {hidden}, T = {T}, {schedule} schedule, points / "
+                       "{scale}; 2-d grid of 25 Gaussians (lecture 6's)", "—", "25/25 modes, ≥ 95 % high quality"),
+    "masked_diffusion.pt": ("masked (absorbing-state) diffusion: an any-order autoregressive model, U-Net "
+                            "of widths {widths}, no time input: a bound on the NLL", "—",
+                            "< 97.8 (FVSBN), then < 91.1 (NADE)"),
 }
 # lecture 06: no likelihood; scored by the digit classifier (gm_helpers.digits)
 OTHER = {
     "digit_classifier.pt": "digit classifier (CNN, width {width}) trained on 8,000 labelled test digits",
     "dcgan.pt": "DCGAN generator, latent {latent}, width {width}",
     "gated_pixelcnn_samples.pt": "1,000 samples of gated_pixelcnn.pt, bit-packed",
+    "digit_flow_samples.pt": "1,000 samples of digit_flow.pt, bit-packed",
+    "ddpm.pt": "DDPM on binarized digits (±1), U-Net of widths {widths}, T = {T}, {schedule} schedule, "
+               "trained on the simple loss",
+    "ddpm_samples.pt": "10,000 samples of ddpm.pt, bit-packed",
 }
 DEFAULTS = {"latent": 50, "beta": 1, "k": 1}  # the VAE's defaults, for configs that omit them
 BEGIN = "<!-- checkpoint table: python -m gm_helpers.course checkpoint-table -->"
@@ -83,12 +94,28 @@ def flow2d_cell(entry: dict) -> str:
             f"{min(gaps):.3f}–{max(gaps):.3f} above it, {found})")
 
 
+def ddpm2d_cell(entry: dict) -> str:
+    """A 2-d DDPM: its negative ELBO against the data's entropy, and the seeds' mode table."""
+    seeds = entry["seeds"]
+    quality = [row["high_quality"] for row in seeds]
+    fewest, modes = min(row["modes"] for row in seeds), seeds[0]["num_modes"]
+    found = f"all {modes} modes in each" if fewest == modes else f"at least {fewest} of {modes} modes"
+    return (f"−ELBO **{entry['test_loss']:.3f}**, {entry['test_loss'] - entry['entropy']:.3f} above the "
+            f"data's entropy {entry['entropy']:.3f} (seed {entry['seed']}); {len(seeds)} seeds: {found}, "
+            f"{sum(quality) / len(quality):.1%} high-quality samples on average")
+
+
 def nll_cell(entry: dict) -> str:
     """Likelihood models: the exact test NLL. Latent-variable models: the importance-sampled
     estimate and the -ELBO. The autoencoder has no likelihood: its squared error. A 2-d flow:
     ``flow2d_cell``."""
     if entry["model"] == "spline_flow":
         return flow2d_cell(entry)
+    if entry["model"] == "ddpm_2d":
+        return ddpm2d_cell(entry)
+    if entry["model"] == "masked_diffusion":   # test_nll: the bound, 16 stratified draws of m
+        return (f"**{entry['test_nll']:.2f}** ({entry['test_nll'] / (784 * math.log(2)):.3f} bits/dim; "
+                f"bound, {eval_samples(entry)} stratified draws of the masked count per digit)")
     if "test_nll" not in entry:
         return f"— (squared error {entry['test_loss']:.2f} per image)"
     dims = 784 * (3 if entry.get("data") == "colour" else 1)  # pixels x channels
@@ -109,6 +136,8 @@ def other_cell(entry: dict) -> str:
     if entry["model"] == "digit_classifier":
         return (f"held-out accuracy {entry['held_out_accuracy']:.1%}; Fréchet distance real vs "
                 f"real (10,000 train vs 10,000 valid) {entry['frechet_real_vs_real']:.2f}")
+    if entry["model"] == "ddpm":
+        return f"simple loss (squared error of the predicted noise) on the test digits {entry['test_loss']:.2f}"
     if entry["model"] == "dcgan":
         low = min(entry["class_fractions"])
         return (f"Fréchet distance {entry['frechet']:.2f} (10,000 samples vs valid); every digit "
@@ -132,7 +161,7 @@ def table() -> str:
         rows.append(f"| `{name}` | {what} | {nll_cell(entry)} | {paper} | {target} | "
                     f"{length} | {entry['wall_time_s'] / 60:.0f} min | {entry['hardware']} |")
     rows += ["", "| file | what | measured | epochs | wall time | hardware |", "|---|---|---|---|---|---|"]
-    for name in OTHER:
+    for name in (n for n in OTHER if n in manifest):
         entry = manifest[name]
         rows.append(f"| `{name}` | {OTHER[name].format(**entry.get('config', {}))} | "
                     f"{other_cell(entry)} | {entry.get('epochs', '—')} | "

@@ -34,6 +34,7 @@ from gm_helpers.training.checkpoint import (
     read_manifest,
     record_in_manifest,
 )
+from gm_helpers.training.diffusion_tables import sample_in_chunks
 from gm_helpers.training.resume import output_paths
 from gm_helpers.training.saving import atomic_save, save_checkpoint
 
@@ -148,8 +149,8 @@ def _sampler(model, steps: int | None = None):
     parameters = inspect.signature(getattr(model, "sample", lambda: None)).parameters
     if "generator" in parameters:
         extra = {"steps": steps} if steps is not None and "steps" in parameters else {}
-        def draw(num, seed):
-            x = model.sample(num, generator=torch.Generator().manual_seed(seed), **extra)
+        def draw(num, seed):   # in chunks of the model's eval_batch_size, where it has one
+            x = sample_in_chunks(model, num, torch.Generator().manual_seed(seed), **extra)
             return x.view(num, 1, 28, 28) if x.dim() == 2 else x   # (N, 784) digits as images
         return draw
     return None

@@ -37,15 +37,24 @@ from gm_helpers.data import load_binarized_mnist
 from gm_helpers.training.checkpoint import CheckpointError, hardware, load_shipped
 
 
+def sample_in_chunks(model, num: int, generator, **kwargs) -> torch.Tensor:
+    """``model.sample`` in chunks of the model's ``eval_batch_size`` (a U-Net on 10,000 digits at
+    once needs gigabytes of activations), one generator drawn on in turn: the same seed gives the
+    same samples."""
+    chunk = getattr(model, "eval_batch_size", None) or num
+    with torch.no_grad():
+        return torch.cat([model.sample(min(chunk, num - start), generator=generator, **kwargs)
+                          for start in range(0, num, chunk)])
+
+
 def sample_with_steps(model, num: int, steps: int, seed: int) -> torch.Tensor:
     """``num`` binary digits (N, 1, 28, 28) in ``steps`` sampling steps: a DDPM with steps >= T
     samples ancestrally (all T steps), else by DDIM; masked diffusion unmasks in ``steps`` rounds."""
     g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        if hasattr(model, "T"):
-            x = model.sample(num, steps=None if steps >= model.T else steps, generator=g)
-        else:
-            x = model.sample(num, steps=steps, generator=g)
+    if hasattr(model, "T"):
+        x = sample_in_chunks(model, num, g, steps=None if steps >= model.T else steps)
+    else:
+        x = sample_in_chunks(model, num, g, steps=steps)
     return x.reshape(num, 1, 28, 28)
 
 
