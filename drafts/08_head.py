@@ -24,8 +24,9 @@
 # **Diffusion models**, the family behind today's image generators, take another route: they
 # never model the data directly. They learn to **remove a little noise**, and generate by
 # starting from pure noise and removing it step by step. One network, trained by a plain
-# regression loss, gives a sampler, a bound on the likelihood, and (for binary digits) an
-# autoregressive model over every ordering of the pixels at once.
+# regression loss, gives a sampler and a bound on the likelihood; for binary digits, a
+# diffusion that masks pixels instead of adding noise is an autoregressive model over every
+# ordering of the pixels at once.
 #
 # **What you will learn**
 #
@@ -36,26 +37,24 @@
 # * **denoising score matching**: estimating the score of noisy data is the same as predicting
 #   the noise that was added, checked numerically;
 # * **DDPM**: a fixed chain that adds Gaussian noise, its closed-form marginal checked against
-#   the simulated chain, the ELBO written as a sum of lecture 5's Gaussian KL terms, the
-#   simplified loss, and 2-d models on lecture 6's ring and grid beside the GAN and lecture 7's
-#   flow;
-# * digits: samples over the reverse process, the label histogram and the Fréchet distance
-#   beside the DCGAN, the VAE, the PixelCNN and the flow; sampling steps against quality and
-#   cost (deterministic DDIM sampling), beside the PixelCNN's 784 sequential passes;
-# * **masked diffusion** on binary digits: its bound on the NLL in nats beside every model of the
-#   course, and why it is an **any-order autoregressive model** — lecture 2's "the ordering
-#   matters", measured on one network;
-# * a widget that scrubs through the reverse process, in 2-d and on digits.
+#   the simulated chain, its posterior derived, the ELBO written as a sum of lecture 5's
+#   Gaussian KL terms, the simplified loss, and 2-d models on lecture 6's ring and grid beside
+#   the GAN and lecture 7's flow;
+# * **masked diffusion** on binary digits: its bound on the NLL in nats beside every model of
+#   the course, and why it is an **any-order autoregressive model** — lecture 2's "the ordering
+#   matters", measured on one network; sampling in fewer rounds than pixels;
+# * a widget that scrubs through the reverse process, with ancestral and deterministic (DDIM)
+#   sampling.
 #
 # Three exercises sit in section 3, beside the ideas they practise: the forward marginal, the
 # noise-prediction loss and one step of ancestral sampling, each checked by a function of the
 # package that names the usual mistakes. The small score models of section 1 train live; the
 # others load from checkpoints shipped with the course ("About these numbers", after
-# section 6, says how they were made).
+# section 5, says how they were made).
 #
 # **Prerequisites:** lecture 2 (orderings), lecture 3 (NADE and order-agnostic MADE), lecture 5
-# (the ELBO and the Gaussian KL), lecture 6 (the mode table and the Fréchet distance) and
-# lecture 7's table of likelihoods.
+# (the ELBO and the Gaussian KL), lecture 6 (the 2-d mixtures and the mode table) and lecture
+# 7's table of likelihoods.
 #
 # **Study time:** about 85 minutes of reading and 20 minutes of exercises.
 

@@ -14,7 +14,6 @@ from gm_helpers.analysis.mixtures import (
     mode_shares,
     sample_mixture,
 )
-from gm_helpers.analysis.sample_quality import class_fractions, feature_statistics, frechet_distance, logits
 from gm_helpers.analysis.scores import (
     NoiseConditionalScore,
     annealed_langevin,
@@ -22,7 +21,7 @@ from gm_helpers.analysis.scores import (
     langevin,
     mixture_score,
 )
-from gm_helpers.analysis.timing import cpu_time, one_thread
+from gm_helpers.analysis.timing import one_thread
 from gm_helpers.data import load_binarized_mnist
 from gm_helpers.exercises.diffusion import check_ancestral_step, check_eps_loss, check_forward_marginal
 from gm_helpers.models.diffusion import DDPM, cosine_betas, gaussian_kl, linear_betas
@@ -31,7 +30,6 @@ from gm_helpers.models.unet import UNet
 from gm_helpers.training.checkpoint import (
     CHECKPOINT_DIR,
     load_shipped,
-    load_shipped_samples,
     shipped_manifest,
 )
 from gm_helpers.training.diffusion2d import SCALE, fit_score

@@ -24,8 +24,9 @@
 # **Diffusion models**, the family behind today's image generators, take another route: they
 # never model the data directly. They learn to **remove a little noise**, and generate by
 # starting from pure noise and removing it step by step. One network, trained by a plain
-# regression loss, gives a sampler, a bound on the likelihood, and (for binary digits) an
-# autoregressive model over every ordering of the pixels at once.
+# regression loss, gives a sampler and a bound on the likelihood; for binary digits, a
+# diffusion that masks pixels instead of adding noise is an autoregressive model over every
+# ordering of the pixels at once.
 #
 # **What you will learn**
 #
@@ -36,26 +37,24 @@
 # * **denoising score matching**: estimating the score of noisy data is the same as predicting
 #   the noise that was added, checked numerically;
 # * **DDPM**: a fixed chain that adds Gaussian noise, its closed-form marginal checked against
-#   the simulated chain, the ELBO written as a sum of lecture 5's Gaussian KL terms, the
-#   simplified loss, and 2-d models on lecture 6's ring and grid beside the GAN and lecture 7's
-#   flow;
-# * digits: samples over the reverse process, the label histogram and the Fréchet distance
-#   beside the DCGAN, the VAE, the PixelCNN and the flow; sampling steps against quality and
-#   cost (deterministic DDIM sampling), beside the PixelCNN's 784 sequential passes;
-# * **masked diffusion** on binary digits: its bound on the NLL in nats beside every model of the
-#   course, and why it is an **any-order autoregressive model** — lecture 2's "the ordering
-#   matters", measured on one network;
-# * a widget that scrubs through the reverse process, in 2-d and on digits.
+#   the simulated chain, its posterior derived, the ELBO written as a sum of lecture 5's
+#   Gaussian KL terms, the simplified loss, and 2-d models on lecture 6's ring and grid beside
+#   the GAN and lecture 7's flow;
+# * **masked diffusion** on binary digits: its bound on the NLL in nats beside every model of
+#   the course, and why it is an **any-order autoregressive model** — lecture 2's "the ordering
+#   matters", measured on one network; sampling in fewer rounds than pixels;
+# * a widget that scrubs through the reverse process, with ancestral and deterministic (DDIM)
+#   sampling.
 #
 # Three exercises sit in section 3, beside the ideas they practise: the forward marginal, the
 # noise-prediction loss and one step of ancestral sampling, each checked by a function of the
 # package that names the usual mistakes. The small score models of section 1 train live; the
 # others load from checkpoints shipped with the course ("About these numbers", after
-# section 6, says how they were made).
+# section 5, says how they were made).
 #
 # **Prerequisites:** lecture 2 (orderings), lecture 3 (NADE and order-agnostic MADE), lecture 5
-# (the ELBO and the Gaussian KL), lecture 6 (the mode table and the Fréchet distance) and
-# lecture 7's table of likelihoods.
+# (the ELBO and the Gaussian KL), lecture 6 (the 2-d mixtures and the mode table) and lecture
+# 7's table of likelihoods.
 #
 # **Study time:** about 85 minutes of reading and 20 minutes of exercises.
 
@@ -89,7 +88,6 @@ from gm_helpers.analysis.mixtures import (
     mode_shares,
     sample_mixture,
 )
-from gm_helpers.analysis.sample_quality import class_fractions, feature_statistics, frechet_distance, logits
 from gm_helpers.analysis.scores import (
     NoiseConditionalScore,
     annealed_langevin,
@@ -97,7 +95,7 @@ from gm_helpers.analysis.scores import (
     langevin,
     mixture_score,
 )
-from gm_helpers.analysis.timing import cpu_time, one_thread
+from gm_helpers.analysis.timing import one_thread
 from gm_helpers.data import load_binarized_mnist
 from gm_helpers.exercises.diffusion import check_ancestral_step, check_eps_loss, check_forward_marginal
 from gm_helpers.models.diffusion import DDPM, cosine_betas, gaussian_kl, linear_betas
@@ -106,7 +104,6 @@ from gm_helpers.models.unet import UNet
 from gm_helpers.training.checkpoint import (
     CHECKPOINT_DIR,
     load_shipped,
-    load_shipped_samples,
     shipped_manifest,
 )
 from gm_helpers.training.diffusion2d import SCALE, fit_score
@@ -1177,199 +1174,13 @@ assert abs(table_hq["ring"]["GAN (lecture 6)"] - 0.984) < 0.0005 and abs(mode_ta
 # passes): this compares these runs, not the families at their best.
 
 # %% [markdown]
-# ## 4. Digits: a DDPM on binarized MNIST
+# ## 4. Masked diffusion: a diffusion model with a likelihood on binary digits
 #
-# The same recipe scales from two coordinates to 784 pixels. The binary digits enter as
-# $2x - 1 \in \{-1, +1\}$, the forward process adds Gaussian noise to them exactly as in
-# section 3, and a sample $x_0$ is turned back into a binary image by its sign. The noise
-# predictor $\hat\varepsilon_\theta(x_t, t)$ is now a small **U-Net**: two resolutions
-# (28 × 28 with 32 channels, 14 × 14 with 64), residual blocks with GroupNorm, the step $t$
-# entering every block through a sinusoidal embedding (the Transformer's position code), and
-# skip connections from each downsampling stage to the upsampling stage at the same
-# resolution, so that the network can copy the fine detail it must not destroy. Its
-# `forward` reads top to bottom:
-
-# %%
-ddpm, ddpm_entry = load_shipped("ddpm.pt")                   # a DigitDDPM: U-Net, T = 1000
-print(inspect.getsource(UNet.forward))
-print(f"U-Net: {sum(p.numel() for p in ddpm.parameters()):,} parameters; "
-      f"T = {ddpm.T} steps, {ddpm_entry['config'].get('schedule', 'linear')} schedule")
-
-# %% [markdown]
-# A Gaussian diffusion on binary pixels has no discrete likelihood of its own (lecture 7 met the
-# same problem: a density on a continuous space gives a discrete probability only through
-# dequantization), so the digit DDPM is judged here by its **samples**; the likelihood of
-# diffusion on binary digits comes in section 6, from a diffusion built for discrete data. It
-# trained on $L_\text{simple}$ alone, one random $t$ per digit ("About these numbers" gives the
-# command); the learning curve is that loss per epoch on the training and validation digits:
-
-# %% mystnb={"figure": {"caption": "The digit DDPM's learning curves: the simple loss (the mean squared error of the predicted noise, summed over the 784 pixels) on the training digits and on the validation digits, per epoch.", "name": "fig-08-ddpm-curves"}, "image": {"alt": "A line plot titled ddpm.pt with two curves, training and validation loss against epoch, both falling steeply over the first epochs and then flattening, close to each other."}}
-plot_checkpoint_curves(["ddpm.pt"], manifest, ncols=1, size=(4.5, 3))
-plt.show()
-
-# %% [markdown]
-# ### The reverse process, on digits
-#
-# Sixteen digits drawn from noise with 50 deterministic (DDIM) steps, section 5's sampler: the
-# first panel is $x_T$, pure noise; each later panel shows $x_t$ after a tenth of the steps.
-# Most of the way through, the images are still noise to the eye, with the digits emerging
-# only in the last fifth of the steps — the schedule of section 3 at work: $\bar\alpha_t$
-# stays near zero for most of the chain, so the late steps carry the detail.
-
-# %% mystnb={"figure": {"caption": "Sixteen digits emerging from noise over 50 DDIM steps of the shipped DDPM: x_T (pure noise), then x_t after every fifth step, and the binary samples (right).", "name": "fig-08-digit-reverse"}, "image": {"alt": "A strip of seven 4 by 4 grids of 28 by 28 images. The first five are grey speckled noise, the sixth shows faint blurred digit shapes, and the last shows sixteen crisp white-on-black digits."}}
-digit_models = {"digits": ddpm}
-frames = [0, 10, 20, 30, 40, 45, 50]
-strip = [reverse_result(digit_models, "digits", 50, k) for k in frames]
-draw_reverse_strip(strip)
-plt.show()
-
-# %% [markdown]
-# ### Ten thousand samples: the label histogram and the Fréchet distance
-#
-# Lecture 6 judged the DCGAN by two numbers: the **label histogram** of its samples (a mode
-# collapse shows as a class the generator rarely draws; the DCGAN drew zeros 2.7 % of the time)
-# and the **Fréchet distance** between the classifier's logits on samples and on the
-# validation digits. Ten thousand DDPM samples would take tens of minutes to draw here, so they
-# ship with the course: 10,000 digits drawn with 50 DDIM steps by
-# `python -m gm_helpers.train samples` (the command is in "About these numbers"), and so do
-# 1,000 samples of lecture 7's flow (a MAF samples in 785 passes per layer). The table is
-# lecture 6's, with the same reference digits, the same classifier and the same sample sizes,
-# extended by the flow of lecture 7 and the DDPM.
-
-# %%
-classifier, classifier_entry = load_shipped("digit_classifier.pt")
-x_valid = load_binarized_mnist("valid")                       # (10000, 1, 28, 28): the reference
-x_train = load_binarized_mnist("train")[:10_000].clone()      # the real-vs-real baseline
-G_dcgan, _ = load_shipped("dcgan.pt")
-vae, _ = load_shipped("vae.pt")
-torch.manual_seed(0)
-with torch.no_grad():
-    samples_vae = vae.sample(10_000).view(-1, 1, 28, 28)      # Bernoulli draws, as in lecture 6
-samples_ddpm = load_shipped_samples("ddpm_samples.pt")       # (10000, 1, 28, 28), 50 DDIM steps
-candidates = {"real (training digits)": x_train,
-              "DCGAN (lecture 6)": G_dcgan.sample_binary(10_000, seed=0),
-              "VAE (lecture 5)": samples_vae,
-              "Gated PixelCNN (lecture 4)": load_shipped_samples("gated_pixelcnn_samples.pt"),
-              "MAF flow (lecture 7)": load_shipped_samples("digit_flow_samples.pt"),  # (1000, 1, 28, 28)
-              "DDPM, 50 DDIM steps (here)": samples_ddpm}
-reference = feature_statistics(logits(classifier, x_valid))   # mean (10,), cov (10, 10)
-fd = {name: {n: frechet_distance(*feature_statistics(logits(classifier, x[:n])), *reference)
-             for n in (1000, 10_000) if len(x) >= n}
-      for name, x in candidates.items()}
-print(f"{'samples':28} {'FD, 1,000':>10} {'FD, 10,000':>11} {'rarest class':>13}")
-fractions = {}
-for name, x in candidates.items():
-    fractions[name] = class_fractions(classifier, x)          # 10 fractions, summing to 1
-    rarest = min(range(10), key=lambda c: fractions[name][c])
-    big = f"{fd[name][10_000]:11.2f}" if 10_000 in fd[name] else f"{'—':>11}"
-    print(f"{name:28} {fd[name][1000]:10.2f} {big} "
-          f"{rarest:>6}: {100 * fractions[name][rarest]:4.1f} %")
-
-# %% mystnb={"figure": {"caption": "Left: 100 of the DDPM's 10,000 shipped samples. Right: the share of each digit class among the 10,000 samples (as the course's classifier labels them) against the validation digits' and the DCGAN's.", "name": "fig-08-ddpm-samples"}, "image": {"alt": "Left: a 10 by 10 grid of white-on-black binary digits, nearly all clearly readable. Right: a bar chart of ten classes with three bars each (validation digits, DCGAN, DDPM); the DDPM's bars stay close to the validation digits' ten per cent, while the DCGAN's zero bar is far shorter and its nine bar far taller."}}
-fig, (ax_img, ax_bar) = plt.subplots(1, 2, figsize=(11, 4.6), gridspec_kw={"width_ratios": [1, 1.3]})
-show_images(samples_ddpm[:100], nrow=10, ax=ax_img, title="100 DDPM samples (50 DDIM steps)")
-width = 0.27
-valid_fractions = class_fractions(classifier, x_valid)
-for i, (label, values) in enumerate([("validation digits", valid_fractions),
-                                     ("DCGAN", fractions["DCGAN (lecture 6)"]),
-                                     ("DDPM", fractions["DDPM, 50 DDIM steps (here)"])]):
-    ax_bar.bar(np.arange(10) + (i - 1) * width, [100 * v for v in values], width, label=label)
-ax_bar.axhline(5, color="k", lw=0.8, ls="--")
-ax_bar.set(xticks=range(10), xlabel="class (the classifier's label)", ylabel="% of samples",
-           title="label histogram of 10,000 samples")
-ax_bar.legend()
-fig.tight_layout()
-plt.show()
-ddpm_fractions = fractions["DDPM, 50 DDIM steps (here)"]
-
-# %% jupyter={"source_hidden": true} tags=["claim-08-digits-frechet", "hide-input"]
-assert abs(fd["real (training digits)"][10_000] - classifier_entry["frechet_real_vs_real"]) < 1e-3
-assert min(ddpm_fractions) >= 0.05                                   # every class >= 5 %
-assert min(fractions["DCGAN (lecture 6)"]) < 0.05                     # the DCGAN misses zeros
-assert fd["DDPM, 50 DDIM steps (here)"][10_000] < fd["VAE (lecture 5)"][10_000] < fd["DCGAN (lecture 6)"][10_000]
-assert all(fd["DDPM, 50 DDIM steps (here)"][1000] < fd[name][1000] for name in candidates
-           if name not in ("real (training digits)", "DDPM, 50 DDIM steps (here)"))
-
-# %% [markdown]
-# PLACEHOLDER-4: what the table shows.
-
-# %% [markdown]
-# ## 5. The price of sampling: steps against quality and cost
-#
-# A DDPM trained with $T = 1000$ samples ancestrally in 1000 network passes, one per step:
-# more than the PixelCNN's 784. The **DDIM** sampler (Song et al. 2021) uses the same network
-# and skips steps. At step $t$ it forms the network's guess of the clean image,
-#
-# $$\hat x_0 = \frac{x_t - \sqrt{1 - \bar\alpha_t}\,\hat\varepsilon_\theta(x_t, t)}{\sqrt{\bar\alpha_t}},$$
-#
-# and jumps straight to an earlier step $s < t$ by putting that guess and the same noise
-# direction back at the noise level of $s$, with no fresh noise:
-#
-# $$x_s = \sqrt{\bar\alpha_s}\,\hat x_0 + \sqrt{1 - \bar\alpha_s}\,\hat\varepsilon_\theta(x_t, t).$$
-#
-# Both quantities are the forward marginal of section 3 read backwards, so the sampler needs no
-# retraining; for binary digits the guess $\hat x_0$ is clipped to $[-1, 1]$, where the data
-# lie. The package's step:
-
-# %%
-print(inspect.getsource(DDPM.ddim_step))
-
-# %% [markdown]
-# How many steps are enough? For each step count the table below draws the same number of
-# digits with one seed and scores them as in section 4 (the Fréchet distance at this sample
-# size, beside its real-vs-real floor at the same size), with the CPU time per digit. It takes
-# an hour or so of CPU time, so it ships as a table, made by
-# `python -m gm_helpers.train diffusion_steps` (command below).
-
-# %%
-steps_table = json.loads((CHECKPOINT_DIR / "ddpm_steps.json").read_text())
-print(f"{steps_table['num']:,} digits per row, seed {steps_table['seed']}; "
-      f"real-vs-real at this size: {steps_table['frechet_real_vs_real']:.2f}")
-print(f"{'sampler':26} {'passes':>7} {'CPU s / digit':>14} {'Fréchet':>8} {'rarest class':>13}")
-for row in steps_table["rows"]:
-    ancestral = row["steps"] >= ddpm.T
-    name = f"ancestral, {ddpm.T} steps" if ancestral else f"DDIM, {row['steps']} steps"
-    rarest = min(row["class_fractions"])
-    print(f"{name:26} {row['steps']:7d} {row['cpu_seconds_per_digit']:14.3f} "
-          f"{row['frechet']:8.2f} {100 * rarest:12.1f} %")
-print("\ncommand:", steps_table["command"])
-steps_fd = {row["steps"]: row["frechet"] for row in steps_table["rows"]}
-
-# %% [markdown]
-# PLACEHOLDER-5a: what the steps table shows.
-#
-# **Against the PixelCNN.** Counting network passes hides how expensive each pass is. The
-# cell below measures one pass of each network on a batch of 100 digits (CPU time, one thread,
-# fp32, the fastest of three; the course's timing method) and multiplies by the passes a
-# sample needs: 784 for the gated PixelCNN of lecture 4, the step count for the DDPM.
-
-# %%
-gated, _ = load_shipped("gated_pixelcnn.pt")
-x_batch = x_valid[:100]
-t_batch = torch.full((100,), 500, dtype=torch.long)
-with one_thread(), torch.no_grad():
-    pass_seconds = {"Gated PixelCNN": cpu_time(lambda: gated(x_batch)) / 100,
-                    "DDPM U-Net": cpu_time(lambda: ddpm.eps_hat(2 * x_batch - 1, t_batch)) / 100}
-per_digit = {"Gated PixelCNN, 784 passes": 784 * pass_seconds["Gated PixelCNN"]}
-for steps in (1000, 50, 10):
-    per_digit[f"DDPM, {steps} passes"] = steps * pass_seconds["DDPM U-Net"]
-for name, seconds in pass_seconds.items():
-    print(f"one pass of the {name}: {1000 * seconds:.2f} ms per digit")
-for name, seconds in per_digit.items():
-    print(f"{name:28} {seconds:7.3f} CPU s per digit")
-
-# %% jupyter={"source_hidden": true} tags=["claim-08-sampling-cost", "hide-input"]
-assert [row["steps"] for row in steps_table["rows"]] == sorted(r["steps"] for r in steps_table["rows"])
-assert steps_fd[min(steps_fd)] > steps_fd[50]                       # too few steps cost quality
-assert pass_seconds["DDPM U-Net"] > pass_seconds["Gated PixelCNN"]   # a bigger network per pass
-
-# %% [markdown]
-# PLACEHOLDER-5b: the cost comparison.
-
-# %% [markdown]
-# ## 6. Masked diffusion: a diffusion model with a likelihood on binary digits
-#
-# Gaussian noise suits continuous data. For discrete data there is a simpler corruption: replace
+# The course's digits are binary, and its table of models compares them by their NLL in nats. A
+# Gaussian diffusion like section 3's can run on binary pixels (as $\pm 1$), but, like lecture
+# 7's flow, it then defines a density on a continuous space, not probabilities of binary
+# images: its ELBO is not a bound on the discrete NLL without a dequantization step. For
+# discrete data there is a simpler corruption, with a likelihood bound of its own: replace
 # pixels by a special **mask** symbol. In the forward process of **masked** (absorbing-state)
 # diffusion (Austin et al. 2021), each pixel is masked independently with a probability that
 # rises from 0 to 1; once masked it stays masked, and at the end every pixel is. The reverse
@@ -1395,14 +1206,21 @@ assert pass_seconds["DDPM U-Net"] > pass_seconds["Gated PixelCNN"]   # a bigger 
 # pixels are still masked, $m$, mask a random set $M$ of that size, predict them all in one
 # pass, and weight their summed NLL by $D/m$ (in a random ordering, the pixels still masked
 # when $m$ remain are a uniformly random $m$-subset, and one of the $m$ is next). Every
-# training step is one network pass, for every ordering at once:
+# training step is one network pass, for every ordering at once.
+#
+# The network is a small **U-Net**: convolutions at two resolutions (28 × 28 with 32 channels,
+# 14 × 14 with 64), residual blocks with GroupNorm, and skip connections from each
+# downsampling stage to the upsampling stage of the same resolution, so that it can copy the
+# visible pixels' detail it must not lose. It needs no time input: the mask itself says how far
+# the reverse process has come. Its `forward`, and the two functions of the bound:
 
 # %%
 masked_model, masked_entry = load_shipped("masked_diffusion.pt")
 print(inspect.getsource(MaskedDiffusion.bound_terms))
 print(inspect.getsource(MaskedDiffusion.nll_bound))
-print(f"network: the same U-Net without the time input, 2 input channels (the visible pixels "
-      f"as ±1, and the mask); {masked_model.num_params():,} parameters")
+print(f"network: a U-Net with 2 input channels (the visible pixels as ±1, 0 where masked; and "
+      f"the mask), one Bernoulli logit per pixel out; {masked_model.num_params():,} parameters")
+print(inspect.getsource(UNet.forward))
 
 # %% [markdown]
 # What the network does with a partly masked digit: three test digits with 700, 400 and 100 of
@@ -1529,58 +1347,59 @@ for ax, rounds in zip(axes, (784, 100, 20, 5)):
 plt.show()
 
 # %% [markdown]
-# ## 7. Explore: the reverse process
+# ## 5. Explore: the reverse process
 #
-# The explorer below runs a shipped DDPM backwards: choose the model (the ring and grid of
-# section 3, or the digits), the number of sampling steps (1000: all $T$ ancestral steps,
-# otherwise DDIM; the digits take at most 100), and scrub the frame slider from pure noise to
-# the samples. Things to try: on the ring, watch when the points split into 8 groups; on the
-# grid, compare 10 DDIM steps with 1000 ancestral ones; on the digits, find the frame where
-# you can first name the digits. The static figure shows the explorer's first view: the ring,
-# 50 DDIM steps, halfway.
+# The explorer below runs section 3's shipped DDPMs backwards: choose the data (the ring or the
+# grid), the number of sampling steps (1000: all $T$ ancestral steps; fewer: the deterministic
+# DDIM sampler, which jumps from step $t$ to an earlier step $s$ along the network's guess of the
+# clean point, $x_s = \sqrt{\bar\alpha_s}\,\hat x_0 + \sqrt{1 - \bar\alpha_s}\,
+# \hat\varepsilon_\theta(x_t, t)$, with no fresh noise), and scrub the frame slider from pure
+# noise to the samples. Things to try: on the ring, watch when the points split into 8 groups;
+# on the grid, compare 10 DDIM steps with 1000 ancestral ones, and find the step count below
+# which the samples leave the modes. The static figure shows the explorer's first view: the
+# ring, 50 DDIM steps, halfway.
 
 # %% mystnb={"figure": {"caption": "The explorer's first view: 2,000 points of the ring DDPM halfway through 50 DDIM steps.", "name": "fig-08-reverse-state"}, "image": {"alt": "A square scatter plot of orange points titled ring, 50 DDIM steps: 25/50 of the way; the points form a diffuse cloud whose density is already higher in a ring than at the centre."}}
-explorer_models = {"ring": ddpm2d["ring"], "grid": ddpm2d["grid"], "digits": ddpm}
+explorer_models = {"ring": ddpm2d["ring"], "grid": ddpm2d["grid"]}
 fig = draw_reverse(reverse_result(explorer_models, "ring", 50, 25))
 plt.show()
 
-# %% mystnb={"figure": {"caption": "The reverse-process explorer: a model menu (ring, grid, digits), a steps menu and a frame slider from pure noise to the samples.", "name": "fig-08-reverse-explorer"}, "image": {"alt": "The same picture as the static figure above, under a row of controls: a model menu, a steps menu and a frame slider."}} tags=["nbval-ignore-output"]
+# %% mystnb={"figure": {"caption": "The reverse-process explorer: a model menu (ring, grid), a steps menu and a frame slider from pure noise to the samples.", "name": "fig-08-reverse-explorer"}, "image": {"alt": "The same picture as the static figure above, under a row of controls: a model menu, a steps menu and a frame slider."}} tags=["nbval-ignore-output"]
 reverse_explorer(explorer_models, "ring", steps=50)
 
 # %% [markdown]
 # > **About these numbers**
 # >
-# > * **What runs live.** The score models of sections 1 and 2 train in the notebook, in fp32 on
-# >   the CPU, from fixed seeds; their printed numbers vary a little with the CPU's rounding,
-# >   and the checks beside them hold on any CPU. Everything else is loaded from files shipped
-# >   with the course: the 2-d DDPMs (`ddpm2d_ring.pt`, `ddpm2d_grid.pt`), the digit DDPM
-# >   (`ddpm.pt`) and its 10,000 samples (`ddpm_samples.pt`), the masked diffusion model
-# >   (`masked_diffusion.pt`), the two tables of sections 5 and 6 (`ddpm_steps.json`,
-# >   `masked_orders.json`) and the earlier lectures' checkpoints.
+# > * **What runs live.** The score models of section 1 train in the notebook, in fp32 on the
+# >   CPU, from fixed seeds; their printed numbers vary a little with the CPU's rounding, and the
+# >   checks beside them hold on any CPU. Everything else is loaded from files shipped with the
+# >   course: the 2-d DDPMs (`ddpm2d_ring.pt`, `ddpm2d_grid.pt`), the masked diffusion model
+# >   (`masked_diffusion.pt`), the table of orderings of section 4 (`masked_orders.json`) and the
+# >   earlier lectures' checkpoints.
 # > * **How each file was made.** The manifest (`gm_helpers/checkpoints/manifest.json`)
-# >   records each checkpoint's command, epochs or steps, wall time, hardware and PyTorch
-# >   version; printed below for the files this lecture adds. The digit models trained on one
-# >   CPU thread of an AVX2 machine in fp32 (bfloat16 autocast would have been several times
-# >   slower there: that CPU has no native bf16), each under a wall-clock budget (`--max-minutes`:
-# >   training stops after the first epoch that ends past it), while a second run shared the
-# >   2-core machine. Their budgets are an hour or so each, far from the papers' (DDPM trained
-# >   for 800k steps on 8 TPU cores): the numbers rank these checkpoints, not the families.
+# >   records each file's command, steps or epochs, wall time, hardware and PyTorch version;
+# >   printed below for the files this lecture adds. Each 2-d DDPM trained for 10,000 steps on one
+# >   CPU thread, five seeds in a row (the manifest's minutes are the first seed's). The masked
+# >   diffusion model trained on one CPU thread of an AVX2 machine in fp32 (bfloat16 autocast
+# >   would have been several times slower there: that CPU has no native bf16), under a
+# >   wall-clock budget (`--max-minutes`: training stops after the first epoch that ends past it,
+# >   and keeps the epoch with the best validation bound), while a second run shared the 2-core
+# >   machine: its minutes are a budget, not a speed measurement, and far from the papers'
+# >   (hundreds of epochs on accelerators): the table ranks these checkpoints, not the families.
 # > * **The masked model's bound** is estimated on the full test set with 16 stratified draws of
-# >   $m$ per digit: an unbiased estimate of the bound (the test set's mean; its Monte Carlo
-# >   error is a small fraction of a nat), not an importance-weighted one.
-# > * **Timings** (section 5): `gm_helpers.analysis.timing`, the course's one method: CPU time
-# >   on one PyTorch thread, the fastest of three repeats, in fp32.
+# >   $m$ per digit: an unbiased estimate of the bound, not an importance-weighted one.
 # > * **This notebook** runs top to bottom in under two minutes on this 2-core machine, with a
 # >   peak memory under 1.5 GB.
 
 # %%
-print(f"{'file':24} {'epochs/steps':>12} {'minutes':>7}  hardware")
-for name in ("ddpm2d_ring.pt", "ddpm2d_grid.pt", "ddpm.pt", "ddpm_samples.pt", "masked_diffusion.pt"):
+print(f"{'file':22} {'steps or epochs':>15} {'minutes':>7}  hardware")
+for name in ("ddpm2d_ring.pt", "ddpm2d_grid.pt", "masked_diffusion.pt"):
     entry = manifest[name]
-    size = entry.get("epochs", entry.get("steps", entry.get("num")))
-    print(f"{name:24} {size:>12} {entry['wall_time_s'] / 60:7.0f}  {entry['hardware']}")
-for name in ("ddpm.pt", "ddpm_samples.pt", "masked_diffusion.pt"):
+    size = f"{entry['steps']:,} steps" if "steps" in entry else f"{entry['epochs']} epochs"
+    print(f"{name:22} {size:>15} {entry['wall_time_s'] / 60:7.0f}  {entry['hardware']}")
+for name in ("ddpm2d_ring.pt", "masked_diffusion.pt"):
     print(f"\n{name}: {manifest[name]['command']}")
+print(f"\nmasked_orders.json: {orders['command']}")
 
 # %% [markdown]
 # ## Exercises
@@ -1603,12 +1422,12 @@ for name in ("ddpm.pt", "ddpm_samples.pt", "masked_diffusion.pt"):
 # * **DDPM** fixes a chain that adds Gaussian noise, whose marginal $q(x_t \mid x_0)$ has a
 #   closed form, and learns the reverse steps. Its ELBO is a sum of Gaussian KL terms, one per
 #   step; dropping their weights leaves the simple loss, a regression onto the added noise.
-# * On digits a small DDPM, trained for about an hour on one CPU thread, draws every class
-#   and beats the DCGAN and the VAE on the course's Fréchet distance; the deterministic DDIM
-#   sampler trades steps for quality with the same network (section 5's table).
+# * The same network can sample with fewer steps than it was trained with: DDIM jumps between
+#   noise levels along its guess of the clean data, deterministically.
 # * **Masked diffusion** on binary digits is an any-order autoregressive model: its ELBO is
 #   the NLL averaged over orderings, and the same network gives an exact NLL for each ordering,
-#   which depends on the ordering (lecture 2's point, on one network).
+#   which depends on the ordering (lecture 2's point, on one network). Unmasking one pixel per
+#   round samples exactly; many per round is faster and approximate.
 #
 # ## References
 # * J. Sohl-Dickstein, E. Weiss, N. Maheswaranathan, S. Ganguli. *Deep unsupervised learning
@@ -1630,5 +1449,5 @@ for name in ("ddpm.pt", "ddpm_samples.pt", "masked_diffusion.pt"):
 #   (order-agnostic NADE).
 # * J. Shi, K. Han, Z. Wang, A. Doucet, M. K. Titsias. *Simplified and generalized masked
 #   diffusion for discrete data.* NeurIPS 2024 (MD4).
-# * M. Heusel, H. Ramsauer, T. Unterthiner, B. Nessler, S. Hochreiter. *GANs trained by a
-#   two time-scale update rule converge to a local Nash equilibrium.* NeurIPS 2017.
+# * Y. Song, S. Ermon. *Improved techniques for training score-based generative models.*
+#   NeurIPS 2020 (the largest noise level).
