@@ -35,13 +35,13 @@
 #   the modes, and how **annealing** over noise levels fixes it — measured with lecture 6's
 #   mode table;
 # * **denoising score matching**: estimating the score of noisy data is the same as predicting
-#   the noise that was added, checked numerically;
+#   the noise that was added, and the best denoiser (Tweedie's formula), checked numerically;
 # * **DDPM**: a fixed chain that adds Gaussian noise, its closed-form marginal checked against
 #   the simulated chain, its posterior derived, the ELBO written as a sum of lecture 5's
 #   Gaussian KL terms, the simplified loss, and 2-d models on lecture 6's ring and grid beside
 #   the GAN and lecture 7's flow;
-# * **masked diffusion** on binary digits: its bound on the NLL in nats beside every model of
-#   the course, and why it is an **any-order autoregressive model** — lecture 2's "the ordering
+# * **masked diffusion** on binary digits: its bound on the NLL in nats beside the course's
+#   other digit models (lectures 3–5 and 7), and why it is an **any-order autoregressive model** — lecture 2's "the ordering
 #   matters", measured on one network; sampling in fewer rounds than pixels;
 # * a widget that scrubs through the reverse process, with ancestral and deterministic (DDIM)
 #   sampling.
@@ -52,7 +52,8 @@
 # others load from checkpoints shipped with the course ("About these numbers", after
 # section 5, says how they were made).
 #
-# **Prerequisites:** lecture 2 (orderings), lecture 3 (NADE and order-agnostic MADE), lecture 5
+# **Prerequisites:** lecture 2 (orderings), lecture 3 (NADE, MADE's masks, and the
+# mixture of masks with its Jensen bound), lecture 5
 # (the ELBO and the Gaussian KL), lecture 6 (the 2-d mixtures and the mode table) and lecture
 # 7's table of likelihoods.
 #

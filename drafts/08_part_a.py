@@ -192,7 +192,7 @@ for df, threshold in ((7, 24.3), (24, 51.2)):
 # happens to extrapolate.
 #
 # We train the package's noise-conditional MLP (`NoiseConditionalScore`: three hidden layers of
-# 64; exercise 2 is followed by its loss) for 3,000 steps on 20,000 points, at the single level
+# 64, trained by section 2's loss, whose code section 3 prints after exercise 2) for 3,000 steps on 20,000 points, at the single level
 # $\sigma = 0.01$.
 #
 # **Units.** Every network of this lecture's 2-d models, these and the shipped DDPMs of
@@ -274,7 +274,7 @@ plt.show()
 # takes $\sigma$ as an input, $s_\theta(x, \sigma)$. Sampling then runs Langevin at each level
 # in turn, largest first, each level starting where the previous one stopped, with a step that
 # shrinks with the level's variance, $\eta_i = \eta\, \sigma_i^2 / \sigma_L^2$ (the package's
-# `eps` is $\eta$): early levels move points across the plane with a score that is right there,
+# `eps`, Song and Ermon's name, is this step $\eta$, not the noise $\epsilon$ of sections 2–3): early levels move points across the plane with a score that is right there,
 # and later levels only refine them near the data, where their score was trained. The early
 # levels also do a second job (Song and Ermon's second reason for annealing): at a large
 # $\sigma$ the blurred modes overlap, chains move freely between them, and they spread over the
@@ -407,7 +407,7 @@ assert grid_counts.max() / grid_counts.min() > 8                                
 #    score is $s(\tilde x) = -\hat\epsilon(\tilde x) / \sigma$. (The factor $\sigma^2$ also makes
 #    every level's loss of the same size, about 1 per dimension at the start, so that many levels
 #    can share one network.)
-# 5. **Tweedie's formula.** From $x = \tilde x - \sigma \epsilon$ and line 2, the best guess of
+# 5. **Tweedie's formula** (Efron 2011). From $x = \tilde x - \sigma \epsilon$ and line 2, the best guess of
 #    the clean point is
 #    $$\mathbb E[x \mid \tilde x] = \tilde x - \sigma\, \mathbb E[\epsilon \mid \tilde x]
 #      = \tilde x + \sigma^2 \nabla \log p_\sigma(\tilde x).$$
@@ -506,6 +506,7 @@ assert rows["grid", "learned score, annealed"]["chi2"] > 5 * 51.2               
 # with the same levels, the ring's is 5 points of high-quality samples below it, the grid's 33
 # points, with its counts per mode far from equal.
 
+# %% [markdown]
 # ## 3. DDPM: a fixed chain of noise, and a network that undoes it
 #
 # Annealed Langevin fixes a ladder of noise levels by hand and runs many steps at each. The
@@ -727,7 +728,7 @@ assert abs(levels_[0] - 0.01) < 0.0005 and 140 < levels_[-1] < 180
 #
 # $$L_{t-1} = \frac{|\tilde\mu_t - \mu_\theta|^2}{2\sigma_t^2} + \text{const}
 #   = \frac{\beta_t^2}{2 \sigma_t^2\, \alpha_t\, (1 - \bar\alpha_t)}\,
-#   \big|\epsilon - \hat\epsilon_\theta(x_t, t)\big|^2 + \text{const}.
+#   \big|\epsilon - \hat\epsilon_\theta(x_t, t)\big|^2 + \text{const}.$$
 #
 # Each term of the ELBO is section 2's noise prediction at the noise level of step $t$, with a
 # weight. Ho et al. found that dropping the weights trains better samples, and that is DDPM's
@@ -793,7 +794,7 @@ print(inspect.getsource(NoiseConditionalScore.dsm_loss))
 # would move by $\frac{\beta_t}{2} s$ and stay at one noise level: the ancestral step moves by
 # the full $\beta_t s_\theta$ and divides by $\sqrt{\alpha_t}$, undoing one forward step's
 # shrinking, so that each step goes from the noise level of step $t$ to that of step $t - 1$.
-# $T = 1{,}000$ network passes per sample: slow, and section 5 returns to it.
+# $T = 1{,}000$ network passes per sample: slow; the deterministic DDIM sampler below takes far fewer.
 #
 # **Exercise 3 (one ancestral step).** Write $x_{t-1}$ from $x_t$, with $\sigma_t^2 = \beta_t$
 # and no noise at $t = 1$. Derive its mean yourself from the posterior mean $\tilde\mu_t(x_t,
@@ -829,11 +830,21 @@ check_ancestral_step(ancestral_step)
 # posterior's variance, rather than $\beta_t$ (Ho et al. found both work; $\tilde\beta_t$ is
 # the right one when the data are a single point, $\beta_t$ when they are a unit Gaussian); at
 # $t = 1$, where $\tilde\beta_1 = 0$, the ELBO's decoder term uses $\beta_1$. The `else`
-# branch is the deterministic DDIM sampler of section 5.
+# branch is a second sampler, **DDIM** (Song, Meng and Ermon 2021), which uses the same network
+# and skips steps. At step $t$ it forms the network's guess of the clean point,
+# $\hat x_0 = \big(x_t - \sqrt{1 - \bar\alpha_t}\,\hat\epsilon_\theta(x_t, t)\big) / \sqrt{\bar\alpha_t}$
+# (exercise 1's closed form solved for $x_0$), and jumps straight to an earlier step $t' < t$ by
+# putting that guess and the same predicted noise back at the noise level of $t'$, with no fresh
+# noise: $x_{t'} = \sqrt{\bar\alpha_{t'}}\,\hat x_0 + \sqrt{1 - \bar\alpha_{t'}}\,
+# \hat\epsilon_\theta(x_t, t)$. It needs no retraining; section 5's explorer sets it against the
+# 1,000 ancestral steps.
 
 # %% tags=["answer-source"]
 print(inspect.getsource(DDPM.reverse_mean_var))
 print(inspect.getsource(DDPM.sample))
+
+# %%
+print(inspect.getsource(DDPM.ddim_step))
 
 # %% [markdown]
 # ### DDPM on the ring and the grid
@@ -872,7 +883,7 @@ plt.show()
 # %% [markdown]
 # **Samples over the reverse process.** 2,500 points from $x_T \sim \mathcal N(0, I)$ through
 # all 1,000 ancestral steps (`reverse_result` keeps 100 evenly spaced frames of the path; the
-# widget of section 7 scrubs through all of them). The structure appears late: through
+# widget of section 5 scrubs through all of them). The structure appears late: through
 # the first half of the chain the cloud only widens, and the modes separate in the last few
 # hundred steps, where the noise level becomes smaller than their spacing.
 
@@ -971,9 +982,9 @@ for name, row in elbo_rows.items():
 # the gaps printed for this run: about 0.7 (ring) and 1.4 (grid)
 assert 0.6 < elbo_rows["ring"]["neg_elbo"] - elbo_rows["ring"]["entropy"] < 0.8
 assert 1.25 < elbo_rows["grid"]["neg_elbo"] - elbo_rows["grid"]["entropy"] < 1.55
-# L_0 at its best: -log N(x_0; mu, beta_1) >= D/2 log(2 pi beta_1), about -6.4 in model units with D = 2
+# L_0 at its best: -log N(x_0; mu, beta_1) >= D/2 log(2 pi beta_1), about -7.4 in model units with D = 2
 assert abs(math.log(2 * math.pi * 1e-4) - -7.37) < 0.01
-# the forward noise matches the modes' std near t = 9 (ring) and t = 58 (grid); at t = 100 it is 0.32
+# the forward noise matches the modes' std near t = 9 (ring) and t = 60 (grid); at t = 100 it is 0.32
 assert match_t["ring"] == 9 and match_t["grid"] == 60 and abs(noise_level[99] - 0.32) < 0.01
 # the figure's alt text: minima and bumps of the curves (smoothed over 21 steps)
 for name, (t_min, t_peak, low, high) in (("ring", ((100, 200), (250, 500), 1e-4, 5e-4)),

@@ -30,6 +30,7 @@ from gm_helpers.models.unet import UNet
 from gm_helpers.training.checkpoint import (
     CHECKPOINT_DIR,
     load_shipped,
+    load_shipped_samples,
     shipped_manifest,
 )
 from gm_helpers.training.diffusion2d import SCALE, fit_score

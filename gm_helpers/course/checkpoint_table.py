@@ -52,9 +52,11 @@ DESCRIPTIONS = {
                       "dequantization ({deq_layers} conditional coupling layers of {deq_hidden[0]}): a "
                       "bound on the discrete NLL", "—", "< 97.8 (FVSBN), then towards the VAE's 90.6"),
     "ddpm2d_ring.pt": ("DDPM, MLP noise predictor {hidden}, T = {T}, {schedule} schedule, points / "
-                       "{scale}; 2-d ring of 8 Gaussians (lecture 6's)", "—", "8/8 modes, ≥ 95 % high quality"),
+                       "{scale}; 2-d ring of 8 Gaussians (lecture 6's)", "—",
+                       "8/8 modes, ≥ 95 % high quality"),
     "ddpm2d_grid.pt": ("DDPM, MLP noise predictor {hidden}, T = {T}, {schedule} schedule, points / "
-                       "{scale}; 2-d grid of 25 Gaussians (lecture 6's)", "—", "25/25 modes, ≥ 95 % high quality"),
+                       "{scale}; 2-d grid of 25 Gaussians (lecture 6's)", "—",
+                       "25/25 modes, ≥ 95 % high quality"),
     "masked_diffusion.pt": ("masked (absorbing-state) diffusion: an any-order autoregressive model, U-Net "
                             "of widths {widths}, no time input: a bound on the NLL", "—",
                             "< 97.8 (FVSBN), then < 91.1 (NADE)"),
@@ -68,6 +70,8 @@ OTHER = {
     "ddpm.pt": "DDPM on binarized digits (±1), U-Net of widths {widths}, T = {T}, {schedule} schedule, "
                "trained on the simple loss",
     "ddpm_samples.pt": "10,000 samples of ddpm.pt, bit-packed",
+    "masked_diffusion_samples.pt": "100 samples of masked_diffusion.pt drawn one pixel per round "
+                                   "(784 rounds: exact, in a random ordering), bit-packed",
 }
 DEFAULTS = {"latent": 50, "beta": 1, "k": 1}  # the VAE's defaults, for configs that omit them
 BEGIN = "<!-- checkpoint table: python -m gm_helpers.course checkpoint-table -->"
@@ -137,7 +141,8 @@ def other_cell(entry: dict) -> str:
         return (f"held-out accuracy {entry['held_out_accuracy']:.1%}; Fréchet distance real vs "
                 f"real (10,000 train vs 10,000 valid) {entry['frechet_real_vs_real']:.2f}")
     if entry["model"] == "ddpm":
-        return f"simple loss (squared error of the predicted noise) on the test digits {entry['test_loss']:.2f}"
+        return ("simple loss (squared error of the predicted noise) on the test digits "
+                f"{entry['test_loss']:.2f}")
     if entry["model"] == "dcgan":
         low = min(entry["class_fractions"])
         return (f"Fréchet distance {entry['frechet']:.2f} (10,000 samples vs valid); every digit "
