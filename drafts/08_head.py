@@ -57,7 +57,7 @@
 # (the ELBO and the Gaussian KL), lecture 6 (the 2-d mixtures and the mode table) and lecture
 # 7's table of likelihoods.
 #
-# **Study time:** about 85 minutes of reading and 20 minutes of exercises.
+# **Study time:** about 125 minutes of reading and 25 minutes of exercises.
 
 # %% tags=["colab-setup"]
 # On Google Colab this cell installs the course's package (gm_helpers) and downloads the data;

@@ -34,7 +34,6 @@ from gm_helpers.training.checkpoint import (
     shipped_manifest,
 )
 from gm_helpers.training.diffusion2d import SCALE, fit_score
-from gm_helpers.training.diffusion_tables import named_orders
 from gm_helpers.training.flows2d import mixture_splits
 from gm_helpers.training.loop import seed_everything
 from gm_helpers.viz import plot_checkpoint_curves, show_images

@@ -237,20 +237,23 @@ def test_shipped_latent_variable_model_has_the_stated_bound_and_nll(name, real_d
     (``subset_nll``; the full-test estimate with k = 5000 takes minutes per model)."""
     model, entry = load_shipped(name)
     test = load_binarized_mnist("test", real_data_dir)
+    k = checkpoint_table.eval_samples(entry)
+    if entry["model"] == "masked_diffusion":
+        # one draw of m per digit spreads by ~46 nats: replay the final evaluation's random
+        # stream instead (training.cli.final_evaluation measures the subset, then the bound)
+        assert subset_nll(model, test, k) == pytest.approx(entry["test_nll_subset"], abs=0.02)
+        assert evaluate_loss(model, test) == pytest.approx(entry["test_loss"], abs=0.02)
+        assert entry["test_nll"] == pytest.approx(entry["test_loss"], abs=MASKED_ONE_DRAW_TOLERANCE)
+        return
     torch.manual_seed(0)
     # one z per image: Monte-Carlo noise of ~0.05 nats, more for a large beta's broad q
     beta = entry["config"].get("beta", 1)
     tolerance = 0.01 if entry["model"] == "autoencoder" else 0.1 * max(1, beta)
-    if entry["model"] == "masked_diffusion":   # one draw of m per digit: the D/m weight is noisy
-        tolerance = MASKED_ONE_DRAW_TOLERANCE
     assert evaluate_loss(model, test) == pytest.approx(entry["test_loss"], abs=tolerance)
     if entry["model"] == "autoencoder":
         return
-    k = checkpoint_table.eval_samples(entry)
     assert subset_nll(model, test, k) == pytest.approx(entry["test_nll_subset"], abs=0.02)
-    if entry["model"] == "masked_diffusion":  # test_nll: the same bound, with 16 draws of m
-        assert entry["test_nll"] == pytest.approx(entry["test_loss"], abs=MASKED_ONE_DRAW_TOLERANCE)
-    elif entry["config"].get("beta", 1) == 1:  # a beta-weighted loss is no bound
+    if entry["config"].get("beta", 1) == 1:  # a beta-weighted loss is no bound
         assert entry["test_nll"] < entry["test_loss"]  # log p(x) >= the bound, on average
 
 
@@ -340,9 +343,10 @@ def test_shipped_checkpoint_has_its_learning_curves_and_a_lecture_plots_them(nam
 
 
 DIFFUSION_2D_FILES = sorted(n for n, e in shipped_manifest().items() if e["model"] in DIFFUSION_2D)
-# the masked diffusion model's one-draw bound on 10,000 digits: its standard error, measured on
-# the shipped model (the per-digit spread of one draw of m, / sqrt(10,000)), is about a fifth of this
-MASKED_ONE_DRAW_TOLERANCE = 0.5
+# the masked diffusion model's two estimates of its bound on the 10,000 test digits, one draw of m
+# per digit and 16 stratified draws: the first's standard error, measured on the shipped model,
+# is 0.46 nats (a per-digit spread of 46 nats, / sqrt(10,000)); three of them
+MASKED_ONE_DRAW_TOLERANCE = 1.4
 
 
 @pytest.mark.parametrize("name", DIFFUSION_2D_FILES)

@@ -73,7 +73,8 @@ OTHER = {
     "masked_diffusion_samples.pt": "100 samples of masked_diffusion.pt drawn one pixel per round "
                                    "(784 rounds: exact, in a random ordering), bit-packed",
 }
-DEFAULTS = {"latent": 50, "beta": 1, "k": 1}  # the VAE's defaults, for configs that omit them
+DEFAULTS = {"latent": 50, "beta": 1, "k": 1,  # the VAE's defaults, for configs that omit them
+            "widths": [32, 64]}        # the U-Net's (masked diffusion, the digit DDPM)
 BEGIN = "<!-- checkpoint table: python -m gm_helpers.course checkpoint-table -->"
 END = "<!-- end of checkpoint table -->"
 

@@ -43,3 +43,8 @@ def test_orderings_are_permutations_and_the_table_has_a_row_each():
     x = (torch.rand(2, 784, generator=torch.Generator().manual_seed(0)) < 0.3).float()
     table = diffusion_steps.orders_table(model, x, num_draws=4)
     assert len(table["rows"]) == len(orders) and table["num"] == 2 and table["bound"] > 0
+    # --random 0: the four named orderings only, the same numbers, the same bound
+    fewer = diffusion_steps.orders_table(model, x, num_draws=4, num_random=0)
+    assert [r["order"] for r in fewer["rows"]] == [r["order"] for r in table["rows"]][:4]
+    assert [r["nll"] for r in fewer["rows"]] == [r["nll"] for r in table["rows"]][:4]
+    assert fewer["bound"] == table["bound"]
