@@ -506,7 +506,8 @@ def colour_digits(x: torch.Tensor, levels: int = 4, seed: int = 0) -> torch.Tens
     while same.any():  # redraw the backgrounds that equal their foreground
         bg[same] = torch.randint(0, levels, (int(same.sum()), 3), generator=g)
         same = (fg == bg).all(1)
-    return torch.where(x.bool(), fg[:, :, None, None], bg[:, :, None, None]).float()  # (N, 3, H, W)
+    fg, bg = fg.float()[:, :, None, None], bg.float()[:, :, None, None]  # float first: no int64 copy
+    return torch.where(x.bool(), fg, bg)  # (N, 3, H, W)
 
 
 

@@ -65,7 +65,6 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from torchvision.utils import make_grid
 
 from gm_helpers.analysis.timing import cpu_time, one_thread
 from gm_helpers.data import colour_digits, grayscale_digits, load_binarized_mnist
@@ -84,7 +83,7 @@ from gm_helpers.models.pixelcnn_cache import sample_cached
 from gm_helpers.models.pixelrnn import num_diagonal_steps, skew, unskew
 from gm_helpers.training.checkpoint import load_shipped, load_shipped_samples, shipped_manifest
 from gm_helpers.training.loop import bits_per_dim, evaluate_nll, get_device, seed_everything
-from gm_helpers.viz import plot_checkpoint_curves, show_images
+from gm_helpers.viz import image_grid, plot_checkpoint_curves, show_images
 from gm_helpers.widgets.pixel import (
     draw_mask,
     mask_explorer,
@@ -930,7 +929,7 @@ x_colour = colour_digits(x_test, levels=4, seed=2)        # (10000, 3, 28, 28), 
 
 def show_colour(x, nrow=8, ax=None, title=None, levels=4):
     """Draw colour images with values 0..levels-1 as one grid."""
-    grid = make_grid(x / (levels - 1), nrow=nrow, padding=1, pad_value=1.0)  # (3, H', W')
+    grid = image_grid(x / (levels - 1), nrow=nrow, padding=1, pad_value=1.0)  # (3, H', W')
     ax.imshow(grid.permute(1, 2, 0).numpy(), interpolation="nearest")
     ax.set_axis_off()
     ax.set_title(title)
@@ -1304,7 +1303,7 @@ print(f"{'likelihood':>20} {'free params':>11} {'output layer':>12} {'test NLL':
 for name, (model, entry) in gray.items():
     out = model.head[-1]                                    # the last 1x1 layer
     out_params = int(out.mask.sum()) + out.bias.numel()     # free weights and biases
-    nll = gray_nll[name] = evaluate_nll(model, gray_test, batch_size=100)
+    nll = gray_nll[name] = evaluate_nll(model, gray_test, batch_size=25)  # 256 logits a pixel
     label = "256-way softmax" if name == "softmax" else f"{model.num_mixtures} logistics (3K = " \
         f"{3 * model.num_mixtures})"
     print(f"{label:>20} {model.num_params():>11,} {out_params:>12,} {nll:9.2f} "

@@ -1106,8 +1106,8 @@ dcgan_explorer(G_dcgan)
 # $D$ wins, which is why $G$ descends $-\log D(G(z))$ instead, line (5′) (section 5).
 #
 # **"Why does PixelCNN work better than PixelRNN?"** On likelihood it does not: in the
-# PixelRNN paper's MNIST table the Diagonal BiLSTM (79.20) beats the PixelCNN (81.30), and our
-# best checkpoint is a Diagonal BiLSTM too. The papers' argument is about the **cost of
+# PixelRNN paper's MNIST table the Diagonal BiLSTM (79.20) beats the PixelCNN (81.30), and the
+# best of our checkpoints so far is a Diagonal BiLSTM too. The papers' argument is about the **cost of
 # training**, and it is a property of one layer: a masked convolution computes a layer's
 # features at every pixel in one operation, all positions at once, while an LSTM layer must
 # walk the image step by step, each step waiting for the one before (28 rows for the Row LSTM;
@@ -1163,8 +1163,10 @@ row_lstm = manifest["row_lstm.pt"]
 # %% jupyter={"source_hidden": true} tags=["claim-06-pixelcnn-vs-pixelrnn", "hide-input"]
 assert manifest["diagonal_bilstm.pt"]["test_nll"] < min(manifest[n]["test_nll"] for n in ("pixelcnn.pt", "gated_pixelcnn.pt"))
 assert manifest["row_lstm.pt"]["test_nll"] > max(manifest[n]["test_nll"] for n in ("pixelcnn.pt", "gated_pixelcnn.pt"))
-assert best == min(e["test_nll"] for e in manifest.values()            # our best checkpoint
-                   if "test_nll" in e and e.get("data", "binarized") == "binarized")
+LATER_LECTURES = {"iaf_vae", "digit_flow", "spline_flow", "ddpm", "masked_diffusion"}  # lectures 7-8
+assert best == min(e["test_nll"] for e in manifest.values()    # the best of lectures 1-6's checkpoints
+                   if "test_nll" in e and e.get("data", "binarized") == "binarized"
+                   and e["model"] not in LATER_LECTURES)
 assert round(manifest["gated_pixelcnn.pt"]["test_nll"] - best, 1) == 0.6
 assert round(manifest["pixelcnn.pt"]["test_nll"] - best, 1) == 1.4
 assert row_lstm["config"] == {"hidden": 16, "num_layers": 2} and row_lstm["epochs"] == 3

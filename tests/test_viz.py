@@ -2,6 +2,7 @@
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+import torch
 
 from gm_helpers.viz import plot_param_counts, plot_params_vs_nll, show_images
 
@@ -68,3 +69,27 @@ def test_checkpoint_curves_of_a_run_of_steps_and_of_a_flow_posterior():
     assert list(lines["kept"].get_xdata()) == [2] and list(lines["kept"].get_ydata()) == [98.0]
     assert iaf.get_xlabel() == "epoch" and "3 epochs" in iaf.get_title()
     assert iaf.get_ylabel() == "loss: -bound (nats)"
+
+
+@pytest.mark.parametrize("batch, channels, nrow", [(7, 1, 3), (16, 3, 16), (10, 1, 10), (5, 3, 8)])
+def test_image_grid_lays_images_out_as_torchvision_does(batch, channels, nrow):
+    """The course's grid (no torchvision import in the lectures) equals make_grid's layout;
+    make_grid turns one channel into three, image_grid keeps one."""
+    from torchvision.utils import make_grid
+
+    from gm_helpers.viz import image_grid
+    x = torch.rand(batch, channels, 6, 5, generator=torch.Generator().manual_seed(0))
+    ours = image_grid(x, nrow=nrow, padding=1, pad_value=0.5)
+    theirs = make_grid(x, nrow=nrow, padding=1, pad_value=0.5)
+    assert torch.equal(ours.expand_as(theirs) if channels == 1 else ours, theirs)
+
+
+def test_the_lectures_helpers_do_not_import_torchvision():
+    """torchvision's import costs 1.6 s and about 190 MB (its model zoo, torch.compile's
+    modules): gm_helpers' plots and widgets do without it."""
+    import subprocess
+    import sys
+    code = ("import sys, gm_helpers.viz, gm_helpers.widgets, gm_helpers.analysis.sample_quality; "
+            "print('torchvision' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

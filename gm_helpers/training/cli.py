@@ -48,7 +48,6 @@ from gm_helpers.training.runs import (
     TrainingDiverged,
     amp_problem,
     iwae_lr_factor,
-    native_bf16,
     train_run,
 )
 from gm_helpers.training.saving import round_to_half, save_checkpoint
@@ -76,10 +75,15 @@ def init_from(model, source) -> int:
 
 
 def _bf16_kind(device) -> str:
+    """What the start line says of bf16 on ``device`` (read from ``runs``, where ``amp_problem``
+    reads it too, so that the two never disagree)."""
+    from gm_helpers.training import runs
     if device.type != "cpu":
         return ""
-    return {True: " (native bf16 on this CPU)", None: " (whether this CPU has native bf16 is "
-            "unknown: compare one epoch with and without --amp)"}[native_bf16()]
+    return {True: " (native bf16 on this CPU)",
+            False: " (emulated: this CPU has no native bf16)",
+            None: " (whether this CPU has native bf16 is unknown: compare one epoch with and "
+                  "without --amp)"}[runs.native_bf16()]
 
 
 def _uniform_nll(model, train) -> float | None:
@@ -184,7 +188,7 @@ def main(argv=None) -> dict:
                       lr_decay=args.lr_decay, eval_every=args.eval_every,
                       lr_schedule={"exponential": None, "iwae": iwae_lr_factor}[args.lr_schedule],
                       max_seconds=args.max_minutes * 60 if args.max_minutes else None,
-                      run_path=run_path, resume=resumed is not None,
+                      run_path=run_path, resume=resumed is not None, ema_decay=args.ema,
                       run_info={"argv": command_argv, "resumes": resumes},
                       diverged_above=_uniform_nll(model, train),
                       on_epoch_end=lambda e, h: say(

@@ -68,6 +68,11 @@ def parser() -> argparse.ArgumentParser:
                         "rate holds after them)")
     p.add_argument("--adam-eps", type=arg_float(0, low_open=True), default=1e-8,
                    help="Adam's epsilon (PyTorch's default; the IWAE paper used 1e-4)")
+    p.add_argument("--ema", type=arg_float(0, 1, low_open=True, high_open=True), default=None,
+                   metavar="DECAY",
+                   help="validate and keep an exponential moving average of the weights, updated "
+                        "after every step with this decay (DDPM: 0.9999; 0.999 for a few "
+                        "thousand steps)")
     p.add_argument("--limit", type=arg_int(1), default=None, help="train on the first N images only")
     p.add_argument("--max-minutes", type=arg_float(0, low_open=True), default=None,
                    help="stop after the epoch that ends past this wall time")

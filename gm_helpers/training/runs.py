@@ -9,6 +9,9 @@ hands to ``fit``, the optimizer's hooks and ``fit``'s ``on_epoch_end``:
   validation every ``eval_every`` epochs and after the last;
 * a **time budget** (``max_seconds``), a learning-rate decay per epoch or a stagewise schedule
   (``iwae_lr_factor``, the IWAE paper's), gradient clipping;
+* an **exponential moving average of the weights** (``ema_decay``, DDPM's 0.9999; PyTorch's
+  ``AveragedModel`` updated by an optimizer hook after every step): validation, the best epoch
+  and the checkpoint use the averaged weights, which sample better than the last step's;
 * **divergence checks**: a non-finite loss stops before the step that would spread it, and an
   NLL above the uniform model's ends the run with ``TrainingDiverged``;
 * **bfloat16 autocast** for training (evaluation stays fp32) and **DistributedDataParallel**
@@ -27,6 +30,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from gm_helpers.training.checkpoint import CheckpointError, read_file
 from gm_helpers.training.loop import evaluate_loss, fit, per_example_loss, rank_world
@@ -190,7 +194,8 @@ def load_run(path) -> dict:
 def train_run(model, train_data, num_epochs=1, lr=1e-3, batch_size=100, device="cpu",
               valid_data=None, optimizer=None, amp=False, clip_grad=None, progress=True,
               on_epoch_end=None, keep_best=True, lr_decay=1.0, max_seconds=None, eval_every=1,
-              run_path=None, resume=False, run_info=None, diverged_above=None, lr_schedule=None):
+              run_path=None, resume=False, run_info=None, diverged_above=None, lr_schedule=None,
+              ema_decay=None):
     """Train ``model`` with ``fit`` as a long run; returns the history of train and valid NLLs.
 
     History: ``train_nll`` per epoch, ``valid_nll`` at the epochs in ``valid_epoch``, and the
@@ -207,7 +212,9 @@ def train_run(model, train_data, num_epochs=1, lr=1e-3, batch_size=100, device="
     (plus ``run_info``, e.g. the command line); ``resume=True`` first loads it and goes on from
     its epoch. ``diverged_above``: the uniform model's NLL, D ln 2 for binary pixels: raise
     ``TrainingDiverged`` (before that epoch's run file is written) when the run has diverged
-    (see ``diverged``).
+    (see ``diverged``). ``ema_decay``: keep w_ema <- d w_ema + (1 - d) w after every optimizer
+    step (w_ema starts at the first step's weights); validation and the best epoch are those of
+    the averaged weights, which the model holds at the end (the run file keeps both).
     """
     if lr_schedule is not None and lr_decay != 1.0:
         raise ValueError(f"give lr_schedule or lr_decay, not both (lr_decay={lr_decay})")
@@ -217,10 +224,23 @@ def train_run(model, train_data, num_epochs=1, lr=1e-3, batch_size=100, device="
     run = {"epoch": 0,
            "history": {"train_nll": [], "valid_nll": [], "valid_epoch": [], "seconds": []},
            "best_valid": math.inf, "best_state": None, **(run_info or {})}
+    ema = None
+    if ema_decay is not None:  # a copy of the model, averaged after every optimizer step
+        if not 0 < ema_decay < 1:
+            raise ValueError(f"ema_decay must be in (0, 1), got {ema_decay}")
+        ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=True)
+        optimizer.register_step_post_hook(lambda optimizer, args, kwargs: ema.update_parameters(model))
     if resume:
         saved = load_run(run_path)
         model.load_state_dict(saved.pop("state_dict"))
         optimizer.load_state_dict(saved.pop("optimizer"))
+        ema_state = saved.pop("ema_state", None)
+        if (ema is None) != (ema_state is None):
+            raise CheckpointError(f"{run_path} was {'not ' * (ema_state is None)}trained with an "
+                                  f"average of its weights (ema_decay); resume it with "
+                                  f"ema_decay {'set' if ema_state is not None else 'None'}")
+        if ema is not None:
+            ema.load_state_dict(ema_state)
         set_rng_state(saved.pop("rng"))
         run.update(saved)
         run.update(run_info or {})  # this call's command line and resumes, not the stored ones
@@ -251,13 +271,14 @@ def train_run(model, train_data, num_epochs=1, lr=1e-3, batch_size=100, device="
             dist.all_reduce(flag, op=dist.ReduceOp.MAX)
             out_of_time = bool(flag.item())
         last = epoch == num_epochs or out_of_time
+        kept = ema.module if ema is not None else model  # the weights validated and kept
         if valid_data is not None and (epoch % eval_every == 0 or last):
-            valid_nll = evaluate_loss(model, valid_data, device=device)
+            valid_nll = evaluate_loss(kept, valid_data, device=device)
             history["valid_nll"].append(valid_nll)
             history["valid_epoch"].append(epoch)
             if keep_best and valid_nll < run["best_valid"]:
                 run["best_valid"], run["best_epoch"] = valid_nll, epoch
-                run["best_state"] = cpu_state_dict(model)
+                run["best_state"] = cpu_state_dict(kept)
         if diverged_above is not None and diverged(history, diverged_above):
             # diverged, or overfitted a few images? the current weights on training images
             train_now = evaluate_loss(model, train_data[:1000], device=device)
@@ -269,6 +290,8 @@ def train_run(model, train_data, num_epochs=1, lr=1e-3, batch_size=100, device="
                                        f"the uniform model's {diverged_above:,.1f}: the run "
                                        f"diverged. Lower --lr or set --clip-grad; {where}")
         run.update(epoch=epoch, step=net.step)
+        if ema is not None:
+            run["ema_state"] = cpu_state_dict(ema)
         net.epoch = epoch + 1
         if run_path is not None and rank == 0:
             save_run(run_path, model, optimizer, run)
@@ -287,6 +310,8 @@ def train_run(model, train_data, num_epochs=1, lr=1e-3, batch_size=100, device="
     finally:
         if run["best_state"] is not None:
             model.load_state_dict(run["best_state"])
+        elif ema is not None:
+            model.load_state_dict(ema.module.state_dict())
     return history
 
 

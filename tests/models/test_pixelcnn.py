@@ -299,17 +299,25 @@ def test_mixture_pixelcnn_samples_from_its_distribution_and_cropping_is_exact():
 
 
 def test_mixture_pixelcnn_tiny_overfit():
+    """The logistic-mixture PixelCNN memorises 4 images of 16 levels to below half a uniform
+    model's NLL. Overfitting a handful of images sharpens the mixtures until a sample that falls
+    between peaks costs hundreds of nats: at a constant rate of 0.02 the last loss depended on
+    the CPU's rounding (20-47 nats over seeds, 137 on one CI machine), so the rate anneals to 0
+    (cosine) with gradients clipped, and every seed tried (0-7) ends at 12-19 nats."""
     torch.manual_seed(0)
     model = MixturePixelCNN(hidden=8, num_layers=2, num_mixtures=2, levels=16, image_size=4)
     x = torch.randint(0, 16, (4, 1, 4, 4), generator=torch.Generator().manual_seed(1)).float()
-    opt = torch.optim.Adam(model.parameters(), lr=0.02)
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, 300)
     losses = []
-    for _ in range(150):
+    for _ in range(300):
         loss = -model.log_prob(x).mean()
         losses.append(loss.item())
         opt.zero_grad()
         loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
         opt.step()
+        schedule.step()
     assert losses[-1] < 0.5 * losses[0] and losses[-1] < 16 * np.log(16) / 2
 
 

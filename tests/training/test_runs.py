@@ -275,3 +275,68 @@ def test_clip_grad_bounds_every_step_and_training_goes_on():
                         clip_grad=0.01, progress=False)
     assert len(history["train_nll"]) == 2 and len(norms) == 8
     assert max(norms) <= 0.01 + 1e-6
+
+
+# ----------------------------------------------------------------------------- weight averages
+def test_ema_holds_the_average_of_every_steps_weights():
+    """ema_decay=d: the model ends with w_ema, where w_ema starts at the first step's weights
+    and w_ema <- d w_ema + (1 - d) w after each later step (computed here by hand from the
+    weights after every step), not with the last step's weights."""
+    x = markov_data(96, D=8)
+    torch.manual_seed(0)
+    model = FVSBN(8)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
+    after_each_step = []
+    optimizer.register_step_post_hook(lambda o, a, k: after_each_step.append(
+        {n: p.detach().clone() for n, p in model.named_parameters()}))
+    train_run(model, x, num_epochs=2, batch_size=16, optimizer=optimizer, ema_decay=0.8,
+              progress=False)
+    assert len(after_each_step) == 12
+    by_hand = dict(after_each_step[0])
+    for weights in after_each_step[1:]:
+        by_hand = {n: 0.8 * by_hand[n] + 0.2 * w for n, w in weights.items()}
+    for n, p in model.named_parameters():
+        assert torch.allclose(p, by_hand[n], atol=1e-6), n
+        assert not torch.allclose(p, after_each_step[-1][n], atol=1e-3), n
+
+
+def test_ema_validates_and_keeps_the_averaged_weights():
+    """With validation data the NLL recorded is the averaged weights', and the best epoch kept
+    is theirs."""
+    x, v = markov_data(200, seed=1), markov_data(100, seed=2)
+    torch.manual_seed(0)
+    model = FVSBN(16)
+    history = train_run(model, x, num_epochs=3, lr=0.05, batch_size=50, valid_data=v,
+                        ema_decay=0.9, progress=False)
+    assert evaluate_nll(model, v) == pytest.approx(min(history["valid_nll"]), abs=1e-5)
+
+
+def test_an_ema_run_resumed_equals_one_uninterrupted_run(tmp_path):
+    """The run file carries the average too: 1 epoch + resume to 3 gives bitwise the averaged
+    weights of 3 epochs in one go; resuming with or without ema_decay against the run file's
+    kind is refused."""
+    x, v = markov_data(300), markov_data(100, seed=5)
+
+    def run(epochs, path, resume=False, ema_decay=0.95):
+        torch.manual_seed(0)
+        model = FVSBN(16)
+        train_run(model, x, epochs, lr=0.02, batch_size=64, valid_data=v, ema_decay=ema_decay,
+                  progress=False, run_path=path, resume=resume)
+        return model
+
+    whole = run(3, tmp_path / "whole.run.pt")
+    run(1, tmp_path / "split.run.pt")
+    resumed = run(3, tmp_path / "split.run.pt", resume=True)
+    for (k, a), b in zip(whole.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b), k
+    with pytest.raises(CheckpointError, match="ema_decay"):
+        run(4, tmp_path / "split.run.pt", resume=True, ema_decay=None)
+    run(1, tmp_path / "plain.run.pt", ema_decay=None)
+    with pytest.raises(CheckpointError, match="ema_decay"):
+        run(2, tmp_path / "plain.run.pt", resume=True)
+
+
+@pytest.mark.parametrize("decay", [0.0, 1.0, 1.5])
+def test_an_ema_decay_outside_0_1_is_refused(decay):
+    with pytest.raises(ValueError, match="ema_decay"):
+        train_run(FVSBN(4), markov_data(8, D=4), ema_decay=decay, progress=False)
