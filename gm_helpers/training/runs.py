@@ -228,8 +228,16 @@ def train_run(model, train_data, num_epochs=1, lr=1e-3, batch_size=100, device="
     if ema_decay is not None:  # a copy of the model, averaged after every optimizer step
         if not 0 < ema_decay < 1:
             raise ValueError(f"ema_decay must be in (0, 1), got {ema_decay}")
-        ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=True)
-        optimizer.register_step_post_hook(lambda optimizer, args, kwargs: ema.update_parameters(model))
+        # parameters averaged; buffers (masks, orderings, a schedule) copied as they are: an
+        # average of two orderings is no ordering
+        ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=False)
+
+        def average(optimizer, args, kwargs) -> None:
+            ema.update_parameters(model)
+            with torch.no_grad():
+                for mine, theirs in zip(ema.module.buffers(), model.buffers()):
+                    mine.copy_(theirs)
+        optimizer.register_step_post_hook(average)
     if resume:
         saved = load_run(run_path)
         model.load_state_dict(saved.pop("state_dict"))

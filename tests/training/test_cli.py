@@ -204,6 +204,24 @@ def test_cli_resume_and_its_manifest_entry(tmp_path, real_data_dir, capsys):
     assert entry["resumed"] == [f"python -m gm_helpers.train --resume {run_file} --epochs 3"]
 
 
+def test_cli_ema_keeps_the_averaged_weights_and_resumes_exactly(tmp_path, real_data_dir, capsys):
+    """--ema: the checkpoint holds the averaged weights (not the last step's), the valid NLL of
+    its manifest entry is theirs, and a resume goes on with the average the run file holds."""
+    common = ["fvsbn", "--limit", "300", "--batch-size", "50", "--threads", "1", "--no-progress",
+              "--lr", "0.01", "--ema", "0.9"]
+    whole = cli.main(common + ["--epochs", "3", "--out", str(tmp_path / "a" / "f.pt")])
+    plain = cli.main(common[:-2] + ["--epochs", "3", "--out", str(tmp_path / "c" / "f.pt")])
+    assert "--ema 0.9" in whole["command"] and whole["test_nll"] != plain["test_nll"]
+    cli.main(common + ["--epochs", "1", "--out", str(tmp_path / "b" / "f.pt")])
+    resumed = cli.main(["--resume", str(tmp_path / "b" / "f.run.pt"), "--epochs", "3"])
+    (wa, _), (wb, _) = _weights(tmp_path / "a" / "f.pt"), _weights(tmp_path / "b" / "f.pt")
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert resumed["test_nll"] == whole["test_nll"]
+    model = load_checkpoint(tmp_path / "a" / "f.pt")
+    valid = load_binarized_mnist("valid", download=False)
+    assert evaluate_nll(model, valid) == pytest.approx(whole["valid_nll"], abs=1e-3)
+
+
 def test_cli_iwae_schedule_and_adam_eps_resume_exactly(tmp_path, real_data_dir):
     """--lr-schedule iwae and --adam-eps: a run stopped after 2 epochs (inside stage 1) and
     resumed to 5 ends with the weights, curves and learning rate of 5 epochs in one go (epoch 6

@@ -340,3 +340,17 @@ def test_an_ema_run_resumed_equals_one_uninterrupted_run(tmp_path):
 def test_an_ema_decay_outside_0_1_is_refused(decay):
     with pytest.raises(ValueError, match="ema_decay"):
         train_run(FVSBN(4), markov_data(8, D=4), ema_decay=decay, progress=False)
+
+
+def test_ema_averages_parameters_and_copies_buffers():
+    """An ordering or a mask is a buffer: averaging two orderings gives no ordering (PyTorch's
+    use_buffers=True turned an FVSBN's int64 ordering into another one). The averaged model
+    keeps the trained model's buffers exactly; only parameters are averaged."""
+    x = markov_data(200)
+    order = torch.randperm(16, generator=torch.Generator().manual_seed(3))
+    torch.manual_seed(0)
+    model = FVSBN(16, order=order)
+    reference = FVSBN(16, order=order)
+    train_run(model, x, num_epochs=2, lr=0.05, batch_size=50, ema_decay=0.9, progress=False)
+    assert torch.equal(model.order, order) and torch.equal(model.mask, reference.mask)
+    assert not torch.equal(model.W, reference.W)          # the parameters did train
