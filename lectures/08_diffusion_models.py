@@ -40,6 +40,11 @@
 #   the simulated chain, its posterior derived, the ELBO written as a sum of lecture 5's
 #   Gaussian KL terms, the simplified loss, and 2-d models on lecture 6's ring and grid beside
 #   the GAN and lecture 7's flow;
+# * a DDPM on **binarized digits**, with a small U-Net: how its samples emerge from noise, and
+#   lecture 6's two scores of samples (the label histogram and the Fréchet distance) beside the
+#   DCGAN, the VAE, the PixelCNN and lecture 7's flow;
+# * **the price of sampling**: DDIM's step count against sample quality, and the CPU time of a
+#   DDPM sample against a PixelCNN's 784 passes;
 # * **masked diffusion** on binary digits: its bound on the NLL in nats beside the course's
 #   other digit models (lectures 3–5 and 7), and why it is an **any-order autoregressive model** — lecture 2's "the ordering
 #   matters", measured on one network; sampling in fewer rounds than pixels;
@@ -50,14 +55,14 @@
 # noise-prediction loss and one step of ancestral sampling, each checked by a function of the
 # package that names the usual mistakes. The small score models of section 1 train live; the
 # others load from checkpoints shipped with the course ("About these numbers", after
-# section 5, says how they were made).
+# section 7, says how they were made).
 #
 # **Prerequisites:** lecture 2 (orderings), lecture 3 (NADE, MADE's masks, and the
 # mixture of masks with its Jensen bound), lecture 5
 # (the ELBO and the Gaussian KL), lecture 6 (the 2-d mixtures and the mode table) and lecture
 # 7's table of likelihoods.
 #
-# **Study time:** about 125 minutes of reading and 25 minutes of exercises.
+# **Study time:** about 145 minutes of reading and 25 minutes of exercises.
 
 # %% tags=["colab-setup"]
 # On Google Colab this cell installs the course's package (gm_helpers) and downloads the data;
@@ -89,6 +94,12 @@ from gm_helpers.analysis.mixtures import (
     mode_shares,
     sample_mixture,
 )
+from gm_helpers.analysis.sample_quality import (
+    class_fractions,
+    feature_statistics,
+    frechet_distance,
+    logits,
+)
 from gm_helpers.analysis.scores import (
     NoiseConditionalScore,
     annealed_langevin,
@@ -96,7 +107,7 @@ from gm_helpers.analysis.scores import (
     langevin,
     mixture_score,
 )
-from gm_helpers.analysis.timing import one_thread
+from gm_helpers.analysis.timing import cpu_time, one_thread
 from gm_helpers.data import load_binarized_mnist
 from gm_helpers.exercises.diffusion import check_ancestral_step, check_eps_loss, check_forward_marginal
 from gm_helpers.models.diffusion import DDPM, cosine_betas, gaussian_kl, linear_betas
@@ -944,7 +955,7 @@ check_ancestral_step(ancestral_step)
 # (exercise 1's closed form solved for $x_0$), and jumps straight to an earlier step $t' < t$ by
 # putting that guess and the same predicted noise back at the noise level of $t'$, with no fresh
 # noise: $x_{t'} = \sqrt{\bar\alpha_{t'}}\,\hat x_0 + \sqrt{1 - \bar\alpha_{t'}}\,
-# \hat\epsilon_\theta(x_t, t)$. It needs no retraining; section 5's explorer sets it against the
+# \hat\epsilon_\theta(x_t, t)$. It needs no retraining; section 7's explorer sets it against the
 # 1,000 ancestral steps.
 
 # %% tags=["answer-source"]
@@ -991,7 +1002,7 @@ plt.show()
 # %% [markdown]
 # **Samples over the reverse process.** 2,500 points from $x_T \sim \mathcal N(0, I)$ through
 # all 1,000 ancestral steps (`reverse_result` keeps 100 evenly spaced frames of the path; the
-# widget of section 5 scrubs through all of them). The structure appears late: through
+# widget of section 7 scrubs through all of them). The structure appears late: through
 # the first half of the chain the cloud only widens, and the modes separate in the last few
 # hundred steps, where the noise level becomes smaller than their spacing.
 
@@ -1186,12 +1197,249 @@ assert abs(table_hq["ring"]["GAN (lecture 6)"] - 0.984) < 0.0005 and abs(mode_ta
 # passes): this compares these runs, not the families at their best.
 
 # %% [markdown]
-# ## 4. Masked diffusion: a diffusion model with a likelihood on binary digits
+# ## 4. Digits: a DDPM on binarized MNIST
 #
-# The course's digits are binary, and its table of models compares them by their NLL in nats. A
-# Gaussian diffusion like section 3's can run on binary pixels (as $\pm 1$), but, like lecture
-# 7's flow, it then defines a density on a continuous space, not probabilities of binary
-# images: its ELBO is not a bound on the discrete NLL without a dequantization step. For
+# The same recipe scales from two coordinates to 784 pixels. The binary digits enter as
+# $2x - 1 \in \{-1, +1\}$, the forward process adds Gaussian noise to them exactly as in
+# section 3, and a sample $x_0$ is turned back into a binary image by its sign. The noise
+# predictor $\hat\varepsilon_\theta(x_t, t)$ is now a small **U-Net**: two resolutions
+# (28 × 28 with 32 channels, 14 × 14 with 64), residual blocks with GroupNorm, the step $t$
+# entering every block through a sinusoidal embedding (the Transformer's position code), and
+# skip connections from each downsampling stage to the upsampling stage at the same
+# resolution, so that the network can copy the fine detail it must not destroy. Its
+# `forward` reads top to bottom:
+
+# %%
+ddpm, ddpm_entry = load_shipped("ddpm.pt")                   # a DigitDDPM: U-Net, T = 1000
+print(inspect.getsource(UNet.forward))
+print(f"U-Net: {sum(p.numel() for p in ddpm.parameters()):,} parameters; "
+      f"T = {ddpm.T} steps, {ddpm_entry['config'].get('schedule', 'linear')} schedule")
+
+# %% [markdown]
+# A Gaussian diffusion on binary pixels has no discrete likelihood of its own (lecture 7 met the
+# same problem: a density on a continuous space gives a discrete probability only through
+# dequantization), so the digit DDPM is judged here by its **samples**; a likelihood for
+# diffusion on binary digits comes in section 6, from a diffusion built for discrete data. It
+# trained on $L_\text{simple}$ alone, one random $t$ per digit ("About these numbers" gives the
+# command). The learning curves are that loss per epoch: on the training digits for the weights
+# as they trained (the mean over each epoch's batches), and on the validation digits for the
+# moving average of the weights that the model keeps and ships (decay 0.999: each step moves the
+# average a thousandth of the way to the current weights). The average starts far behind, so
+# its validation loss is high for the first epochs (377 after the first), then falls below the
+# training loss:
+
+# %% mystnb={"figure": {"caption": "The digit DDPM's learning curves: the simple loss (the squared error of the predicted noise, summed over the 784 pixels) on the training digits (the weights as they trained, dashed) and on the validation digits (their moving average, solid), per epoch; a star at the epoch kept.", "name": "fig-08-ddpm-curves"}, "image": {"alt": "A line plot titled ddpm.pt, 15 epochs, 84 min: the dashed training curve falls from 54 to about 20 by epoch 2 and then slowly to 16.5; the solid validation curve starts off the top of the axes, is at 157 at epoch 2, 77 at epoch 3 and 45 at epoch 4, and meets the training curve near 20 by epoch 7; a star marks epoch 15."}}
+plot_checkpoint_curves(["ddpm.pt"], manifest, ncols=1, size=(4.5, 3))
+plt.show()
+
+# %% [markdown]
+# ### The reverse process, on digits
+#
+# Sixteen digits drawn from noise with 50 steps of section 3's deterministic DDIM sampler (for
+# digits its guess $\hat x_0$ is clipped to $[-1, 1]$, where the data lie): the first panel is
+# $x_T$, pure noise; the later ones show $x_t$ after 10, 20, 30, 40, 45 and all 50 steps.
+# For the first 20 steps the images are noise to the eye; faint shapes show after 30, and the
+# digits are clear after 40. That is section 3's schedule at work: $x_t = \sqrt{\bar\alpha_t}\,x_0
+# + \sqrt{1 - \bar\alpha_t}\,\epsilon$, and the digit's weight $\sqrt{\bar\alpha_t}$ is 0.16 at
+# $t = 600$ (20 of the 50 steps done), 0.44 at $t = 400$ (30 done) and 0.81 at $t = 200$ (40
+# done): the first half of the chain holds almost no digit.
+
+# %% mystnb={"figure": {"caption": "Sixteen digits emerging from noise over 50 DDIM steps of the shipped DDPM: x_T (pure noise), then x_t after 10, 20, 30, 40 and 45 steps, and the binary samples (right).", "name": "fig-08-digit-reverse"}, "image": {"alt": "A strip of seven 4 by 4 grids of 28 by 28 images. The first three are black-and-white speckled noise, the fourth shows faint digit shapes in the noise, the fifth and sixth clear digits on a speckled background, and the last sixteen crisp white-on-black binary digits such as a 0, a 7, a 9 and a 2."}}
+digit_models = {"digits": ddpm}
+frames = [0, 10, 20, 30, 40, 45, 50]
+strip = [reverse_result(digit_models, "digits", 50, k) for k in frames]
+draw_reverse_strip(strip)
+plt.show()
+
+# %% jupyter={"source_hidden": true} tags=["claim-08-digit-ddpm", "hide-input"]
+assert tuple(ddpm.net.config["widths"]) == (32, 64) and ddpm.net.config["blocks"] == 1
+assert ddpm.T == 1000 and ddpm.binary and ddpm_entry["config"] == {}
+assert all(flag in ddpm_entry["command"].split() for flag in ("--amp", "--ema", "0.999"))
+digit_weight = {t: ddpm.alpha_bars[t - 1].sqrt().item() for t in (600, 400, 200)}
+assert [round(w, 2) for w in digit_weight.values()] == [0.16, 0.44, 0.81]
+assert ddpm_entry["history"]["valid_nll"][0] > 300 and ddpm_entry["history"]["valid_nll"][-1] < \
+    ddpm_entry["history"]["train_nll"][-1]                  # the average: far behind, then ahead
+
+# %% [markdown]
+# ### Ten thousand samples: the label histogram and the Fréchet distance
+#
+# Lecture 6 judged the DCGAN by two numbers: the **label histogram** of its samples (a mode
+# collapse shows as a class the generator rarely draws; the DCGAN drew zeros 2.7 % of the time)
+# and the **Fréchet distance** between the classifier's logits on samples and on the
+# validation digits. Ten thousand DDPM samples would take tens of minutes to draw here, so they
+# ship with the course: 10,000 digits drawn with 50 DDIM steps by
+# `python -m gm_helpers.train samples` (the command is in "About these numbers"), and so do
+# 1,000 samples of lecture 7's flow (a MAF samples in 785 passes per layer). The table is
+# lecture 6's, with the same reference digits, the same classifier and the same sample sizes,
+# extended by the flow of lecture 7 and the DDPM.
+
+# %%
+classifier, classifier_entry = load_shipped("digit_classifier.pt")
+x_valid = load_binarized_mnist("valid")                       # (10000, 1, 28, 28): the reference
+x_train = load_binarized_mnist("train")[:10_000].clone()      # the real-vs-real baseline
+G_dcgan, _ = load_shipped("dcgan.pt")
+vae, _ = load_shipped("vae.pt")
+torch.manual_seed(0)
+with torch.no_grad():
+    samples_vae = vae.sample(10_000).view(-1, 1, 28, 28)      # Bernoulli draws, as in lecture 6
+samples_ddpm = load_shipped_samples("ddpm_samples.pt")       # (10000, 1, 28, 28), 50 DDIM steps
+candidates = {"real (training digits)": x_train,
+              "DCGAN (lecture 6)": G_dcgan.sample_binary(10_000, seed=0),
+              "VAE (lecture 5)": samples_vae,
+              "Gated PixelCNN (lecture 4)": load_shipped_samples("gated_pixelcnn_samples.pt"),
+              "MAF flow (lecture 7)": load_shipped_samples("digit_flow_samples.pt"),  # (1000, 1, 28, 28)
+              "DDPM, 50 DDIM steps (here)": samples_ddpm}
+reference = feature_statistics(logits(classifier, x_valid))   # mean (10,), cov (10, 10)
+fd = {name: {n: frechet_distance(*feature_statistics(logits(classifier, x[:n])), *reference)
+             for n in (1000, 10_000) if len(x) >= n}
+      for name, x in candidates.items()}
+print(f"{'samples':28} {'FD, 1,000':>10} {'FD, 10,000':>11} {'rarest class':>13}")
+fractions = {}
+for name, x in candidates.items():
+    fractions[name] = class_fractions(classifier, x)          # 10 fractions, summing to 1
+    rarest = min(range(10), key=lambda c: fractions[name][c])
+    big = f"{fd[name][10_000]:11.2f}" if 10_000 in fd[name] else f"{'—':>11}"
+    print(f"{name:28} {fd[name][1000]:10.2f} {big} "
+          f"{rarest:>6}: {100 * fractions[name][rarest]:4.1f} %")
+
+# %% mystnb={"figure": {"caption": "Left: 100 of the DDPM's 10,000 shipped samples. Right: the share of each digit class among the 10,000 samples (as the course's classifier labels them) against the validation digits' and the DCGAN's.", "name": "fig-08-ddpm-samples"}, "image": {"alt": "Left: a 10 by 10 grid of white-on-black binary digits with ragged, speckled strokes: many readable (0s, 2s, 3s, 7s, 9s), some malformed. Right: a bar chart of ten classes with three bars each (validation digits, DCGAN, DDPM); the validation digits are near ten per cent in every class; the DDPM's 0 and 1 bars sit just under the dashed 5 % line and its 8 and 9 bars near 14 and 16 per cent; the DCGAN's 0 bar is far shorter (under 3 %) and its 9 bar far taller (20 %)."}}
+fig, (ax_img, ax_bar) = plt.subplots(1, 2, figsize=(11, 4.6), gridspec_kw={"width_ratios": [1, 1.3]})
+show_images(samples_ddpm[:100], nrow=10, ax=ax_img, title="100 DDPM samples (50 DDIM steps)")
+width = 0.27
+valid_fractions = class_fractions(classifier, x_valid)
+for i, (label, values) in enumerate([("validation digits", valid_fractions),
+                                     ("DCGAN", fractions["DCGAN (lecture 6)"]),
+                                     ("DDPM", fractions["DDPM, 50 DDIM steps (here)"])]):
+    ax_bar.bar(np.arange(10) + (i - 1) * width, [100 * v for v in values], width, label=label)
+ax_bar.axhline(5, color="k", lw=0.8, ls="--")
+ax_bar.set(xticks=range(10), xlabel="class (the classifier's label)", ylabel="% of samples",
+           title="label histogram of 10,000 samples")
+ax_bar.legend()
+fig.tight_layout()
+plt.show()
+ddpm_fractions = fractions["DDPM, 50 DDIM steps (here)"]
+
+# %% jupyter={"source_hidden": true} tags=["claim-08-digits-frechet", "hide-input"]
+assert abs(fd["real (training digits)"][10_000] - classifier_entry["frechet_real_vs_real"]) < 1e-3
+assert sorted(ddpm_fractions)[2] >= 0.05 and min(ddpm_fractions) > 0.045   # two just under 5 %
+assert sorted(range(10), key=lambda c: ddpm_fractions[c])[:2] == [1, 0]      # ones, then zeros
+assert min(fractions["DCGAN (lecture 6)"]) < 0.03                     # the DCGAN misses zeros
+assert fd["DDPM, 50 DDIM steps (here)"][10_000] < fd["VAE (lecture 5)"][10_000] < fd["DCGAN (lecture 6)"][10_000]
+assert all(fd["DDPM, 50 DDIM steps (here)"][1000] < fd[name][1000] for name in candidates
+           if name not in ("real (training digits)", "DDPM, 50 DDIM steps (here)"))
+rounded = {name: [round(fd[name][n], 1) for n in (1000, 10_000) if n in fd[name]] for name in fd}
+assert rounded == {"real (training digits)": [1.1, 0.1], "DCGAN (lecture 6)": [29.6, 30.8],
+                   "VAE (lecture 5)": [19.1, 20.0], "Gated PixelCNN (lecture 4)": [36.9],
+                   "MAF flow (lecture 7)": [28.0], "DDPM, 50 DDIM steps (here)": [18.2, 16.5]}
+assert [round(100 * ddpm_fractions[c]) for c in (8, 9)] == [14, 16]
+assert ddpm_entry["epochs"] == 15 and round(ddpm_entry["wall_time_s"] / 60) == 84
+
+# %% [markdown]
+# Fifteen epochs, 84 minutes on one CPU thread, and the DDPM's samples score best in the
+# course's table: a Fréchet distance of 16.5 at 10,000 samples against the VAE's 20.0 and the
+# DCGAN's 30.8, and at 1,000 samples 18.2, below the VAE's 19.1, the flow's 28.0, the DCGAN's
+# 29.6 and the PixelCNN's 36.9 (real digits: 1.1). Its label histogram is far flatter than the
+# DCGAN's, whose zeros make 2.7 % of its samples, but it too falls short of lecture 6's target
+# of at least 5 % for every class, narrowly: ones make 4.8 % of the DDPM's samples and zeros
+# 4.9 %, while eights and nines are over-represented (14 % and 16 %). The picture agrees with
+# the numbers and shows what they leave out: most samples read as digits, with ragged strokes
+# and stray pixels that binarized MNIST digits rarely have, and some are shapes no one would
+# label. Section 5 shows that the sampler, not only the network, decides much of this.
+
+# %% [markdown]
+# ## 5. The price of sampling: steps against quality and cost
+#
+# A DDPM trained with $T = 1000$ samples ancestrally in 1,000 network passes, one per step:
+# more than the PixelCNN's 784. Section 3's DDIM sampler uses the same network and skips
+# steps, jumping from step $t$ to an earlier step along the network's guess $\hat x_0$ of the
+# clean image, with no fresh noise.
+#
+# How many steps are enough? For each step count the table below draws the same number of
+# digits with one seed and scores them as in section 4 (the Fréchet distance at this sample
+# size, beside its real-vs-real floor at the same size), with the CPU time per digit. It takes
+# an hour or so of CPU time, so it ships as a table, made by
+# `python -m gm_helpers.train diffusion_steps` (command below).
+
+# %%
+steps_table = json.loads((CHECKPOINT_DIR / "ddpm_steps.json").read_text())
+print(f"{steps_table['num']:,} digits per row, seed {steps_table['seed']}; "
+      f"real-vs-real at this size: {steps_table['frechet_real_vs_real']:.2f}")
+print(f"{'sampler':26} {'passes':>7} {'CPU s / digit':>14} {'Fréchet':>8} {'rarest class':>13}")
+for row in steps_table["rows"]:
+    ancestral = row["steps"] >= ddpm.T
+    name = f"ancestral, {ddpm.T} steps" if ancestral else f"DDIM, {row['steps']} steps"
+    rarest = min(row["class_fractions"])
+    print(f"{name:26} {row['steps']:7d} {row['cpu_seconds_per_digit']:14.3f} "
+          f"{row['frechet']:8.2f} {100 * rarest:12.1f} %")
+print("\ncommand:", steps_table["command"])
+steps_fd = {row["steps"]: row["frechet"] for row in steps_table["rows"]}
+
+# %% [markdown]
+# More steps buy better digits, at a price proportional to the steps. From 10 to 100 DDIM
+# steps the Fréchet distance falls from 26.0 to 18.5 (the floor at 300 digits: 4.3) while the
+# CPU time per digit grows tenfold, from 0.026 to 0.25 s. The 1,000 ancestral steps cost ten
+# times more again, 2.6 s per digit, and give by far the best digits: 10.5, with zeros, the
+# rarest class, at 6.3 %, where every DDIM row leaves its rarest class below 5 %. The
+# deterministic jumps save passes but keep the network's errors: an ancestral step adds fresh
+# noise, which the next steps can correct, while a DDIM path carries a mistake to the end.
+# (These are 300 digits per row, so the rarest class is a handful of digits: 19 zeros of 300
+# in the ancestral row.) The shipped 10,000 samples use 50 DDIM steps, a fifth of a minute of
+# CPU per 100 digits here, because 10,000 ancestral samples would take over seven hours.
+#
+# **Against the PixelCNN.** Counting network passes hides how expensive each pass is. The
+# cell below measures one pass of each network on a batch of 100 digits (CPU time, one thread,
+# fp32, the fastest of three; the course's timing method) and multiplies by the passes a
+# sample needs: 784 for the gated PixelCNN of lecture 4, the step count for the DDPM.
+
+# %% tags=["nbval-ignore-output"]
+gated, _ = load_shipped("gated_pixelcnn.pt")
+x_batch = x_valid[:100]
+t_batch = torch.full((100,), 500, dtype=torch.long)
+with one_thread(), torch.no_grad():
+    pass_seconds = {"Gated PixelCNN": cpu_time(lambda: gated.logits(x_batch)) / 100,
+                    "DDPM U-Net": cpu_time(lambda: ddpm.eps_hat(2 * x_batch - 1, t_batch)) / 100}
+per_digit = {"Gated PixelCNN, 784 passes": 784 * pass_seconds["Gated PixelCNN"]}
+for steps in (1000, 50, 10):
+    per_digit[f"DDPM, {steps} passes"] = steps * pass_seconds["DDPM U-Net"]
+for name, seconds in pass_seconds.items():
+    print(f"one pass of the {name}: {1000 * seconds:.2f} ms per digit")
+for name, seconds in per_digit.items():
+    print(f"{name:28} {seconds:7.3f} CPU s per digit")
+
+# %% jupyter={"source_hidden": true} tags=["claim-08-sampling-cost", "hide-input"]
+rows = steps_table["rows"]
+assert [row["steps"] for row in rows] == [10, 20, 50, 100, 1000] and steps_table["num"] == 300
+assert all(a["frechet"] > b["frechet"] for a, b in zip(rows, rows[1:]))   # more steps, better
+assert [round(steps_fd[k], 1) for k in (10, 100, 1000)] == [26.0, 18.5, 10.5]
+assert round(steps_table["frechet_real_vs_real"], 1) == 4.3
+per_digit_table = {row["steps"]: row["cpu_seconds_per_digit"] for row in rows}
+assert 9 < per_digit_table[100] / per_digit_table[10] < 11 and 9 < per_digit_table[1000] / per_digit_table[100] < 11
+assert all(min(row["class_fractions"]) < 0.05 for row in rows[:-1])   # every DDIM row
+ancestral_row = rows[-1]
+assert min(ancestral_row["class_fractions"]) >= 0.05 and round(300 * ancestral_row["class_fractions"][0]) == 19
+assert 10 < 100 * per_digit_table[50] < 15 and 10_000 * per_digit_table[1000] / 3600 > 7
+ratio = pass_seconds["DDPM U-Net"] / pass_seconds["Gated PixelCNN"]   # machine-dependent: wide
+assert 1.2 < ratio < 2.0                                              # "about 1.5 times"
+assert 1.5 < per_digit["DDPM, 1000 passes"] / per_digit["Gated PixelCNN, 784 passes"] < 2.5
+assert 0.05 < per_digit["DDPM, 50 passes"] / per_digit["Gated PixelCNN, 784 passes"] < 0.15
+assert 0.01 < per_digit["DDPM, 10 passes"] / per_digit["Gated PixelCNN, 784 passes"] < 0.03
+
+# %% [markdown]
+# One pass of this U-Net costs about 1.5 times a pass of lecture 4's gated PixelCNN (2.6
+# against 1.7 ms per digit here), so the 1,000 ancestral passes cost about twice the
+# PixelCNN's 784 (2.6 against 1.4 s per digit), while 50 DDIM passes cost a tenth of it and 10
+# passes a fiftieth. The DDPM's advantage is not cheaper passes but freedom in their number:
+# an autoregressive model over 784 pixels needs 784 passes, one per pixel, whatever its
+# network, while a diffusion model trades passes against quality, and its passes are
+# parallel over the pixels.
+
+# %% [markdown]
+# ## 6. Masked diffusion: a diffusion model with a likelihood on binary digits
+#
+# The course's digits are binary, and its table of models compares them by their NLL in nats.
+# Section 4's DDPM ran on binary pixels (as $\pm 1$), but, like lecture 7's flow, it defines a
+# density on a continuous space, not probabilities of binary images: its ELBO is not a bound
+# on the discrete NLL without a dequantization step. For
 # discrete data there is a simpler corruption, with a likelihood bound of its own: replace
 # pixels by a special **mask** symbol. In the forward process of **masked** (absorbing-state)
 # diffusion (Austin et al. 2021), each pixel is masked independently with a probability that
@@ -1241,11 +1489,10 @@ assert abs(table_hq["ring"]["GAN (lecture 6)"] - 0.984) < 0.0005 and abs(mode_ta
 # every ordering at once. Sampling in fewer rounds (the end of this section) draws from a
 # different distribution, which this bound does not cover.
 #
-# The network is a small **U-Net**: convolutions at two resolutions (28 × 28 with 32 channels,
-# 14 × 14 with 64), residual blocks with GroupNorm, and skip connections from each
-# downsampling stage to the upsampling stage of the same resolution, so that it can copy the
-# visible pixels' detail it must not lose. It needs no time input: the mask itself says how far
-# the reverse process has come. Its `forward`, and the two functions of the bound:
+# The network is section 4's **U-Net** with two changes: it takes two input channels, the
+# visible pixels (as $\pm 1$, 0 where masked) and the mask itself, and it needs no time input,
+# because the mask says how far the reverse process has come. It gives one Bernoulli logit per
+# pixel. The two functions of the bound:
 
 # %%
 masked_model, masked_entry = load_shipped("masked_diffusion.pt")
@@ -1253,7 +1500,6 @@ print(inspect.getsource(MaskedDiffusion.bound_terms))
 print(inspect.getsource(MaskedDiffusion.nll_bound))
 print(f"network: a U-Net with 2 input channels (the visible pixels as ±1, 0 where masked; and "
       f"the mask), one Bernoulli logit per pixel out; {masked_model.num_params():,} parameters")
-print(inspect.getsource(UNet.forward))
 
 # %% [markdown]
 # What the network does with a partly masked digit: three test digits with 700, 400 and 100 of
@@ -1397,24 +1643,26 @@ for ax, rounds in zip(axes[1:], (100, 20, 5)):
 plt.show()
 
 # %% [markdown]
-# ## 5. Explore: the reverse process
+# ## 7. Explore: the reverse process
 #
-# The explorer below runs section 3's shipped DDPMs backwards: choose the data (the ring or the
-# grid), the number of sampling steps (1000: all $T$ ancestral steps; fewer: section 3's
-# deterministic DDIM sampler, which jumps from step $t$ to an earlier step $t'$ along the
-# network's guess $\hat x_0$ of the clean point, with no fresh noise), and scrub the frame
-# slider from pure
-# noise to the samples. Things to try: on the ring, watch when the points split into 8 groups;
-# on the grid, compare 10 DDIM steps with 1000 ancestral ones, and find the step count below
-# which the samples leave the modes. The static figure shows one frame of it: the ring, 50 DDIM
-# steps, halfway through, where the points are still a round cloud.
+# The explorer below runs the shipped DDPMs backwards: choose the model (section 3's ring or
+# grid, or section 4's digits), the number of sampling steps (1000: all $T$ ancestral steps;
+# fewer: the deterministic DDIM sampler of section 3, which jumps from step $t$ to an earlier
+# step $t'$ along the network's guess $\hat x_0$ of the clean point, with no fresh noise), and
+# scrub the frame slider from pure noise to the samples. The digits run DDIM only, with at
+# most 100 steps (16 digits take a few seconds per 50 steps here). Things to try: on the ring,
+# watch when the points split into 8 groups; on the grid, compare 10 DDIM steps with 1000
+# ancestral ones, and find the step count below which the samples leave the modes; on the
+# digits, find the frame where you can first tell which digit each one will be. The static
+# figure shows one frame of it: the ring, 50 DDIM steps, halfway through, where the points are
+# still a round cloud.
 
 # %% mystnb={"figure": {"caption": "One frame of the explorer: 2,000 points of the ring DDPM halfway through 50 DDIM steps, still a round cloud; the ring forms in the last steps.", "name": "fig-08-reverse-state"}, "image": {"alt": "A square scatter plot of orange points titled ring, 50 DDIM steps: 25/50 of the way; the points form a round diffuse cloud in the middle of the panel, densest at its centre, with no ring visible yet."}}
-explorer_models = {"ring": ddpm2d["ring"], "grid": ddpm2d["grid"]}
+explorer_models = {"ring": ddpm2d["ring"], "grid": ddpm2d["grid"], "digits": ddpm}
 fig = draw_reverse(reverse_result(explorer_models, "ring", 50, 25))
 plt.show()
 
-# %% mystnb={"figure": {"caption": "The reverse-process explorer: a model menu (ring, grid), a steps menu and a frame slider from pure noise to the samples.", "name": "fig-08-reverse-explorer"}, "image": {"alt": "The same picture as the static figure above, under a row of controls: a model menu, a steps menu and a frame slider."}} tags=["nbval-ignore-output"]
+# %% mystnb={"figure": {"caption": "The reverse-process explorer: a model menu (ring, grid, digits), a steps menu and a frame slider from pure noise to the samples.", "name": "fig-08-reverse-explorer"}, "image": {"alt": "The same picture as the static figure above, under a row of controls: a model menu, a steps menu and a frame slider."}} tags=["nbval-ignore-output"]
 reverse_explorer(explorer_models, "ring", steps=50)
 
 # %% [markdown]
@@ -1423,35 +1671,45 @@ reverse_explorer(explorer_models, "ring", steps=50)
 # > * **What runs live.** The score models of section 1 train in the notebook, in fp32 on the
 # >   CPU, from fixed seeds; their printed numbers vary a little with the CPU's rounding, and the
 # >   checks beside them hold on any CPU. Everything else is loaded from files shipped with the
-# >   course: the 2-d DDPMs (`ddpm2d_ring.pt`, `ddpm2d_grid.pt`), the masked diffusion model
-# >   (`masked_diffusion.pt`) and 100 of its exact samples (`masked_diffusion_samples.pt`), the
-# >   table of orderings of section 4 (`masked_orders.json`; its bound uses 64 draws of $m$ per
-# >   digit), and earlier lectures' files: lecture 6's `gan_toy_modes.json`, lecture 7's
-# >   `flow2d_*.pt` manifest entries, and the digit checkpoints of the NLL table.
+# >   course: the 2-d DDPMs (`ddpm2d_ring.pt`, `ddpm2d_grid.pt`); the digit DDPM (`ddpm.pt`),
+# >   10,000 of its samples (`ddpm_samples.pt`, 50 DDIM steps) and its table of sampling steps
+# >   (`ddpm_steps.json`); 1,000 samples of lecture 7's flow (`digit_flow_samples.pt`); the
+# >   masked diffusion model (`masked_diffusion.pt`) and 100 of its exact samples
+# >   (`masked_diffusion_samples.pt`); the table of orderings of section 6
+# >   (`masked_orders.json`; its bound uses 64 draws of $m$ per digit); and earlier lectures'
+# >   files: lecture 6's `gan_toy_modes.json`, the DCGAN, the VAE, the classifier and the PixelCNN
+# >   samples of its Fréchet table, lecture 7's `flow2d_*.pt` manifest entries, and the digit
+# >   checkpoints of the NLL table.
 # > * **How each file was made.** The manifest (`gm_helpers/checkpoints/manifest.json`)
 # >   records each file's command, steps or epochs, wall time, hardware and PyTorch version;
 # >   the cell below prints the first four for the files this lecture adds. Each 2-d DDPM
 # >   trained for 10,000 steps on one CPU thread, five seeds in a row (the manifest's minutes are
-# >   the first seed's). The masked
-# >   diffusion model trained on one CPU thread of an AVX2 machine in fp32 (bfloat16 autocast
-# >   would have been several times slower there: that CPU has no native bf16), under a
-# >   wall-clock budget (`--max-minutes`: training stops after the first epoch that ends past it,
-# >   and keeps the epoch with the best validation bound), while a second run shared the 2-core
-# >   machine: its minutes are a budget, not a speed measurement, and far from the papers'
-# >   (hundreds of epochs on accelerators): the table ranks these checkpoints, not the families.
-# > * **This notebook** runs top to bottom in about 95 seconds of CPU time on one core of a
-# >   2-core AMD EPYC (no GPU), most of it section 1's live training and section 3's 1,000-step
-# >   samplers. Its peak memory was 1.25 to 1.28 GB in three runs and 1.58 GB in a fourth;
-# >   about 0.9 GB of it is PyTorch's libraries.
+# >   the first seed's). The digit DDPM trained on one CPU thread with bfloat16 autocast (that CPU,
+# >   an AMD EPYC, computes bf16 natively; evaluation stays fp32) and kept an exponential moving
+# >   average of its weights (decay 0.999: the weights it ships and samples with); its samples
+# >   and the steps table were drawn in fp32. The masked diffusion model
+# >   trained on one CPU thread of an AVX2 machine in fp32 (bfloat16 autocast would have been
+# >   several times slower there: that CPU has no native bf16). Both trained under a wall-clock
+# >   budget (`--max-minutes`: training stops after the first epoch that ends past it, and keeps
+# >   the epoch with the best validation loss), while a second run shared the 2-core machine: their
+# >   minutes are a budget, not a speed measurement, and far from the papers' (hundreds of epochs
+# >   on accelerators): the tables rank these checkpoints, not the families.
+# > * **This notebook** runs top to bottom in about 75 seconds of CPU time on one core of a
+# >   2-core AMD EPYC (no GPU), most of it section 1's live training, section 3's 1,000-step
+# >   samplers and section 4's 50-step digits. Its peak memory was 1.4 and 1.9 GiB in two runs
+# >   with PyTorch's CUDA build, which pip installs on Linux by default (about 0.7 GiB of it is
+# >   that build's libraries), and 0.9 GiB with the CPU build that Binder installs.
 
 # %%
 print(f"{'file':22} {'steps or epochs':>15} {'minutes':>7}  hardware")
-for name in ("ddpm2d_ring.pt", "ddpm2d_grid.pt", "masked_diffusion.pt", "masked_diffusion_samples.pt"):
+for name in ("ddpm2d_ring.pt", "ddpm2d_grid.pt", "ddpm.pt", "ddpm_samples.pt", "digit_flow_samples.pt",
+             "masked_diffusion.pt", "masked_diffusion_samples.pt"):
     entry = manifest[name]
     size = (f"{entry['steps']:,} steps" if "steps" in entry and "epochs" not in entry and entry["model"] != "samples"
             else f"{entry['epochs']} epochs" if "epochs" in entry else f"{entry['num']} samples")
     print(f"{name:22} {size:>15} {entry['wall_time_s'] / 60:7.0f}  {entry['hardware']}")
-for name in ("ddpm2d_ring.pt", "masked_diffusion.pt", "masked_diffusion_samples.pt"):
+for name in ("ddpm2d_ring.pt", "ddpm.pt", "ddpm_samples.pt", "digit_flow_samples.pt", "masked_diffusion.pt",
+             "masked_diffusion_samples.pt"):
     print(f"\n{name}: {manifest[name]['command']}")
 print(f"\nmasked_orders.json: {orders['command']}")
 

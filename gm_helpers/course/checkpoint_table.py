@@ -68,13 +68,14 @@ OTHER = {
     "gated_pixelcnn_samples.pt": "1,000 samples of gated_pixelcnn.pt, bit-packed",
     "digit_flow_samples.pt": "1,000 samples of digit_flow.pt, bit-packed",
     "ddpm.pt": "DDPM on binarized digits (±1), U-Net of widths {widths}, T = {T}, {schedule} schedule, "
-               "trained on the simple loss",
+               "trained on the simple loss; its weights: their moving average (decay 0.999)",
     "ddpm_samples.pt": "10,000 samples of ddpm.pt, bit-packed",
     "masked_diffusion_samples.pt": "100 samples of masked_diffusion.pt drawn one pixel per round "
                                    "(784 rounds: exact, in a random ordering), bit-packed",
 }
 DEFAULTS = {"latent": 50, "beta": 1, "k": 1,  # the VAE's defaults, for configs that omit them
-            "widths": [32, 64]}        # the U-Net's (masked diffusion, the digit DDPM)
+            "widths": [32, 64],        # the U-Net's (masked diffusion, the digit DDPM)
+            "T": 1000, "schedule": "linear"}   # the digit DDPM's
 BEGIN = "<!-- checkpoint table: python -m gm_helpers.course checkpoint-table -->"
 END = "<!-- end of checkpoint table -->"
 
@@ -169,7 +170,7 @@ def table() -> str:
     rows += ["", "| file | what | measured | epochs | wall time | hardware |", "|---|---|---|---|---|---|"]
     for name in (n for n in OTHER if n in manifest):
         entry = manifest[name]
-        rows.append(f"| `{name}` | {OTHER[name].format(**entry.get('config', {}))} | "
+        rows.append(f"| `{name}` | {OTHER[name].format(**{**DEFAULTS, **entry.get('config', {})})} | "
                     f"{other_cell(entry)} | {entry.get('epochs', '—')} | "
                     f"{entry['wall_time_s'] / 60:.0f} min | {entry['hardware']} |")
     return "\n".join(rows)
