@@ -1266,7 +1266,7 @@ assert ddpm_entry["history"]["valid_nll"][0] > 300 and ddpm_entry["history"]["va
 # Lecture 6 judged the DCGAN by two numbers: the **label histogram** of its samples (a mode
 # collapse shows as a class the generator rarely draws; the DCGAN drew zeros 2.7 % of the time)
 # and the **Fréchet distance** between the classifier's logits on samples and on the
-# validation digits. Ten thousand DDPM samples would take tens of minutes to draw here, so they
+# validation digits. Ten thousand DDPM samples took half an hour of CPU to draw here, so they
 # ship with the course: 10,000 digits drawn with 50 DDIM steps by
 # `python -m gm_helpers.train samples` (the command is in "About these numbers"), and so do
 # 1,000 samples of lecture 7's flow (a MAF samples in 785 passes per layer). The table is
@@ -1356,8 +1356,8 @@ assert ddpm_entry["epochs"] == 15 and round(ddpm_entry["wall_time_s"] / 60) == 8
 #
 # How many steps are enough? For each step count the table below draws the same number of
 # digits with one seed and scores them as in section 4 (the Fréchet distance at this sample
-# size, beside its real-vs-real floor at the same size), with the CPU time per digit. It takes
-# an hour or so of CPU time, so it ships as a table, made by
+# size, beside its real-vs-real floor at the same size), with the CPU time per digit. It took a
+# quarter of an hour of CPU time, most of it the 1,000-step row, so it ships as a table, made by
 # `python -m gm_helpers.train diffusion_steps` (command below).
 
 # %%
@@ -1419,16 +1419,16 @@ ancestral_row = rows[-1]
 assert min(ancestral_row["class_fractions"]) >= 0.05 and round(300 * ancestral_row["class_fractions"][0]) == 19
 assert 10 < 100 * per_digit_table[50] < 15 and 10_000 * per_digit_table[1000] / 3600 > 7
 ratio = pass_seconds["DDPM U-Net"] / pass_seconds["Gated PixelCNN"]   # machine-dependent: wide
-assert 1.2 < ratio < 2.0                                              # "about 1.5 times"
+assert 1.2 < ratio < 2.0                                              # "about 1.6 times"
 assert 1.5 < per_digit["DDPM, 1000 passes"] / per_digit["Gated PixelCNN, 784 passes"] < 2.5
 assert 0.05 < per_digit["DDPM, 50 passes"] / per_digit["Gated PixelCNN, 784 passes"] < 0.15
 assert 0.01 < per_digit["DDPM, 10 passes"] / per_digit["Gated PixelCNN, 784 passes"] < 0.03
 
 # %% [markdown]
-# One pass of this U-Net costs about 1.5 times a pass of lecture 4's gated PixelCNN (2.6
-# against 1.7 ms per digit here), so the 1,000 ancestral passes cost about twice the
-# PixelCNN's 784 (2.6 against 1.4 s per digit), while 50 DDIM passes cost a tenth of it and 10
-# passes a fiftieth. The DDPM's advantage is not cheaper passes but freedom in their number:
+# One pass of this U-Net costs about 1.6 times a pass of lecture 4's gated PixelCNN (2.8
+# against 1.7 ms per digit in the run printed above; timings vary a little from run to run),
+# so the 1,000 ancestral passes cost about twice the PixelCNN's 784 (2.8 against 1.3 s per
+# digit), while 50 DDIM passes cost a tenth of it and 10 passes a fiftieth. The DDPM's advantage is not cheaper passes but freedom in their number:
 # an autoregressive model over 784 pixels needs 784 passes, one per pixel, whatever its
 # network, while a diffusion model trades passes against quality, and its passes are
 # parallel over the pixels.

@@ -485,3 +485,13 @@ def test_the_kernel_is_ipykernel_6_which_does_not_stall():
     extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     assert "ipykernel>=6.29,<7" in extras["lab"] and "ipykernel>=6.29,<7" in extras["dev"]
     assert re.search(r"^ipykernel==6\.", (REPO / "binder" / "requirements.txt").read_text(), re.MULTILINE)
+
+
+def test_lecture_08_states_the_cost_of_its_shipped_digit_tables():
+    """Lecture 08 says the 10,000 DDPM samples took half an hour of CPU and the steps table a
+    quarter of an hour, most of it the 1,000-step row: their manifest and table say so."""
+    manifest = shipped_manifest()
+    assert 25 * 60 < manifest["ddpm_samples.pt"]["wall_time_s"] < 35 * 60
+    table = json.loads((CHECKPOINT_DIR / "ddpm_steps.json").read_text())
+    seconds = {row["steps"]: row["cpu_seconds"] for row in table["rows"]}
+    assert 10 * 60 < sum(seconds.values()) < 20 * 60 and seconds[1000] > sum(seconds.values()) / 2
