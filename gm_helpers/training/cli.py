@@ -24,6 +24,7 @@ import torch
 import torch.distributed as dist
 
 from gm_helpers.models.registry import build_model
+from gm_helpers.training import runs
 from gm_helpers.training.checkpoint import (
     CHECKPOINT_DIR,
     hardware,
@@ -77,7 +78,6 @@ def init_from(model, source) -> int:
 def _bf16_kind(device) -> str:
     """What the start line says of bf16 on ``device`` (read from ``runs``, where ``amp_problem``
     reads it too, so that the two never disagree)."""
-    from gm_helpers.training import runs
     if device.type != "cpu":
         return ""
     return {True: " (native bf16 on this CPU)",
