@@ -125,11 +125,18 @@ class DDPM(nn.Module):
 
     @torch.no_grad()
     def sample(self, num_samples: int, steps: int | None = None, device=None, generator=None,
-               trajectory: bool = False):
+               trajectory: bool = False, eta: float = 0.0):
         """Samples (S, *shape), binary if the model is. steps=None: T ancestral steps; else DDIM
-        (deterministic given x_T) on ``steps`` evenly spaced steps. trajectory=True also returns
-        the list of x_t after every step (in model space), starting with x_T."""
+        on ``steps`` evenly spaced steps: deterministic given x_T with eta = 0, fresh noise at
+        every step with eta > 0 (eta = 1 on all T steps is the ancestral sampler). trajectory=True
+        also returns the list of x_t after every step (in model space), starting with x_T."""
         S = check_num_samples(num_samples)
+        if not 0 <= eta <= 1:
+            raise InvalidArgument(f"eta must be in [0, 1] (0: deterministic DDIM, 1: as much "
+                                  f"noise as the ancestral sampler), got {eta}")
+        if steps is None and eta != 0:
+            raise InvalidArgument("eta chooses the noise of the strided (DDIM) sampler: give "
+                                  "steps, or leave eta at 0 for the T-step ancestral sampler")
         device = sampling_device(self.betas, device, generator)
         x = torch.randn(S, *self.shape, device=device, generator=generator)
         path = [x] if trajectory else None
@@ -145,14 +152,15 @@ class DDPM(nn.Module):
         else:
             times = torch.linspace(self.T, 0, check_size("steps", steps, maximum=self.T) + 1).round().long()
             for t_now, t_next in zip(times[:-1].tolist(), times[1:].tolist()):
-                x = self.ddim_step(x, t_now, t_next)
+                x = self.ddim_step(x, t_now, t_next, eta=eta, generator=generator)
                 if trajectory:
                     path.append(x)
         out = (x > 0).float() if self.binary else x
         return (out, path) if trajectory else out
 
-    def ddim_step(self, x_t, t_now: int, t_next: int) -> torch.Tensor:
-        """DDIM (eta = 0): predict x_0 from the noise, and move to step t_next along it."""
+    def ddim_step(self, x_t, t_now: int, t_next: int, eta: float = 0.0, generator=None) -> torch.Tensor:
+        """DDIM: predict x_0 from the noise, and move to step t_next along it; eta > 0 adds fresh
+        noise of variance eta^2 sigma^2 (eta = 1, t_next = t_now - 1: one ancestral step)."""
         t = torch.full((len(x_t),), t_now, device=x_t.device, dtype=torch.long)
         a_bar = self.alpha_bars[t_now - 1]
         a_next = self.alpha_bars[t_next - 1] if t_next > 0 else torch.ones((), device=x_t.device)
@@ -162,8 +170,14 @@ class DDPM(nn.Module):
         if self.binary:
             x0_hat = x0_hat.clamp(-1, 1)
             eps = (x_t - a_bar.sqrt() * x0_hat) / (1 - a_bar).sqrt()
-        # x_{t_next} = sqrt(a_bar_next) x0_hat + sqrt(1 - a_bar_next) eps
-        return a_next.sqrt() * x0_hat + (1 - a_next).sqrt() * eps
+        if eta == 0 or t_next == 0:
+            # x_{t_next} = sqrt(a_bar_next) x0_hat + sqrt(1 - a_bar_next) eps
+            return a_next.sqrt() * x0_hat + (1 - a_next).sqrt() * eps
+        # sigma^2 = eta^2 (1 - a_bar_next) / (1 - a_bar_t) (1 - a_bar_t / a_bar_next)
+        var = eta ** 2 * (1 - a_next) / (1 - a_bar) * (1 - a_bar / a_next)
+        z = torch.randn(x_t.shape, device=x_t.device, generator=generator)
+        # x_{t_next} = sqrt(a_bar_next) x0_hat + sqrt(1 - a_bar_next - sigma^2) eps + sigma z
+        return a_next.sqrt() * x0_hat + (1 - a_next - var).sqrt() * eps + var.sqrt() * z
 
     # ------------------------------------------------------------------ the ELBO (continuous data)
     @torch.no_grad()

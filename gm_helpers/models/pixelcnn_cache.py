@@ -75,3 +75,67 @@ def sample_cached(model, num_samples: int, device=None, generator=None) -> torch
                 x[:, ch, r, c] = model._draw(logit, generator)
                 x_pad[:, ch, r + p0, c + p0] = model._inputs(x[:, ch, r, c])
     return x
+
+
+@torch.no_grad()
+def sample_cached_gated(model, num_samples: int, device=None, generator=None) -> torch.Tensor:
+    """``model.sample(num_samples, generator=...)`` of a ``GatedPixelCNN``, computed with caches:
+    (S, 1, N, N), the same images for the same generator.
+
+    The vertical stack at row r depends on rows <= r only, and the horizontal stack reads it
+    shifted down one row; so when row r begins, every layer's vertical output for row r - 1 is
+    final: compute it once for the whole row (one convolution per layer over p + 1 cached
+    rows). Then, pixel by pixel, each layer's horizontal stack at (r, c) reads its 1 x (p + 1)
+    patch of the layer below in row r (cached as it is computed) and the row's vertical view.
+    """
+    from gm_helpers.models.pixelcnn import GatedPixelCNN  # the model this sampler knows the layout of
+    if not isinstance(model, GatedPixelCNN):
+        raise InvalidArgument(f"sample_cached_gated knows the Gated PixelCNN's stacks; got a "
+                              f"{type(model).__name__} (sample_cached is the PixelCNN's)")
+    S = check_num_samples(num_samples)
+    weight = model.v_convs[0].weight
+    device = sampling_device(weight, device, generator)
+    N, p, dtype, L = model.image_size, model.k // 2, weight.dtype, model.num_layers
+    conv = [(m.weight.to(device), m.bias.to(device)) for m in model.v_convs]
+    h_conv = [(m.weight.to(device), m.bias.to(device)) for m in model.h_convs]
+    v_to_h = [(m.weight.flatten(1).to(device), m.bias.to(device)) for m in model.v_to_h]
+    h_out = [(m.weight.flatten(1).to(device), m.bias.to(device)) for m in model.h_out]
+    head = [(m.weight.flatten(1).to(device), m.bias.to(device)) for m in model.head
+            if isinstance(m, torch.nn.Conv2d)]
+    x = torch.zeros(S, 1, N, N, device=device, dtype=dtype)
+    # the vertical stack's inputs (the image for layer 0, layer i - 1's v for layer i), padded
+    # as the model pads them: p rows above, p columns either side
+    v_in = [torch.zeros(S, 1 if i == 0 else model.hidden, N + p, N + 2 * p, device=device,
+                        dtype=dtype) for i in range(L)]
+    for r in range(N):
+        # this row's vertical view for each layer: v_pre at row r - 1 (0 above the first row)
+        view = []
+        for i in range(L):
+            if r == 0:
+                shifted = torch.zeros(S, conv[i][0].shape[0], N, device=device, dtype=dtype)
+            else:
+                shifted = F.conv2d(v_in[i][:, :, r - 1:r + p], *conv[i])[:, :, 0]  # (S, 2h, N)
+                if i + 1 < L:   # layer i's v at row r - 1: layer i + 1's vertical input
+                    v_in[i + 1][:, :, r - 1 + p, p:p + N] = model._gate(shifted)
+            # v_to_h, a 1x1 convolution: (S, 2h, N)
+            view.append(torch.einsum("oc,scn->son", v_to_h[i][0], shifted) + v_to_h[i][1][:, None])
+        # the horizontal stack's inputs in this row, padded p columns on the left (one more
+        # for the first layer, which must not see pixel c itself)
+        h_row = [torch.zeros(S, 1 if i == 0 else model.hidden, N + p + (i == 0), device=device,
+                             dtype=dtype) for i in range(L)]
+        for c in range(N):
+            h = None
+            for i in range(L):
+                patch = h_row[i][:, :, c:c + p + 1]   # columns c - p - 1..c - 1 (i = 0), else c - p..c
+                pre = torch.einsum("oik,sik->so", h_conv[i][0][:, :, 0], patch) + h_conv[i][1] \
+                    + view[i][:, :, c]                                   # (S, 2h)
+                new = F.linear(model._gate(pre[:, :, None])[:, :, 0], *h_out[i])   # (S, h)
+                h = new if i == 0 else h + new   # residual on the horizontal stack
+                if i + 1 < L:
+                    h_row[i + 1][:, :, c + p] = h
+            out = F.linear(F.relu(F.linear(F.relu(h), *head[0])), *head[1])  # (S, 1)
+            x[:, 0, r, c] = model._draw(out[:, 0], generator)
+            pixel = model._inputs(x[:, 0, r, c])
+            h_row[0][:, 0, c + p + 1] = pixel
+            v_in[0][:, 0, r + p, c + p] = pixel
+    return x

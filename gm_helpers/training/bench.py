@@ -24,7 +24,7 @@ import torch
 import torch.nn as nn
 
 from gm_helpers.analysis.timing import cpu_time, one_thread
-from gm_helpers.models.pixelcnn_cache import sample_cached
+from gm_helpers.models.pixelcnn_cache import sample_cached, sample_cached_gated
 from gm_helpers.models.registry import build_model
 from gm_helpers.training.loop import per_example_loss
 from gm_helpers.training.runs import native_bf16
@@ -142,6 +142,8 @@ FAST_SAMPLERS = {
                     lambda model, n, g: model.sample_incremental(n, generator=g)),
     "pixelcnn 32x10": ("pixelcnn", {"hidden": 32, "num_layers": 10}, "cached",
                        lambda model, n, g: sample_cached(model, n, generator=g)),
+    "gated pixelcnn 16x5": ("gated_pixelcnn", {"hidden": 16, "num_layers": 5}, "cached",
+                            lambda model, n, g: sample_cached_gated(model, n, generator=g)),
 }
 
 

@@ -47,30 +47,38 @@ def sample_in_chunks(model, num: int, generator, **kwargs) -> torch.Tensor:
                           for start in range(0, num, chunk)])
 
 
-def sample_with_steps(model, num: int, steps: int, seed: int) -> torch.Tensor:
+def sample_with_steps(model, num: int, steps: int, seed: int, eta: float = 0.0) -> torch.Tensor:
     """``num`` binary digits (N, 1, 28, 28) in ``steps`` sampling steps: a DDPM with steps >= T
-    samples ancestrally (all T steps), else by DDIM; masked diffusion unmasks in ``steps`` rounds."""
+    samples ancestrally (all T steps), else by DDIM with noise ``eta``; masked diffusion unmasks
+    in ``steps`` rounds."""
     g = torch.Generator().manual_seed(seed)
     if hasattr(model, "T"):
-        x = sample_in_chunks(model, num, g, steps=None if steps >= model.T else steps)
+        strided = {"steps": steps, "eta": eta} if steps < model.T else {}
+        x = sample_in_chunks(model, num, g, **strided)
     else:
         x = sample_in_chunks(model, num, g, steps=steps)
     return x.reshape(num, 1, 28, 28)
 
 
-def steps_table(model, classifier, steps_list, num: int, seed: int = 0, data_dir=None) -> dict:
-    """For each step count: seconds, seconds per digit, class fractions, Frechet distance; and the
-    real-vs-real Frechet distance of ``num`` training digits (the floor at this sample size)."""
+def steps_table(model, classifier, steps_list, num: int, seed: int = 0, data_dir=None,
+                etas=(0.0,)) -> dict:
+    """For each step count (and, for a DDPM's strided sampler, each noise level ``eta``): seconds,
+    seconds per digit, class fractions, Frechet distance; and the real-vs-real Frechet distance of
+    ``num`` training digits (the floor at this sample size)."""
     reference = feature_statistics(logits(classifier, load_binarized_mnist("valid", data_dir)))
     real = load_binarized_mnist("train", data_dir)[:num]
     rows = []
-    for steps in steps_list:
+    strided = hasattr(model, "T")
+    runs = [(steps, eta) for steps in steps_list
+            for eta in (etas if strided and steps < model.T else (None,))]
+    for steps, eta in runs:
         start = time.process_time()
-        x = sample_with_steps(model, num, steps, seed)
+        x = sample_with_steps(model, num, steps, seed, **({"eta": eta} if eta else {}))
         seconds = time.process_time() - start
         features = logits(classifier, x)
         counts = torch.bincount(features.argmax(1), minlength=10)
-        rows.append({"steps": steps, "cpu_seconds": round(seconds, 1),
+        rows.append({"steps": steps, **({"eta": eta} if eta is not None else {}),
+                     "cpu_seconds": round(seconds, 1),
                      "cpu_seconds_per_digit": round(seconds / num, 4),
                      "frechet": round(frechet_distance(*feature_statistics(features), *reference), 3),
                      "class_fractions": [round(c, 4) for c in (counts / num).tolist()]})
@@ -146,10 +154,15 @@ def main(argv=None) -> dict:
     p.add_argument("--of", required=True, help="a shipped diffusion checkpoint, e.g. ddpm.pt")
     p.add_argument("--num", type=arg_int(1, 10_000), default=1000)
     p.add_argument("--steps", type=arg_int(1), nargs="+", required=True)
+    p.add_argument("--eta", type=float, nargs="+", default=[0.0],
+                   help="a DDPM's strided sampler: a row for each noise level (0: DDIM, 1: as "
+                        "much fresh noise as the ancestral sampler)")
     p.add_argument("--seed", type=arg_int(0), default=0)
     p.add_argument("--threads", type=arg_int(1), default=1)
     p.add_argument("--out", required=True, help="the JSON file to write")
     args = p.parse_args(argv)
+    if any(not 0 <= eta <= 1 for eta in args.eta):
+        p.error(f"--eta: every value must be in [0, 1], got {args.eta}")
     try:
         model, _ = load_shipped(args.of)
         classifier, _ = load_shipped("digit_classifier.pt")
@@ -158,7 +171,9 @@ def main(argv=None) -> dict:
     if "steps" not in inspect.signature(getattr(model, "sample", lambda: None)).parameters:
         p.error(f"--of {args.of}: a {type(model).__name__} has no sampler with steps")
     torch.set_num_threads(args.threads)
-    table = steps_table(model, classifier, args.steps, args.num, args.seed)
+    if args.eta != [0.0] and not hasattr(model, "T"):
+        p.error(f"--eta: a {type(model).__name__} has no strided DDPM sampler")
+    table = steps_table(model, classifier, args.steps, args.num, args.seed, etas=args.eta)
     _write(table, args, "diffusion_steps", argv)
     return table
 

@@ -111,6 +111,19 @@ def test_samplers_shapes_and_seeds(model):
     assert torch.equal(c, d)                    # DDIM: deterministic given x_T
 
 
+def test_ddim_with_eta_one_on_every_step_is_the_ancestral_sampler(model):
+    # sigma^2 at eta = 1 and stride 1 is beta_tilde_t, and the mean is mu_theta rewritten through
+    # x0_hat: the same noise draws in the same order give the same samples, up to round-off
+    ancestral = model.sample(50, generator=torch.Generator().manual_seed(3))
+    strided = model.sample(50, steps=model.T, eta=1.0, generator=torch.Generator().manual_seed(3))
+    torch.testing.assert_close(strided, ancestral, rtol=1e-4, atol=1e-4)
+    # with a stride, eta > 0 draws fresh noise: same x_T and seed, different samples from eta = 0
+    a = model.sample(50, steps=5, eta=1.0, generator=torch.Generator().manual_seed(3))
+    b = model.sample(50, steps=5, eta=1.0, generator=torch.Generator().manual_seed(3))
+    c = model.sample(50, steps=5, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(a, b) and not torch.allclose(a, c)
+
+
 def test_digit_ddpm_shapes():
     model = randomised(DigitDDPM(widths=(8, 16), T=20), scale=0.05)
     x = (torch.rand(3, 784) < 0.3).float()
@@ -128,6 +141,10 @@ def test_errors():
         ddpm_2d(schedule="quadratic")
     with pytest.raises(ValueError, match="steps"):
         ddpm_2d(T=10).sample(2, steps=11)
+    with pytest.raises(InvalidArgument, match="eta must be in"):
+        ddpm_2d(T=10).sample(2, steps=5, eta=1.5)
+    with pytest.raises(InvalidArgument, match="give steps"):
+        ddpm_2d(T=10).sample(2, eta=0.5)
     with pytest.raises(InvalidArgument, match="28, 28"):
         UNet()(torch.zeros(2, 1, 14, 14), torch.zeros(2))
     with pytest.raises(InvalidArgument, match="needs t"):

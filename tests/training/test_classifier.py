@@ -12,6 +12,7 @@ def test_classifier_learns_a_separable_toy_problem():
     x = torch.zeros(64, 1, 28, 28)
     x[:32, :, :14], x[32:, :, 14:] = 1, 1
     y = torch.cat([torch.zeros(32), torch.ones(32)]).long()
+    torch.manual_seed(0)   # the initial weights: not whatever state earlier tests left
     model = train_classifier(DigitClassifier(width=4), x, y, num_epochs=15,
                                     progress=False)
     assert accuracy(model, x, y) == 1.0
@@ -41,13 +42,47 @@ def test_samples_store_what_the_model_samples(tmp_path):
                        G.sample_binary(16, seed=0))
 
 
-@pytest.mark.parametrize("of, says", [("digit_classifier.pt", "cannot sample"),
-                                      ("autoencoder.pt", "cannot sample"),
-                                      ("nothing.pt", "--of")])
-def test_samples_refuse_models_that_cannot_sample(tmp_path, capsys, of, says):
+def test_samples_pass_eta_to_the_ddpm_strided_sampler(tmp_path):
+    import torch
+
+    from gm_helpers.data import unpack_bits
+    from gm_helpers.training.checkpoint import load_shipped
+    from gm_helpers.training.classifier import samples_main
+
+    entry = samples_main(["--of", "ddpm.pt", "--num", "3", "--steps", "4", "--eta", "1",
+                          "--threads", "1", "--out", str(tmp_path / "d.pt")])
+    model, _ = load_shipped("ddpm.pt")
+    expected = model.sample(3, steps=4, eta=1.0, generator=torch.Generator().manual_seed(0))
+    stored = unpack_bits(torch.load(tmp_path / "d.pt", weights_only=True)["packed"])
+    assert entry["eta"] == 1.0 and torch.equal(stored, expected.reshape(stored.shape))
+
+
+def test_samples_cached_draws_the_plain_samplers_images(tmp_path):
+    import torch
+
+    from gm_helpers.data import unpack_bits
+    from gm_helpers.training.checkpoint import load_shipped
+    from gm_helpers.training.classifier import samples_main
+
+    entry = samples_main(["--of", "gated_pixelcnn.pt", "--num", "2", "--cached", "--threads", "1",
+                          "--out", str(tmp_path / "g.pt")])
+    model, _ = load_shipped("gated_pixelcnn.pt")
+    stored = unpack_bits(torch.load(tmp_path / "g.pt", weights_only=True)["packed"])
+    assert entry["sampler"] == "cached" and "--cached" in entry["command"]
+    assert torch.equal(stored, model.sample(2, generator=torch.Generator().manual_seed(0)))
+
+
+@pytest.mark.parametrize("of, says, extra", [("digit_classifier.pt", "cannot sample", []),
+                                             ("autoencoder.pt", "cannot sample", []),
+                                             ("nothing.pt", "--of", []),
+                                             ("ddpm.pt", "needs --steps", ["--eta", "1"]),
+                                             ("gated_pixelcnn.pt", "GatedPixelCNN", ["--steps", "5", "--eta", "1"]),
+                                             ("ddpm.pt", "must be in", ["--steps", "5", "--eta", "-1"]),
+                                             ("nade.pt", "no cached sampler", ["--cached"])])
+def test_samples_refuse_models_that_cannot_sample(tmp_path, capsys, of, says, extra):
     from gm_helpers.training.classifier import samples_main
     with pytest.raises(SystemExit) as stop:
-        samples_main(["--of", of, "--out", str(tmp_path / "s.pt")])
+        samples_main(["--of", of, "--out", str(tmp_path / "s.pt")] + extra)
     assert stop.value.code == 2 and says in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
 

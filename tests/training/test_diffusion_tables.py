@@ -28,9 +28,29 @@ def test_a_row_per_step_count(classifier):
     assert diffusion_steps.sample_with_steps(masked, 3, 7, seed=0).shape == (3, 1, 28, 28)
 
 
+def test_a_row_per_step_count_and_noise_level(classifier):
+    model = randomised(DigitDDPM(widths=(8, 16), T=20), scale=0.05)
+    table = diffusion_steps.steps_table(model, classifier, [2, 20], num=30, etas=(0.0, 1.0))
+    # the strided sampler gets a row per eta; the T-step ancestral sampler one row, with no eta
+    assert [(r["steps"], r.get("eta")) for r in table["rows"]] == [(2, 0.0), (2, 1.0), (20, None)]
+    a = diffusion_steps.sample_with_steps(model, 6, 3, seed=1, eta=1.0)
+    b = diffusion_steps.sample_with_steps(model, 6, 3, seed=1, eta=1.0)
+    assert torch.equal(a, b)
+
+
 def test_refuses_a_model_without_steps(tmp_path):
     with pytest.raises(SystemExit):
         diffusion_steps.main(["--of", "vae.pt", "--steps", "5", "--out", str(tmp_path / "t.json")])
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--of", "ddpm.pt", "--eta", "1.5"], "must be in"),
+    (["--of", "masked_diffusion.pt", "--eta", "1"], "no strided DDPM sampler"),
+])
+def test_refuses_a_bad_eta(tmp_path, capsys, argv, message):
+    with pytest.raises(SystemExit):
+        diffusion_steps.main(argv + ["--steps", "5", "--out", str(tmp_path / "t.json")])
+    assert message in capsys.readouterr().err
 
 
 def test_orderings_are_permutations_and_the_table_has_a_row_each():
