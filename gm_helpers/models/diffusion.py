@@ -129,7 +129,7 @@ class DDPM(nn.Module):
         """Samples (S, *shape), binary if the model is. steps=None: T ancestral steps; else DDIM
         on ``steps`` evenly spaced steps: deterministic given x_T with eta = 0, fresh noise at
         every step with eta > 0 (eta = 1 on all T steps is the ancestral sampler). trajectory=True
-        also returns the list of x_t after every step (in model space), starting with x_T."""
+        also returns every x_t (in model space), starting with x_T: (steps + 1, S, *shape)."""
         S = check_num_samples(num_samples)
         if not 0 <= eta <= 1:
             raise InvalidArgument(f"eta must be in [0, 1] (0: deterministic DDIM, 1: as much "
@@ -139,22 +139,26 @@ class DDPM(nn.Module):
                                   "steps, or leave eta at 0 for the T-step ancestral sampler")
         device = sampling_device(self.betas, device, generator)
         x = torch.randn(S, *self.shape, device=device, generator=generator)
-        path = [x] if trajectory else None
         if steps is None:
-            for t_int in range(self.T, 0, -1):
-                t = torch.full((S,), t_int, device=device, dtype=torch.long)
+            times = list(range(self.T, -1, -1))
+        else:
+            times = torch.linspace(self.T, 0, check_size("steps", steps, maximum=self.T) + 1).round().long().tolist()
+        path = None
+        if trajectory:   # every x_t in one buffer allocated up front: a thousand small tensors
+            # kept between the steps' temporaries would pin freed heap memory (hundreds of MB)
+            path = torch.empty(len(times), *x.shape, device=device, dtype=x.dtype)
+            path[0] = x
+        for i, (t_now, t_next) in enumerate(zip(times[:-1], times[1:]), 1):
+            if steps is None:
+                t = torch.full((S,), t_now, device=device, dtype=torch.long)
                 mu, var, _ = self.reverse_mean_var(x, t)
-                z = torch.randn(x.shape, device=device, generator=generator) if t_int > 1 else 0
+                z = torch.randn(x.shape, device=device, generator=generator) if t_now > 1 else 0
                 # x_{t-1} = mu_theta(x_t, t) + sigma_t z
                 x = mu + var.sqrt() * z
-                if trajectory:
-                    path.append(x)
-        else:
-            times = torch.linspace(self.T, 0, check_size("steps", steps, maximum=self.T) + 1).round().long()
-            for t_now, t_next in zip(times[:-1].tolist(), times[1:].tolist()):
+            else:
                 x = self.ddim_step(x, t_now, t_next, eta=eta, generator=generator)
-                if trajectory:
-                    path.append(x)
+            if trajectory:
+                path[i] = x
         out = (x > 0).float() if self.binary else x
         return (out, path) if trajectory else out
 

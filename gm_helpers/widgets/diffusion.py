@@ -26,9 +26,9 @@ def _trajectory(model, steps: int, num: int, seed: int):
     g = torch.Generator().manual_seed(seed)
     ancestral = steps >= model.T
     _, path = model.sample(num, steps=None if ancestral else steps, generator=g, trajectory=True)
-    if ancestral and len(path) > 101:      # keep 100 evenly spaced frames of T + 1
-        keep = torch.linspace(0, len(path) - 1, 101).round().long().tolist()
-        path = [path[i] for i in keep]
+    if ancestral and len(path) > 101:      # keep 100 evenly spaced frames of T + 1 (a copy:
+        keep = torch.linspace(0, len(path) - 1, 101).round().long()   # the rest is freed)
+        path = path[keep]
     return path, ancestral
 
 
