@@ -829,9 +829,10 @@ assert iw_bounds[10] - iw_bounds[100] > 1                          # still falli
 # every other model of the table. Its one-sample bound, what it was trained on, is above them
 # all. Both are bounds, so the flow's true NLL is lower than either, by an amount no bound can
 # tell us: on the 100 digits above the importance-weighted estimate was still falling by nats
-# from $k = 10$ to $k = 100$. The flow is also the smallest budget in the table: five MAF layers
-# trained for about two hours on one CPU thread ("About these numbers"). Flows match the
-# autoregressive models on such data only with far larger networks and budgets.
+# from $k = 10$ to $k = 100$. The flow had about the budget of the table's longest runs: five
+# MAF layers trained for about two hours on one CPU thread ("About these numbers"), as long as
+# NADE and the PixelCNN trained. Flows match the autoregressive models on such data only with
+# far larger networks and budgets.
 #
 # Samples: $v$ from the flow (784 MADE passes per layer), and the digit is the cell it falls
 # in, $x = \lfloor v \rfloor$.

@@ -397,11 +397,11 @@ def test_shipped_digit_ddpm_has_the_stated_loss_and_its_samples_every_class(name
     assert samples.shape == (10_000, 1, 28, 28) and set(samples.unique().tolist()) == {0.0, 1.0}
     classifier, _ = load_shipped("digit_classifier.pt")
     fractions = class_fractions(classifier, samples)
-    # issue 23's target, every class >= 5 %, is missed narrowly by the shipped 50-step DDIM
-    # samples (ones 4.8 %, zeros 4.9 %): lecture 08 says so, and this guards against worse
-    assert sorted(fractions)[2] >= 0.05 and min(fractions) > 0.045
+    # issue 23's target, every class >= 5 %, met by the shipped samples (50 strided steps with
+    # fresh noise, eta = 1): zeros, the rarest, 5.37 %, as lecture 08 states
+    assert min(fractions) >= 0.05 and round(100 * fractions[0], 1) == 5.4
     valid = load_binarized_mnist("valid", real_data_dir)
-    assert frechet_to(classifier, samples, valid) == pytest.approx(16.51, abs=0.01)  # lecture 08
+    assert frechet_to(classifier, samples, valid) == pytest.approx(11.72, abs=0.01)  # lecture 08
 
 
 @pytest.mark.slow
@@ -461,16 +461,21 @@ def test_the_instructor_guide_checkpoint_table_matches_the_manifest():
 def test_shipped_checkpoints_keep_the_papers_ranking():
     """What lectures 03, 04 and 05 teach from the papers' tables holds for the shipped models
     (their numbers re-measured above): every PixelCNN and PixelRNN below NADE, the Gated PixelCNN
-    below the PixelCNN, and MADE's mask ensemble below the same network with one mask."""
+    below the PixelCNN, the PixelRNN paper's order, and MADE's mask ensemble below the same
+    network with one mask."""
     nll = {name: entry["test_nll"] for name, entry in shipped_manifest().items()
            if "test_nll" in entry}  # the autoencoder has no likelihood
     for name in ("pixelcnn.pt", "gated_pixelcnn.pt", "row_lstm.pt", "diagonal_bilstm.pt"):
         assert nll[name] < nll["nade.pt"], name
     assert nll["gated_pixelcnn.pt"] < nll["pixelcnn.pt"]
     assert nll["made_8masks.pt"] < nll["made_2x500_1mask.pt"]
-    # lecture 05: the IWAE bound trains a better model than the ELBO; the VAE sits between NADE
-    # and the PixelCNNs (as in the papers: 88.71 vs 88.86 and 81.30); the ELBO is a loose bound
-    assert nll["iwae.pt"] < nll["vae.pt"] < nll["nade.pt"]
+    # lecture 04: the papers' PixelRNN order, Diagonal BiLSTM < Row LSTM < PixelCNN
+    assert nll["diagonal_bilstm.pt"] < nll["row_lstm.pt"] < nll["pixelcnn.pt"]
+    # lecture 05: the IWAE bound trains a better model than the ELBO; the VAE is above the
+    # PixelCNNs (as in the papers: 88.71 vs 81.30); the papers' tie of the VAE with NADE (88.71
+    # vs 88.86) is not kept, and lecture 05 says so: our NADE (40 epochs) passed its paper's
+    # number, our VAE did not reach its own; the ELBO is a loose bound
+    assert nll["nade.pt"] < nll["iwae.pt"] < nll["vae.pt"] < nll["nade.pt"] + 3
     assert max(nll["pixelcnn.pt"], nll["gated_pixelcnn.pt"]) < nll["vae.pt"]
     assert shipped_manifest()["vae.pt"]["test_loss"] > nll["vae.pt"] + 5
 
@@ -488,10 +493,11 @@ def test_the_kernel_is_ipykernel_6_which_does_not_stall():
 
 
 def test_lecture_08_states_the_cost_of_its_shipped_digit_tables():
-    """Lecture 08 says the 10,000 DDPM samples took half an hour of CPU and the steps table a
-    quarter of an hour, most of it the 1,000-step row: their manifest and table say so."""
+    """Lecture 08 says the 10,000 DDPM samples took 40 minutes of CPU and the steps table about
+    20 minutes, most of it the 1,000-step row: their manifest and table say so."""
     manifest = shipped_manifest()
-    assert 25 * 60 < manifest["ddpm_samples.pt"]["wall_time_s"] < 35 * 60
+    assert round(manifest["ddpm_samples.pt"]["wall_time_s"] / 60) == 40
     table = json.loads((CHECKPOINT_DIR / "ddpm_steps.json").read_text())
-    seconds = {row["steps"]: row["cpu_seconds"] for row in table["rows"]}
-    assert 10 * 60 < sum(seconds.values()) < 20 * 60 and seconds[1000] > sum(seconds.values()) / 2
+    total = sum(row["cpu_seconds"] for row in table["rows"])
+    ancestral = sum(row["cpu_seconds"] for row in table["rows"] if row["steps"] == 1000)
+    assert 15 * 60 < total < 25 * 60 and ancestral > total / 2

@@ -59,17 +59,19 @@ DESCRIPTIONS = {
                        "25/25 modes, ≥ 95 % high quality"),
     "masked_diffusion.pt": ("masked (absorbing-state) diffusion: an any-order autoregressive model, U-Net "
                             "of widths {widths}, no time input: a bound on the NLL", "—",
-                            "< 97.8 (FVSBN), then < 91.1 (NADE)"),
+                            "< 97.8 (FVSBN), then < 91.1 (NADE, as shipped when the target was set)"),
 }
 # lecture 06: no likelihood; scored by the digit classifier (gm_helpers.digits)
 OTHER = {
     "digit_classifier.pt": "digit classifier (CNN, width {width}) trained on 8,000 labelled test digits",
     "dcgan.pt": "DCGAN generator, latent {latent}, width {width}",
-    "gated_pixelcnn_samples.pt": "1,000 samples of gated_pixelcnn.pt, bit-packed",
+    "gated_pixelcnn_samples.pt": "1,000 samples of gated_pixelcnn.pt (the cached sampler: the plain "
+                                 "sampler's images), bit-packed",
     "digit_flow_samples.pt": "1,000 samples of digit_flow.pt, bit-packed",
     "ddpm.pt": "DDPM on binarized digits (±1), U-Net of widths {widths}, T = {T}, {schedule} schedule, "
                "trained on the simple loss; its weights: their moving average (decay 0.999)",
-    "ddpm_samples.pt": "10,000 samples of ddpm.pt, bit-packed",
+    "ddpm_samples.pt": "10,000 samples of ddpm.pt in 50 strided steps with fresh noise (eta = 1), "
+                       "bit-packed",
     "masked_diffusion_samples.pt": "100 samples of masked_diffusion.pt drawn one pixel per round "
                                    "(784 rounds: exact, in a random ordering), bit-packed",
 }
