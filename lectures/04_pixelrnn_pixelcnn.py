@@ -42,7 +42,7 @@
 #   a Gated PixelCNN layer (the last two checked by gradients) and the skew, and work out how
 #   far up a PixelCNN sees.
 #
-# **Study time:** about 125 minutes of reading and 65 minutes of exercises.
+# **Study time:** about 130 minutes of reading and 65 minutes of exercises.
 
 # %% tags=["colab-setup"]
 # On Google Colab this cell installs the course's package (gm_helpers) and downloads the data;

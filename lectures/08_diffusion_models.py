@@ -1725,9 +1725,11 @@ reverse_explorer(explorer_models, "ring", steps=50)
 # >   on accelerators): the tables rank these checkpoints, not the families.
 # > * **This notebook** runs top to bottom in about 75 seconds of CPU time on one core of a
 # >   2-core AMD EPYC (no GPU), most of it section 1's live training, section 3's 1,000-step
-# >   samplers and section 4's 50-step digits. Its peak memory was 1.4 and 1.9 GiB in two runs
-# >   with PyTorch's CUDA build, which pip installs on Linux by default (about 0.7 GiB of it is
-# >   that build's libraries), and 0.9 GiB with the CPU build that Binder installs.
+# >   samplers and section 4's 50-step digits. Its peak memory was 1.2 GiB in the run that
+# >   produced this notebook, with PyTorch's CUDA build, which pip installs on Linux by default
+# >   (about 0.7 GiB of it is that build's libraries; before a fix to how section 3's sampler
+# >   keeps its path, two runs had reached 1.4 and 1.9 GiB), and 0.9 GiB with the CPU build that
+# >   Binder installs.
 
 # %%
 print(f"{'file':22} {'steps or epochs':>15} {'minutes':>7}  hardware")
