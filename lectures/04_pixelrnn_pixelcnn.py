@@ -601,8 +601,8 @@ plt.show()
 #
 # The manifest records how each checkpoint was trained: its epochs and its wall time
 # (validation included), hence minutes per epoch. Beside it, the live training step above
-# scaled to an epoch of 50,000 images. The recorded runs differ in their settings and shared
-# their CPU with other work (the last column, and "About these numbers"): their minutes are
+# scaled to an epoch of 50,000 images. The recorded runs (all in bf16 on one thread) differ in
+# their epochs and learning-rate schedules, and shared their CPU with other work (the last column, and "About these numbers"): their minutes are
 # budgets, not clean speed measurements.
 #
 # The table counts **free parameters** (`model.num_params()`): the weights and biases that act
@@ -671,7 +671,7 @@ assert not any("--compile" in manifest[file]["command"] for file in names.values
 #   Row LSTM per image, and about as much as the Diagonal BiLSTM (the ratios above), which has
 #   a fifth of its free parameters: each Diagonal BiLSTM layer is $2 \times 55$ small steps
 #   that must wait for each other. In the recorded runs the Diagonal BiLSTM took the longest
-#   per epoch (with different settings: the table's last column).
+#   per epoch (all four in bf16 on one shared thread: the table's last column).
 # * **So "PixelCNN trains faster than PixelRNN" is not what these models show on this
 #   CPU.** The models differ in size, so these timings compare these particular models, not
 #   the architectures at equal size.
@@ -735,7 +735,8 @@ print(inspect.getsource(sample_cached))
 
 # %% [markdown]
 # The Gated PixelCNN caches as well, row by row: its vertical stack at row $r$ depends on
-# rows $\le r$ only and the horizontal stack reads it one row lower, so when a row begins every
+# rows $\le r$ only, and the horizontal stack at row $r$ reads the vertical stack's row $r - 1$
+# (shifted down one row), so when a row begins every
 # layer's vertical view of it is final and is computed once, for the whole row
 # (`sample_cached_gated`); then, pixel by pixel, each layer's horizontal stack reads a
 # $1 \times 3$ patch of the layer below in the current row.
@@ -774,13 +775,14 @@ assert shipped_samples["sampler"] == "cached" and shipped_samples["num"] == 1000
 assert round(shipped_samples["wall_time_s"]) == 4
 
 # %% [markdown]
-# Identical samples, for a fraction of the CPU time. The saving grows with the batch and the
-# network's width: at 16 samples the benchmark (`python -m gm_helpers.training.bench
-# --fast-sampling`, the speed section of the instructor guide, `docs/instructors.md`) measured the cached PixelCNN 14–27× cheaper
-# than the plain one, the cached Gated PixelCNN about 40×, and the incremental MADE with 8,000
-# hidden units about 170× (the paper reports up to 183× for PixelCNN++). At a batch of 1,000,
-# the cached sampler drew the Gated PixelCNN's 1,000 samples shipped with the course (section
-# 5) in about 4 seconds. What stays is the sequence itself: 784 steps, each
+# Identical samples, for a fraction of the CPU time. The saving grows with the batch: at 16
+# samples the benchmark (`python -m gm_helpers.training.bench --fast-sampling`, the speed
+# section of the instructor guide, `docs/instructors.md`) measured the cached PixelCNN 13–27×
+# cheaper than the plain one, the cached Gated PixelCNN about 40×, and the incremental MADE
+# with 8,000 hidden units about 140× (230× for a single sample; the paper reports up to 183×
+# for PixelCNN++). At a
+# batch of 1,000, the cached sampler drew the Gated PixelCNN's 1,000 samples shipped with the
+# course (section 5) in about 4 seconds of wall-clock time. What stays is the sequence itself: 784 steps, each
 # waiting for the one before. That cost, and not wasted arithmetic, is the autoregressive
 # models' price for sampling; lecture 6's GAN draws a digit in one pass.
 #
@@ -833,7 +835,7 @@ plt.show()
 
 # %% [markdown]
 # The budgets side by side, and the one comparison the manifest allows at an equal budget:
-# the validation NLL after 3 epochs, the whole budget of the two PixelRNNs.
+# the validation NLL after 3 epochs, an epoch count every run reached.
 
 # %%
 def valid_nll_at(entry, epoch):
@@ -895,8 +897,8 @@ assert all(entry["best_epoch"] == entry["epochs"] for entry in budgets.values())
 # every model trained to convergence, or at least for the same compute.
 
 # %% [markdown]
-# Samples of the Gated PixelCNN: a whole sample is 784 forward passes (timed in section 4), so
-# we show 16 of the 1,000 samples drawn once by the command in the manifest
+# Samples of the Gated PixelCNN: a whole sample is 784 forward passes (timed in section 4);
+# we show 16 of the 1,000 samples drawn once, by the cached sampler, with the command in the manifest
 # (`gated_pixelcnn_samples.pt`, used again in lectures 1 and 6), and complete the lower halves
 # of 8 test digits live.
 
@@ -1568,7 +1570,9 @@ assert passes[256, 4]["parallel_multiscale"] == 34 and passes[256, 4]["raster"] 
 # >   (section 5) and 1,000 colour test images (section 6), beside the manifest's full-test
 # >   numbers; section 7 scores the whole 1,000-image test split of the grayscale digits.
 # > * This notebook loads the shipped checkpoints and trains nothing; the samples it draws live
-# >   are few (section 5: 8 completions, section 6: 4 colour images, section 7: 4 per model).
+# >   are few (section 4: 8 Gated PixelCNN samples twice, for the crop, and 4 per model for the
+# >   fast samplers; section 5: 8 completions; section 6: 4 colour images; section 7: 4 per
+# >   model).
 
 # %% jupyter={"source_hidden": true} tags=["claim-04-about-numbers", "hide-input"]
 about = shipped_manifest()
@@ -1595,8 +1599,8 @@ assert [(about[f]["epochs"], round(about[f]["wall_time_s"] / 60)) for f in
 #   time (the saving measured above). On one CPU thread the shipped PixelCNN costs about as
 #   much per training image as the Diagonal BiLSTM and more than three times the Row LSTM: the
 #   papers' speed argument is about parallel hardware, which this notebook cannot test.
-# * Our likelihood rankings compare unequal budgets; they agree with the paper that the
-#   Diagonal BiLSTM is best, without testing it.
+# * Our likelihood rankings compare unequal budgets; they agree with the paper's order
+#   (Diagonal BiLSTM < Row LSTM < PixelCNN), without testing it.
 # * A colour PixelCNN computes $p(R)\,p(G \mid R)\,p(B \mid R, G)$: its gradients are exactly
 #   triangular in that order. On coloured digits the channel that first shows the digit pays
 #   for its shape; after this short training the later channels have not learned to copy it

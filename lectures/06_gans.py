@@ -1048,9 +1048,9 @@ assert [round(at_1000[n], 1) for n in at_1000] == [1.1, 29.6, 19.1, 19.8]
 
 # %% [markdown]
 # Every model is far from the real-vs-real baseline. On this classifier's scale the VAE's
-# samples and the Gated PixelCNN's come about equally close to the data (19.1 and 19.8: closer
-# to each other than two sets of 1,000 real digits are, 1.1, so 1,000 samples do not separate
-# them), and the DCGAN's are furthest (29.6). By likelihood the PixelCNN is far ahead (87.10
+# samples and the Gated PixelCNN's come about equally close to the data (19.1 and 19.8: their
+# difference, 0.8, is below the real-vs-real floor at this size, 1.1, so we do not read it as a
+# ranking), and the DCGAN's are furthest (29.6). By likelihood the PixelCNN is far ahead (87.10
 # nats, exact, against the VAE's 90.63), and the GAN has none: likelihood and sample quality
 # rank models differently. The three checkpoints had unequal training budgets ("About these
 # numbers"), so this ranks these checkpoints, not the model families (Theis et al. 2016, "A note
@@ -1232,7 +1232,7 @@ assert 100 * dcgan_draw < min(784 * t for t in pass_time.values())    # one pass
 # >   each epoch and stops after the first epoch that ends past the budget, so it ran 11 of the
 # >   12 epochs its command asks for.
 # > * **Unequal budgets.** The checkpoints compared in sections 7 and 9 trained for different
-# >   numbers of epochs and minutes, several of them while other runs shared the 2-core
+# >   numbers of epochs and minutes, most of them while other runs shared the 2-core
 # >   machine (their manifest entries say so): their minutes are budgets, not speed
 # >   measurements, and the comparisons rank these checkpoints, not the model families.
 # > * **Timings** (section 9): `gm_helpers.analysis.timing`, the course's one method: CPU time

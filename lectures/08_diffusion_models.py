@@ -957,12 +957,13 @@ check_ancestral_step(ancestral_step)
 # noise: $x_{t'} = \sqrt{\bar\alpha_{t'}}\,\hat x_0 + \sqrt{1 - \bar\alpha_{t'}}\,
 # \hat\epsilon_\theta(x_t, t)$. It needs no retraining; section 7's explorer sets it against the
 # 1,000 ancestral steps. The same jump can also draw fresh noise, as an ancestral step does: with
-# a parameter $\eta \in [0, 1]$, a share $\sigma^2 = \eta^2\,\frac{1 - \bar\alpha_{t'}}{1 -
-# \bar\alpha_t}\big(1 - \bar\alpha_t / \bar\alpha_{t'}\big)$ of the noise level of $t'$ is
-# fresh, $x_{t'} = \sqrt{\bar\alpha_{t'}}\,\hat x_0 + \sqrt{1 - \bar\alpha_{t'} - \sigma^2}\,
+# a parameter $\eta \in [0, 1]$, of the variance $1 - \bar\alpha_{t'}$ at $t'$ a part
+# $\sigma^2 = \eta^2\,\frac{1 - \bar\alpha_{t'}}{1 - \bar\alpha_t}\big(1 - \bar\alpha_t /
+# \bar\alpha_{t'}\big)$ is fresh noise, $x_{t'} = \sqrt{\bar\alpha_{t'}}\,\hat x_0 + \sqrt{1 - \bar\alpha_{t'} - \sigma^2}\,
 # \hat\epsilon_\theta(x_t, t) + \sigma z$. With $t' = t - 1$ this $\sigma^2$ is exactly
 # $\tilde\beta_t$, so $\eta = 1$ on all 1,000 steps *is* the ancestral sampler (a test checks
-# it); $\eta = 0$ is the deterministic DDIM. Section 5 measures what the fresh noise buys.
+# it on a 2-d model; for digits the strided sampler also clips $\hat x_0$ to $[-1, 1]$);
+# $\eta = 0$ is the deterministic DDIM. Section 5 measures what the fresh noise buys.
 
 # %% tags=["answer-source"]
 print(inspect.getsource(DDPM.reverse_mean_var))
@@ -1272,7 +1273,8 @@ assert ddpm_entry["history"]["valid_nll"][0] > 300 and ddpm_entry["history"]["va
 # Lecture 6 judged the DCGAN by two numbers: the **label histogram** of its samples (a mode
 # collapse shows as a class the generator rarely draws; the DCGAN drew zeros 2.7 % of the time)
 # and the **Fréchet distance** between the classifier's logits on samples and on the
-# validation digits. Ten thousand DDPM samples took 40 minutes of CPU to draw here, so they
+# validation digits. Ten thousand DDPM samples took 40 minutes to draw here (wall clock, one
+# thread of a shared CPU), so they
 # ship with the course: 10,000 digits drawn in 50 steps of section 3's strided sampler *with
 # fresh noise* ($\eta = 1$; section 5 shows why not the deterministic $\eta = 0$), by
 # `python -m gm_helpers.train samples` (the command is in "About these numbers"), and so do
@@ -1396,10 +1398,11 @@ steps_fd = {(row["steps"], row.get("eta", 1.0)): row["frechet"] for row in steps
 # passes do far better: 17.3 at 20 steps, 11.6 at 50 and 11.8 at 100, close to the 1,000
 # ancestral steps' 10.5, which cost ten times more again (2.8 s per digit). The deterministic
 # jumps keep the network's errors, while a step with fresh noise lets the next steps correct
-# them. The rarest class tells the same story, although at 300 digits a class is a handful of
+# them. The rarest class tells mostly the same story, although at 300 digits a class is a handful of
 # digits (14 to 19 of the rarest class in the $\eta = 1$ and ancestral rows): the DDIM rows draw
 # zeros only 2.7 to 4.7 % of the time, while the $\eta = 1$ rows leave their rarest class at
-# 4.7 to 6.0 % and the ancestral row at 6.3 %. So the
+# 4.7 to 6.0 % (the 50-step row's 4.7 % is 14 zeros of 300; of the 10,000 shipped samples
+# zeros are 5.4 %) and the ancestral row at 6.3 %. So the
 # shipped 10,000 samples use 50 steps with $\eta = 1$, about 0.14 s of CPU per digit here,
 # where 10,000 ancestral samples would take over seven hours.
 #
@@ -1453,10 +1456,15 @@ assert 0.01 < per_digit["DDPM, 10 passes"] / per_digit["Gated PixelCNN, 784 pass
 # %% [markdown]
 # One pass of this U-Net costs 1.2 to 2 times a pass of lecture 4's gated PixelCNN (2.6
 # against 1.9 ms per digit in the run printed above; timings vary from run to run), so the
-# 1,000 ancestral passes cost up to twice the PixelCNN's 784 (2.6 against 1.5 s per digit), while 50 strided passes cost a tenth of it and 10 passes a fiftieth. The DDPM's advantage is not cheaper passes but freedom in their number:
-# an autoregressive model over 784 pixels needs 784 passes, one per pixel, whatever its
-# network, while a diffusion model trades passes against quality, and its passes are
-# parallel over the pixels.
+# 1,000 ancestral passes cost up to twice the PixelCNN's 784 (2.6 against 1.5 s per digit),
+# while 50 strided passes cost a tenth of it and 10 passes a fiftieth. The DDPM's advantage is
+# not cheaper passes but freedom in their number: an autoregressive model over 784 pixels
+# needs 784 passes, one per pixel, whatever its network, while a diffusion model trades passes
+# against quality, and its passes are parallel over the pixels. All of this is against the
+# PixelCNN's *plain* sampler, which recomputes the whole image at every pass. Lecture 4's
+# cached sampler computes each pass at the new pixel only and drew the Gated PixelCNN's 1,000
+# shipped samples in about 4 seconds, a few milliseconds a digit: far cheaper than any row
+# above. Caching cannot help a diffusion model, whose every pass changes every pixel.
 
 # %% [markdown]
 # ## 6. Masked diffusion: a diffusion model with a likelihood on binary digits
@@ -1771,12 +1779,13 @@ print(f"\nmasked_orders.json: {orders['command']}")
 #   0.05 (different budgets).
 # * DDIM reuses the same network with fewer steps, jumping between noise levels along its guess
 #   of the clean data, deterministically; with fresh noise at each jump ($\eta = 1$) the same
-#   number of passes draws far better digits. The explorer compares DDIM with ancestral sampling.
+#   number of passes draws far better digits from 20 steps on. The explorer compares DDIM with
+#   ancestral sampling.
 # * On digits, a U-Net of 0.38 M parameters trained for 84 minutes on one CPU thread draws the
-#   course's best samples by lecture 6's measures: 10,000 samples in 50 noisy steps have a
-#   Fréchet distance of 11.7 (the VAE's 20.0, the DCGAN's 30.8) and every class at least 5 %.
+#   course's lowest Fréchet distance: 10,000 samples in 50 noisy steps score 11.7 (the VAE's
+#   20.0, the DCGAN's 30.8), with every class at least 5 %.
 #   Each of its passes costs 1.2 to 2 times a Gated PixelCNN's, but 50 of them cost a tenth of
-#   the PixelCNN's 784.
+#   the PixelCNN's 784 plain passes (its cached sampler is cheaper still).
 # * **Masked diffusion** on binary digits is an any-order autoregressive model: its ELBO is
 #   the NLL averaged over orderings, and the same network gives an exact NLL for each ordering,
 #   which depends on the ordering (lecture 2's point, on one network). Unmasking one pixel per

@@ -142,7 +142,8 @@ class DDPM(nn.Module):
         if steps is None:
             times = list(range(self.T, -1, -1))
         else:
-            times = torch.linspace(self.T, 0, check_size("steps", steps, maximum=self.T) + 1).round().long().tolist()
+            steps = check_size("steps", steps, maximum=self.T)
+            times = torch.linspace(self.T, 0, steps + 1).round().long().tolist()
         path = None
         if trajectory:   # every x_t in one buffer allocated up front: a thousand small tensors
             # kept between the steps' temporaries would pin freed heap memory (hundreds of MB)

@@ -76,7 +76,8 @@ def test_samples_cached_draws_the_plain_samplers_images(tmp_path):
                                              ("autoencoder.pt", "cannot sample", []),
                                              ("nothing.pt", "--of", []),
                                              ("ddpm.pt", "needs --steps", ["--eta", "1"]),
-                                             ("gated_pixelcnn.pt", "GatedPixelCNN", ["--steps", "5", "--eta", "1"]),
+                                             ("gated_pixelcnn.pt", "GatedPixelCNN",
+                                              ["--steps", "5", "--eta", "1"]),
                                              ("ddpm.pt", "must be in", ["--steps", "5", "--eta", "-1"]),
                                              ("nade.pt", "no cached sampler", ["--cached"])])
 def test_samples_refuse_models_that_cannot_sample(tmp_path, capsys, of, says, extra):
