@@ -1454,9 +1454,9 @@ assert 0.05 < per_digit["DDPM, 50 passes"] / per_digit["Gated PixelCNN, 784 pass
 assert 0.01 < per_digit["DDPM, 10 passes"] / per_digit["Gated PixelCNN, 784 passes"] < 0.03
 
 # %% [markdown]
-# One pass of this U-Net costs 1.2 to 2 times a pass of lecture 4's gated PixelCNN (2.6
-# against 1.9 ms per digit in the run printed above; timings vary from run to run), so the
-# 1,000 ancestral passes cost up to twice the PixelCNN's 784 (2.6 against 1.5 s per digit),
+# One pass of this U-Net costs 1.2 to 2 times a pass of lecture 4's gated PixelCNN (2.5
+# against 1.5 ms per digit in the run printed above; timings vary from run to run), so the
+# 1,000 ancestral passes cost up to twice the PixelCNN's 784 (2.5 against 1.2 s per digit),
 # while 50 strided passes cost a tenth of it and 10 passes a fiftieth. The DDPM's advantage is
 # not cheaper passes but freedom in their number: an autoregressive model over 784 pixels
 # needs 784 passes, one per pixel, whatever its network, while a diffusion model trades passes
