@@ -13,17 +13,21 @@ CASES = [(PixelCNN, {"hidden": 4, "num_layers": 2, "image_size": 8}),
                             "image_size": 7})]
 
 
-@pytest.mark.parametrize("cls, config", CASES, ids=[str(c) for _, c in CASES])
-def test_cached_sampling_draws_the_plain_samplers_images(cls, config):
-    """Binary, colour (R, G | R, B | R, G), 16 levels, and the logistic mixture: for the same
-    generator, the same images (weights scaled up so that the conditionals are not all 1/2)."""
-    torch.manual_seed(0)
-    model = cls(**config)
+def assert_same_images(model, fast):
+    """For the same generator, ``fast`` draws the plain sampler's images (weights scaled up so
+    that the conditionals are not all 1/2)."""
     for p in model.parameters():
         torch.nn.init.normal_(p, std=0.5)
     plain = model.sample(8, generator=torch.Generator().manual_seed(3))
-    cached = sample_cached(model, 8, generator=torch.Generator().manual_seed(3))
+    cached = fast(model, 8, generator=torch.Generator().manual_seed(3))
     assert torch.equal(plain, cached) and len(plain.unique()) > 1
+
+
+@pytest.mark.parametrize("cls, config", CASES, ids=[str(c) for _, c in CASES])
+def test_cached_sampling_draws_the_plain_samplers_images(cls, config):
+    """Binary, colour (R, G | R, B | R, G), 16 levels, and the logistic mixture."""
+    torch.manual_seed(0)
+    assert_same_images(cls(**config), sample_cached)
 
 
 GATED = [{"hidden": 4, "num_layers": 1, "image_size": 6},
@@ -33,14 +37,9 @@ GATED = [{"hidden": 4, "num_layers": 1, "image_size": 6},
 
 @pytest.mark.parametrize("config", GATED, ids=[str(c) for c in GATED])
 def test_cached_gated_sampling_draws_the_plain_samplers_images(config):
-    """One layer (type A only), kernels 3, 5 and 7, several residual layers: the same images."""
+    """One layer (type A only), kernels 3, 5 and 7, several residual layers."""
     torch.manual_seed(0)
-    model = GatedPixelCNN(**config)
-    for p in model.parameters():
-        torch.nn.init.normal_(p, std=0.5)
-    plain = model.sample(8, generator=torch.Generator().manual_seed(3))
-    cached = sample_cached_gated(model, 8, generator=torch.Generator().manual_seed(3))
-    assert torch.equal(plain, cached) and len(plain.unique()) > 1
+    assert_same_images(GatedPixelCNN(**config), sample_cached_gated)
 
 
 def test_cached_gated_sampling_of_the_shipped_model():
