@@ -160,13 +160,16 @@ def _sampler(model, steps: int | None = None, eta: float = 0.0):
 
 
 def _cached_sampler(model):
-    """``(num, seed) -> samples`` by a PixelCNN's or Gated PixelCNN's cached sampler (the plain
+    """``(num, seed) -> samples`` by a (mixture) PixelCNN's or Gated PixelCNN's cached sampler (the plain
     sampler's images for the same seed, all in one batch as the plain sampler draws them);
     None for other models."""
     from gm_helpers.models.pixelcnn import GatedPixelCNN, PixelCNN
     from gm_helpers.models.pixelcnn_cache import sample_cached, sample_cached_gated
-    fast = {GatedPixelCNN: sample_cached_gated, PixelCNN: sample_cached}.get(type(model))
-    if fast is None:
+    if isinstance(model, GatedPixelCNN):
+        fast = sample_cached_gated
+    elif isinstance(model, PixelCNN):  # a MixturePixelCNN too: its own heads, the same stack
+        fast = sample_cached
+    else:
         return None
     return lambda num, seed: fast(model, num, generator=torch.Generator().manual_seed(seed))
 
@@ -206,8 +209,8 @@ def samples_main(argv) -> dict:
     if args.cached:
         draw = _cached_sampler(model)
         if draw is None:
-            p.error(f"--cached: a {type(model).__name__} has no cached sampler (the PixelCNN "
-                    f"and the Gated PixelCNN have)")
+            p.error(f"--cached: a {type(model).__name__} has no cached sampler (the PixelCNN, "
+                    f"the mixture PixelCNN and the Gated PixelCNN have)")
     if draw is None:
         p.error(f"--of {args.of}: a {type(model).__name__} cannot sample (it models no "
                 f"distribution over images to draw from); choose a generative model")

@@ -10,6 +10,7 @@ import shlex
 import time
 
 import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn, update_bn
 from tqdm.auto import tqdm
 
 from gm_helpers.checks import MAX_SAMPLES, arg_float, arg_int, check_size
@@ -141,51 +142,101 @@ def train_discriminator(G, D, data, num_steps: int, batch_size: int = 512, lr: f
     return losses
 
 
+def standing_statistics(G, num: int = 10_000, batch: int = 500, seed: int = 0) -> None:
+    """Recompute the batch-norm statistics that ``G`` uses in eval mode from ``num`` fresh
+    noise vectors (Brock et al. 2019's "standing statistics"): an average of G's weights over
+    training (``ema``) never ran the data through itself, so the running statistics it inherited
+    belong to other weights. ``torch.optim.swa_utils.update_bn`` does the pass, one cumulative
+    average over every batch."""
+    g = torch.Generator().manual_seed(seed)
+    device = next(G.parameters()).device
+    batches = [torch.randn(batch, G.latent, generator=g).to(device) for _ in range(-(-num // batch))]
+    update_bn(batches, G, device=device)
+    G.eval()
+
+
 def train_dcgan(G, D, data, num_epochs: int, batch_size: int = 64, lr: float = 2e-4,
                 k: int = 1, loss: str = "non-saturating", device="cpu", amp: bool = False,
                 progress: bool = True, run_path=None, resume: bool = False, run_info=None,
-                max_seconds: float | None = None, snapshot_z=None, on_epoch_end=None) -> dict:
+                max_seconds: float | None = None, snapshot_z=None, on_epoch_end=None,
+                ema: float | None = None, score=None) -> dict:
     """Algorithm 1 in epochs of len(data) / batch_size iterations (``train_gan`` with the
     same two Adams throughout). After each epoch: G's samples from the fixed ``snapshot_z``
-    are kept (samples over training) and, with ``run_path``, a run file lets ``resume=True``
-    go on where a stopped run ended. Returns the run: history (per iteration), snapshots."""
+    are kept (samples over training), ``score(G)`` (a dict, e.g. the Frechet distance of a
+    few thousand samples) is appended to ``run["epoch_scores"]`` and, with ``run_path``, a run
+    file lets ``resume=True`` go on where a stopped run ended.
+
+    ``ema``: also keep an exponential moving average of G's weights, w_ema <- d w_ema +
+    (1 - d) w after every generator step with d = ``ema`` (Yazici et al. 2019, "The unusual
+    effectiveness of averaging in GAN training"): the game makes G's weights circle around
+    the equilibrium rather than settle, and their average sits nearer its centre. Snapshots,
+    scores and the returned ``run["generator"]`` are then the averaged G's, with standing
+    batch-norm statistics (``standing_statistics``); else ``run["generator"]`` is G.
+    Returns the run: history (per iteration), snapshots, epoch_scores, generator."""
     opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=(0.5, 0.999))
-    run = {"epoch": 0, "history": {}, "snapshots": [], "seconds": [], **(run_info or {})}
+    average = None
+    if ema is not None:
+        if not 0 < ema < 1:
+            raise ValueError(f"ema must be in (0, 1), got {ema}")
+        average = AveragedModel(G, multi_avg_fn=get_ema_multi_avg_fn(ema), use_buffers=False)
+    run = {"epoch": 0, "history": {}, "snapshots": [], "seconds": [], "epoch_scores": [],
+           **(run_info or {})}
     if resume:
         saved = load_run(run_path)
         G.load_state_dict(saved.pop("state_dict"))
         D.load_state_dict(saved.pop("d_state_dict"))
         opt_g.load_state_dict(saved.pop("optimizer"))
         opt_d.load_state_dict(saved.pop("d_optimizer"))
+        ema_state = saved.pop("ema_state", None)
+        if (average is None) != (ema_state is None):
+            raise CheckpointError(f"{run_path} was {'not ' * (ema_state is None)}trained with an "
+                                  f"average of G's weights: resume it "
+                                  f"{'with' if ema_state is not None else 'without'} --ema")
+        if average is not None:
+            average.load_state_dict(ema_state)
         set_rng_state(saved.pop("rng"))
         run.update(saved)
         run.update(run_info or {})
     G.to(device), D.to(device)
+    if average is not None:
+        average.to(device)
     start = time.time() - (run["seconds"][-1] if run["seconds"] else 0.0)
     steps_per_epoch = len(data) // batch_size
+    after_step = (lambda step, history: average.update_parameters(G)) if average is not None else None
+    shown = G if average is None else average.module  # the generator judged and kept
+
     for epoch in range(run["epoch"], num_epochs):
         history = train_gan(G, D, data, steps_per_epoch, k=k, loss=loss,
-                                batch_size=batch_size, latent=G.latent, device=device,
-                                progress=progress, optimizers=(opt_g, opt_d), amp=amp)
+                            batch_size=batch_size, latent=G.latent, device=device,
+                            progress=progress, optimizers=(opt_g, opt_d), amp=amp,
+                            on_step=after_step)
         for key, values in history.items():
             run["history"].setdefault(key, []).extend(values)
+        if average is not None:
+            standing_statistics(shown)
+        shown.eval()
         if snapshot_z is not None:
-            G.eval()
             with torch.no_grad():  # uint8 keeps 64 snapshots of 64 digits small
-                run["snapshots"].append((G(snapshot_z.to(device)) * 255).round().byte().cpu())
-            G.train()
+                run["snapshots"].append((shown(snapshot_z.to(device)) * 255).round().byte().cpu())
+        if score is not None:
+            run["epoch_scores"].append({"epoch": epoch + 1, **score(shown)})
+        G.train()
         run["seconds"].append(round(time.time() - start, 1))
         run["epoch"] = epoch + 1
         if run_path is not None:
+            extra = {"ema_state": cpu_state_dict(average)} if average is not None else {}
             atomic_save({**run, "state_dict": cpu_state_dict(G), "d_state_dict": cpu_state_dict(D),
                          "optimizer": opt_g.state_dict(), "d_optimizer": opt_d.state_dict(),
-                         "rng": rng_state()}, run_path)
+                         "rng": rng_state(), **extra}, run_path)
         if on_epoch_end is not None:
             on_epoch_end(epoch, run)
         if max_seconds is not None and run["seconds"][-1] > max_seconds:
             break
-    G.eval()
+    if average is not None and run["epoch"] > 0:
+        standing_statistics(shown)
+    G.eval(), shown.eval()
+    run["generator"] = shown
     return run
 
 
@@ -206,6 +257,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=arg_int(1), default=64)
     p.add_argument("--output", default="sigmoid", choices=("sigmoid", "bernoulli"))
     p.add_argument("--noise", type=arg_float(0), default=0.0, help="instance noise std on D's input")
+    p.add_argument("--ema", type=arg_float(0, 1, low_open=True, high_open=True), default=None,
+                   metavar="DECAY", help="keep, judge and ship an exponential moving average of "
+                   "G's weights, updated after every generator step with this decay")
+    p.add_argument("--epoch-scores", type=arg_int(0, MAX_SAMPLES), default=0, metavar="N",
+                   help="after every epoch, score N samples (Frechet distance, label histogram); "
+                   "0: only the final score")
     p.add_argument("--seed", type=arg_int(0), default=0)
     p.add_argument("--device", default=None)
     p.add_argument("--amp", action="store_true", help="bfloat16 autocast for both networks")
@@ -249,11 +306,16 @@ def main(argv) -> dict:
     G = Generator(args.latent, args.width, args.output)
     D = InstanceNoise(Discriminator(args.width), args.noise)
     train = load_binarized_mnist("train", args.data_dir)
+    valid = load_binarized_mnist("valid", args.data_dir)
     if args.batch_size > len(train):  # an epoch would have no iteration
         p.error(f"--batch-size {args.batch_size} is more than the {len(train):,} training digits")
     snapshot_z = torch.randn(64, args.latent, generator=torch.Generator().manual_seed(1))
     resumes = (saved or {}).get("resumes", []) + (
         ["python -m gm_helpers.train dcgan " + shlex.join(argv)] if saved else [])
+    def epoch_score(G) -> dict | None:  # the Frechet distance and label histogram of a few samples
+        scores = score_samples(classifier, G.sample_binary(args.epoch_scores, seed=0), valid)
+        return {"frechet": round(scores["frechet"], 4), "class_fractions": scores["class_fractions"]}
+
     print(f"training dcgan on {device} with {torch.get_num_threads()} thread(s)"
           + (f", resuming after epoch {saved['epoch']}" if saved else ""), flush=True)
     run = train_dcgan(
@@ -263,24 +325,28 @@ def main(argv) -> dict:
         args.max_minutes * 60 if args.max_minutes else None, snapshot_z,
         on_epoch_end=lambda e, r: print(
             f"epoch {e + 1}: D(x) {sum(r['history']['d_real'][-200:]) / 200:.3f} "
-            f"D(G(z)) {sum(r['history']['d_fake'][-200:]) / 200:.3f} ({r['seconds'][-1]:.0f} s)",
-            flush=True))
-    valid = load_binarized_mnist("valid", args.data_dir)
-    samples = G.to("cpu").sample_binary(args.score_samples, seed=0)
+            f"D(G(z)) {sum(r['history']['d_fake'][-200:]) / 200:.3f}"
+            + (f", {args.epoch_scores} samples: Frechet {r['epoch_scores'][-1]['frechet']:.2f}, "
+               f"rarest class {min(r['epoch_scores'][-1]['class_fractions']):.1%}"
+               if args.epoch_scores else "") + f" ({r['seconds'][-1]:.0f} s)", flush=True),
+        ema=args.ema, score=epoch_score if args.epoch_scores else None)
+    samples = run["generator"].to("cpu").sample_binary(args.score_samples, seed=0)
     scores = score_samples(classifier, samples, valid)
     config = {"latent": args.latent, "width": args.width, "output": args.output}
     metrics = {"frechet": round(scores["frechet"], 4), "class_fractions": scores["class_fractions"]}
     # the samples over training (uint8, epochs x 64 digits) travel inside the checkpoint
-    sha = save_checkpoint(out, G, "dcgan", config,
+    sha = save_checkpoint(out, run["generator"], "dcgan", config,
                           {**metrics, "snapshots": torch.stack(run["snapshots"])})
     entry = {"model": "dcgan", "config": config, "seed": args.seed, "epochs": run["epoch"],
-             "instance_noise": args.noise,
+             "instance_noise": args.noise, "ema": args.ema,
              "command": "python -m gm_helpers.train dcgan " + shlex.join(command),
              **metrics, "hardware": hardware(), "wall_time_s": run["seconds"][-1],
              "torch": torch.__version__, "sha256": sha,
              "history": {key: [round(sum(v[i:i + 100]) / len(v[i:i + 100]), 4)
                                for i in range(0, len(v), 100)]  # means of 100 iterations
                          for key, v in run["history"].items()}}
+    if args.epoch_scores:
+        entry["epoch_scores"] = {"samples": args.epoch_scores, "scores": run["epoch_scores"]}
     if resumes:
         entry["resumed"] = resumes
     record_in_manifest(out, entry)

@@ -5,6 +5,7 @@ import torch
 from gm_helpers.analysis.mixtures import mode_coverage, ring_means, sample_mixture
 from gm_helpers.models.dcgan import Discriminator, Generator
 from gm_helpers.models.gan import generator_loss, mlp_discriminator, mlp_generator
+from gm_helpers.training.checkpoint import CheckpointError
 from gm_helpers.training.gan import d_step, train_dcgan, train_gan
 from tests.helpers import IMAGES
 
@@ -135,3 +136,78 @@ def test_resumed_training_equals_one_uninterrupted_run(tmp_path):
         torch.testing.assert_close(a, b)
     assert resumed["history"] == straight["history"] and len(resumed["history"]["d_loss"]) == 6
     assert len(resumed["snapshots"]) == 2 and resumed["snapshots"][0].dtype == torch.uint8
+
+
+def test_the_averaged_generator_is_the_moving_average_of_the_generators_steps(monkeypatch):
+    """``ema=d``: after every generator step w_ema <- d w_ema + (1 - d) w, starting from the
+    first step's weights; the run returns the averaged G with standing batch-norm statistics,
+    and the training G is left as it was."""
+    from gm_helpers.training import gan
+    torch.manual_seed(0)
+    G, D = Generator(latent=4, width=4), Discriminator(width=4)
+    seen = []  # G's weights after each of its steps, recorded by the same hook as the average
+    real_train_gan = gan.train_gan
+
+    def recording_train_gan(*args, on_step=None, **kwargs):
+        def both(step, history):
+            seen.append([p.detach().clone() for p in G.parameters()])
+            on_step(step, history)
+        return real_train_gan(*args, on_step=both, **kwargs)
+
+    monkeypatch.setattr(gan, "train_gan", recording_train_gan)
+    run = train_dcgan(G, D, IMAGES, 2, batch_size=32, progress=False, ema=0.9)
+    expected = seen[0]
+    for weights in seen[1:]:
+        expected = [0.9 * e + 0.1 * w for e, w in zip(expected, weights)]
+    averaged = run["generator"]
+    assert averaged is not G and len(seen) == 2 * (len(IMAGES) // 32)
+    for a, e, g in zip(averaged.parameters(), expected, G.parameters()):
+        torch.testing.assert_close(a, e)
+        assert not torch.equal(a, g)
+    # standing statistics: the eval-mode statistics are those of the averaged G's own outputs
+    bn = averaged.project[1]
+    z = torch.randn(10_000, 4, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        pre = averaged.project[0](z)
+    torch.testing.assert_close(bn.running_mean, pre.mean(0), atol=1e-5, rtol=1e-4)
+    assert not averaged.training
+
+
+def test_an_averaged_run_resumes_exactly_and_refuses_the_wrong_flag(tmp_path):
+    def make():
+        torch.manual_seed(0)
+        return Generator(latent=4, width=4), Discriminator(width=4)
+
+    scores = []
+
+    def score(G):
+        scores.append(G.training)
+        return {"mean": round(G.sample(8, seed=0).mean().item(), 6)}
+
+    straight = train_dcgan(*make(), IMAGES, 2, batch_size=32, progress=False, ema=0.5, score=score)
+    run_path = tmp_path / "g.run.pt"
+    train_dcgan(*make(), IMAGES, 1, batch_size=32, progress=False, ema=0.5, score=score,
+                run_path=run_path)
+    resumed = train_dcgan(*make(), IMAGES, 2, batch_size=32, progress=False, ema=0.5,
+                          score=score, run_path=run_path, resume=True)
+    for a, b in zip(straight["generator"].state_dict().values(),
+                    resumed["generator"].state_dict().values()):
+        torch.testing.assert_close(a, b)
+    assert resumed["epoch_scores"] == straight["epoch_scores"]
+    assert [s["epoch"] for s in resumed["epoch_scores"]] == [1, 2] and not any(scores)
+    with pytest.raises(CheckpointError, match="without --ema"):
+        train_dcgan(*make(), IMAGES, 2, batch_size=32, progress=False, ema=0.5,
+                    run_path=_without_average(run_path, tmp_path), resume=True)
+    with pytest.raises(CheckpointError, match="with --ema"):
+        train_dcgan(*make(), IMAGES, 2, batch_size=32, progress=False, run_path=run_path,
+                    resume=True)
+    with pytest.raises(ValueError, match="ema must be in"):
+        train_dcgan(*make(), IMAGES, 1, batch_size=32, progress=False, ema=1.0)
+
+
+def _without_average(run_path, tmp_path):
+    saved = torch.load(run_path, weights_only=True)
+    del saved["ema_state"]
+    plain = tmp_path / "plain.run.pt"
+    torch.save(saved, plain)
+    return plain

@@ -138,6 +138,25 @@ def test_dcgan_resume_resumes(tmp_path, small_digits, capsys):
     assert again["epochs"] == 2
 
 
+def test_dcgan_with_an_average_and_epoch_scores_resumes_and_records_them(tmp_path, small_digits,
+                                                                        capsys):
+    """--ema ships the averaged generator; --epoch-scores N scores N samples after every epoch
+    (printed, and kept in the manifest as a learning curve of sample quality); a resumed run
+    keeps both, and its recipe (--ema) cannot change."""
+    flags = ["--ema", "0.9", "--epoch-scores", "200"]
+    whole = cli.main(DCGAN + flags + ["--epochs", "2", "--out", str(tmp_path / "a" / "d.pt")])
+    assert "200 samples: Frechet" in capsys.readouterr().out
+    assert whole["ema"] == 0.9 and whole["epoch_scores"]["samples"] == 200
+    assert [s["epoch"] for s in whole["epoch_scores"]["scores"]] == [1, 2]
+    assert all(len(s["class_fractions"]) == 10 for s in whole["epoch_scores"]["scores"])
+    cli.main(DCGAN + flags + ["--epochs", "1", "--out", str(tmp_path / "b" / "d.pt")])
+    with pytest.raises(SystemExit):
+        cli.main(["dcgan", "--resume", str(tmp_path / "b" / "d.run.pt"), "--ema", "0.5"])
+    entry = cli.main(["dcgan", "--resume", str(tmp_path / "b" / "d.run.pt"), "--epochs", "2"])
+    assert entry["epoch_scores"] == whole["epoch_scores"] and entry["frechet"] == whole["frechet"]
+    assert _same(tmp_path / "a" / "d.pt", tmp_path / "b" / "d.pt")
+
+
 def test_dcgan_resume_refuses_a_changed_recipe(tmp_path, small_digits, capsys):
     cli.main(DCGAN + ["--epochs", "1", "--out", str(tmp_path / "d.pt")])
     for changed in (["--width", "16"], ["--loss", "minimax"], ["--lr", "0.1"]):
