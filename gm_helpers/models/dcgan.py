@@ -85,18 +85,25 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """x (B, 1, 28, 28) -> logit (B, 1): two stride-2 convolutions (28 -> 14 -> 7), LeakyReLU."""
+    """x (B, 1, 28, 28) -> logit (B, 1): two stride-2 convolutions (28 -> 14 -> 7), LeakyReLU.
 
-    def __init__(self, width: int = 64):
+    ``pack = m > 1`` is PacGAN's discriminator (Lin et al. 2018; lecture 06, section 6): it
+    judges m images at once, stacked as m channels, so x (B, 1, 28, 28) -> (B / m, 1), one logit
+    per pack of m consecutive images. A generator that draws too few kinds of digit makes packs
+    with too little variety, which a packed D can see and a D of single images cannot."""
+
+    def __init__(self, width: int = 64, pack: int = 1):
         super().__init__()
-        width = check_size("width", width)
+        width, self.pack = check_size("width", width), check_size("pack", pack)
         self.net = nn.Sequential(
-            nn.Conv2d(1, width, 4, 2, 1), nn.LeakyReLU(0.2),  # (B, w, 14, 14)
-            nn.Conv2d(width, 2 * width, 4, 2, 1), nn.LeakyReLU(0.2),  # (B, 2w, 7, 7)
-            nn.Flatten(), nn.Linear(2 * width * 7 * 7, 1))  # (B, 1)
+            nn.Conv2d(pack, width, 4, 2, 1), nn.LeakyReLU(0.2),  # (B/m, w, 14, 14)
+            nn.Conv2d(width, 2 * width, 4, 2, 1), nn.LeakyReLU(0.2),  # (B/m, 2w, 7, 7)
+            nn.Flatten(), nn.Linear(2 * width * 7 * 7, 1))  # (B/m, 1)
 
     def forward(self, x):
-        return self.net(x)
+        if len(x) % self.pack:
+            raise ValueError(f"a batch of {len(x)} images does not split into packs of {self.pack}")
+        return self.net(x.reshape(len(x) // self.pack, self.pack, *x.shape[-2:]))  # (B/m, m, 28, 28)
 
 
 class InstanceNoise(nn.Module):

@@ -159,12 +159,13 @@ def train_dcgan(G, D, data, num_epochs: int, batch_size: int = 64, lr: float = 2
                 k: int = 1, loss: str = "non-saturating", device="cpu", amp: bool = False,
                 progress: bool = True, run_path=None, resume: bool = False, run_info=None,
                 max_seconds: float | None = None, snapshot_z=None, on_epoch_end=None,
-                ema: float | None = None, score=None) -> dict:
+                ema: float | None = None, score=None, r1: float = 0.0) -> dict:
     """Algorithm 1 in epochs of len(data) / batch_size iterations (``train_gan`` with the
     same two Adams throughout). After each epoch: G's samples from the fixed ``snapshot_z``
     are kept (samples over training), ``score(G)`` (a dict, e.g. the Frechet distance of a
     few thousand samples) is appended to ``run["epoch_scores"]`` and, with ``run_path``, a run
-    file lets ``resume=True`` go on where a stopped run ended.
+    file lets ``resume=True`` go on where a stopped run ended. ``r1``: D's gradient penalty
+    (``d_step``).
 
     ``ema``: also keep an exponential moving average of G's weights, w_ema <- d w_ema +
     (1 - d) w after every generator step with d = ``ema`` (Yazici et al. 2019, "The unusual
@@ -210,7 +211,7 @@ def train_dcgan(G, D, data, num_epochs: int, batch_size: int = 64, lr: float = 2
         history = train_gan(G, D, data, steps_per_epoch, k=k, loss=loss,
                             batch_size=batch_size, latent=G.latent, device=device,
                             progress=progress, optimizers=(opt_g, opt_d), amp=amp,
-                            on_step=after_step)
+                            on_step=after_step, r1=r1)
         for key, values in history.items():
             run["history"].setdefault(key, []).extend(values)
         if average is not None:
@@ -257,6 +258,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=arg_int(1), default=64)
     p.add_argument("--output", default="sigmoid", choices=("sigmoid", "bernoulli"))
     p.add_argument("--noise", type=arg_float(0), default=0.0, help="instance noise std on D's input")
+    p.add_argument("--pack", type=arg_int(1), default=1, help="PacGAN: D judges packs of this "
+                   "many images, stacked as channels (--batch-size must be a multiple)")
+    p.add_argument("--r1", type=arg_float(0), default=0.0, help="D's gradient penalty on the "
+                   "data, r1/2 E||grad_x D||^2 (Mescheder et al. 2018)")
     p.add_argument("--ema", type=arg_float(0, 1, low_open=True, high_open=True), default=None,
                    metavar="DECAY", help="keep, judge and ship an exponential moving average of "
                    "G's weights, updated after every generator step with this decay")
@@ -304,11 +309,13 @@ def main(argv) -> dict:
     torch.set_num_threads(args.threads)
     device = torch.device(args.device) if args.device else get_device()
     G = Generator(args.latent, args.width, args.output)
-    D = InstanceNoise(Discriminator(args.width), args.noise)
+    D = InstanceNoise(Discriminator(args.width, args.pack), args.noise)
     train = load_binarized_mnist("train", args.data_dir)
     valid = load_binarized_mnist("valid", args.data_dir)
     if args.batch_size > len(train):  # an epoch would have no iteration
         p.error(f"--batch-size {args.batch_size} is more than the {len(train):,} training digits")
+    if args.batch_size % args.pack:
+        p.error(f"--batch-size {args.batch_size} does not split into packs of --pack {args.pack}")
     snapshot_z = torch.randn(64, args.latent, generator=torch.Generator().manual_seed(1))
     resumes = (saved or {}).get("resumes", []) + (
         ["python -m gm_helpers.train dcgan " + shlex.join(argv)] if saved else [])
@@ -329,7 +336,7 @@ def main(argv) -> dict:
             + (f", {args.epoch_scores} samples: Frechet {r['epoch_scores'][-1]['frechet']:.2f}, "
                f"rarest class {min(r['epoch_scores'][-1]['class_fractions']):.1%}"
                if args.epoch_scores else "") + f" ({r['seconds'][-1]:.0f} s)", flush=True),
-        ema=args.ema, score=epoch_score if args.epoch_scores else None)
+        ema=args.ema, score=epoch_score if args.epoch_scores else None, r1=args.r1)
     samples = run["generator"].to("cpu").sample_binary(args.score_samples, seed=0)
     scores = score_samples(classifier, samples, valid)
     config = {"latent": args.latent, "width": args.width, "output": args.output}
@@ -338,7 +345,7 @@ def main(argv) -> dict:
     sha = save_checkpoint(out, run["generator"], "dcgan", config,
                           {**metrics, "snapshots": torch.stack(run["snapshots"])})
     entry = {"model": "dcgan", "config": config, "seed": args.seed, "epochs": run["epoch"],
-             "instance_noise": args.noise, "ema": args.ema,
+             "instance_noise": args.noise, "ema": args.ema, "pack": args.pack, "r1": args.r1,
              "command": "python -m gm_helpers.train dcgan " + shlex.join(command),
              **metrics, "hardware": hardware(), "wall_time_s": run["seconds"][-1],
              "torch": torch.__version__, "sha256": sha,

@@ -134,11 +134,12 @@ def test_a_divergent_first_epoch_points_at_no_run_file(tmp_path, real_data_dir, 
 
 
 @pytest.mark.parametrize("size, message", [("1", "must be >= 2"),
-                                           ("60000", "more than the 50,000 training digits")])
+                                           ("60000", "more than the 50,000 training digits"),
+                                           ("63 --pack 2", "does not split into packs of --pack 2")])
 def test_dcgan_batch_sizes_it_cannot_train_with_are_named(tmp_path, real_data_dir, capsys, size,
                                                           message):
     with pytest.raises(SystemExit) as stop:
-        cli.main(["dcgan", "--batch-size", size, "--out", str(tmp_path / "d.pt")])
+        cli.main(["dcgan", "--batch-size", *size.split(), "--out", str(tmp_path / "d.pt")])
     assert stop.value.code == 2 and message in capsys.readouterr().err
 
 

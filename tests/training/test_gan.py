@@ -1,4 +1,6 @@
 """Training GANs: Algorithm 1's steps, the R1 penalty, a GAN learning a 1-d Gaussian, the DCGAN's resume."""
+import math
+
 import pytest
 import torch
 
@@ -211,3 +213,34 @@ def _without_average(run_path, tmp_path):
     plain = tmp_path / "plain.run.pt"
     torch.save(saved, plain)
     return plain
+
+
+def test_a_packed_discriminator_judges_consecutive_images_together():
+    """PacGAN for images: D(pack=m) gives one logit per m consecutive images, and a pack's
+    logit depends on its own m images only."""
+    torch.manual_seed(0)
+    D = Discriminator(width=4, pack=2)
+    x = torch.rand(6, 1, 28, 28)
+    logits = D(x)
+    assert logits.shape == (3, 1)
+    changed = x.clone()
+    changed[3] = 1 - changed[3]          # the second image of the second pack
+    moved = D(changed)
+    assert torch.equal(moved[0], logits[0]) and torch.equal(moved[2], logits[2])
+    assert not torch.equal(moved[1], logits[1])
+    with pytest.raises(ValueError, match="packs of 2"):
+        D(x[:5])
+
+
+def test_a_packed_dcgan_with_a_gradient_penalty_trains():
+    """Both remedies of section 6 on the DCGAN: an epoch runs with packs of 2, and R1 reaches
+    D's loss: on the same first batch from the same weights, the penalty adds to it."""
+    def first_d_loss(r1):
+        torch.manual_seed(0)
+        G, D = Generator(latent=4, width=4), Discriminator(width=4, pack=2)
+        return train_dcgan(G, D, IMAGES, 1, batch_size=32, progress=False, r1=r1)["history"]
+
+    plain, penalised = first_d_loss(0.0), first_d_loss(10.0)
+    assert len(penalised["d_loss"]) == len(IMAGES) // 32
+    assert all(math.isfinite(v) for v in penalised["d_loss"])
+    assert penalised["d_loss"][0] > plain["d_loss"][0]
