@@ -62,7 +62,7 @@
 # (the ELBO and the Gaussian KL), lecture 6 (the 2-d mixtures and the mode table) and lecture
 # 7's table of likelihoods.
 #
-# **Study time:** about 145 minutes of reading and 25 minutes of exercises.
+# **Study time:** about 150 minutes of reading and 25 minutes of exercises.
 
 # %% tags=["colab-setup"]
 # On Google Colab this cell installs the course's package (gm_helpers) and downloads the data;
@@ -1271,7 +1271,8 @@ assert ddpm_entry["history"]["valid_nll"][0] > 300 and ddpm_entry["history"]["va
 # ### Ten thousand samples: the label histogram and the Fréchet distance
 #
 # Lecture 6 judged the DCGAN by two numbers: the **label histogram** of its samples (a mode
-# collapse shows as a class the generator rarely draws; the DCGAN drew zeros 2.7 % of the time)
+# collapse shows as a class the generator rarely draws; the DCGAN's rarest, zeros, made 6.2 %
+# of its samples)
 # and the **Fréchet distance** between the classifier's logits on samples and on the
 # validation digits. Ten thousand DDPM samples took 40 minutes to draw here (wall clock, one
 # thread of a shared CPU), so they
@@ -1311,7 +1312,7 @@ for name, x in candidates.items():
     print(f"{name:28} {fd[name][1000]:10.2f} {big} "
           f"{rarest:>6}: {100 * fractions[name][rarest]:4.1f} %")
 
-# %% mystnb={"figure": {"caption": "Left: 100 of the DDPM's 10,000 shipped samples. Right: the share of each digit class among the 10,000 samples (as the course's classifier labels them) against the validation digits' and the DCGAN's.", "name": "fig-08-ddpm-samples"}, "image": {"alt": "Left: a 10 by 10 grid of white-on-black binary digits with ragged, speckled strokes: many readable (8s, 9s, 7s, 2s, 3s, 1s, a 0), some malformed. Right: a bar chart of ten classes with three bars each (validation digits, DCGAN, DDPM); the validation digits are near ten per cent in every class; the DDPM's bars are all above the dashed 5 % line, its 0 bar lowest, just above it, its 4 bar near 13 and its 9 bar near 17 per cent; the DCGAN's 0 bar is far shorter (under 3 %) and its 9 bar far taller (20 %)."}}
+# %% mystnb={"figure": {"caption": "Left: 100 of the DDPM's 10,000 shipped samples. Right: the share of each digit class among the 10,000 samples (as the course's classifier labels them) against the validation digits' and the DCGAN's.", "name": "fig-08-ddpm-samples"}, "image": {"alt": "Left: a 10 by 10 grid of white-on-black binary digits with ragged, speckled strokes: many readable (8s, 9s, 7s, 2s, 3s, 1s, a 0), some malformed. Right: a bar chart of ten classes with three bars each (validation digits, DCGAN, DDPM); the validation digits are near ten per cent in every class; the DDPM's bars are all above the dashed 5 % line, its 0 bar lowest, just above it, its 4 bar near 13 and its 9 bar near 17 per cent; the DCGAN's bars are also all above the line, its 0 bar about 6, its 7 and 8 bars about 12 and its 9 bar about 18 per cent."}}
 fig, (ax_img, ax_bar) = plt.subplots(1, 2, figsize=(11, 4.6), gridspec_kw={"width_ratios": [1, 1.3]})
 show_images(samples_ddpm[:100], nrow=10, ax=ax_img, title="100 DDPM samples (50 steps, η = 1)")
 width = 0.27
@@ -1334,12 +1335,15 @@ samples_entry = manifest["ddpm_samples.pt"]                          # how they 
 assert min(ddpm_fractions) >= 0.05                                    # every class: the target
 assert min(range(10), key=lambda c: ddpm_fractions[c]) == 0          # zeros are the rarest
 assert samples_entry["eta"] == 1.0 and samples_entry["steps"] == 50 and samples_entry["num"] == 10_000
-assert min(fractions["DCGAN (lecture 6)"]) < 0.03                     # the DCGAN misses zeros
-assert fd["DDPM, 50 steps, η = 1 (here)"][10_000] < fd["VAE (lecture 5)"][10_000] < fd["DCGAN (lecture 6)"][10_000]
-assert all(fd["DDPM, 50 steps, η = 1 (here)"][1000] < fd[name][1000] for name in candidates
-           if name not in ("real (training digits)", "DDPM, 50 steps, η = 1 (here)"))
+dcgan_fractions = fractions["DCGAN (lecture 6)"]
+assert min(dcgan_fractions) >= 0.05 and min(dcgan_fractions) == dcgan_fractions[0]  # also met
+assert fd["DCGAN (lecture 6)"][10_000] < fd["DDPM, 50 steps, η = 1 (here)"][10_000] < fd["VAE (lecture 5)"][10_000]
+second = sorted(candidates, key=lambda name: fd[name][1000])[1:3]     # after the real digits
+assert second == ["DCGAN (lecture 6)", "DDPM, 50 steps, η = 1 (here)"]
+assert fd["DDPM, 50 steps, η = 1 (here)"][1000] - fd["DCGAN (lecture 6)"][1000] > fd["real (training digits)"][1000]
 rounded = {name: [round(fd[name][n], 1) for n in (1000, 10_000) if n in fd[name]] for name in fd}
-assert rounded == {"real (training digits)": [1.1, 0.1], "DCGAN (lecture 6)": [29.6, 30.8],
+assert [round(100 * dcgan_fractions[c], 1) for c in (0, 9)] == [6.2, 18.1]
+assert rounded == {"real (training digits)": [1.1, 0.1], "DCGAN (lecture 6)": [9.5, 9.9],
                    "VAE (lecture 5)": [19.1, 20.0], "Gated PixelCNN (lecture 4)": [19.8],
                    "MAF flow (lecture 7)": [28.0], "DDPM, 50 steps, η = 1 (here)": [11.4, 11.7]}
 assert [round(100 * ddpm_fractions[c], 1) for c in (0, 9)] == [5.4, 16.9]
@@ -1347,13 +1351,18 @@ assert round(samples_entry["wall_time_s"] / 60) == 40
 assert ddpm_entry["epochs"] == 15 and round(ddpm_entry["wall_time_s"] / 60) == 84
 
 # %% [markdown]
-# Fifteen epochs, 84 minutes on one CPU thread, and the DDPM's samples score best in the
-# course's table: a Fréchet distance of 11.7 at 10,000 samples against the VAE's 20.0 and the
-# DCGAN's 30.8, and at 1,000 samples 11.4, below the VAE's 19.1, the Gated PixelCNN's 19.8, the
-# flow's 28.0 and the DCGAN's 29.6 (real digits: 1.1). Its label histogram is far flatter than
-# the DCGAN's, whose zeros make 2.7 % of its samples, and it meets lecture 6's target of at
-# least 5 % for every class: zeros, the rarest, make 5.4 % of the DDPM's samples, while nines
-# are over-represented (16.9 %, against about 10 % of the validation digits). The picture
+# Fifteen epochs, 84 minutes on one CPU thread, and the DDPM's samples come second in the
+# course's table, behind lecture 6's DCGAN (40 epochs, 55 minutes) and far ahead of the
+# models with a likelihood: a Fréchet distance of 11.7 at 10,000 samples against the DCGAN's
+# 9.9 and the VAE's 20.0, and at 1,000 samples 11.4, against the DCGAN's 9.5, the VAE's 19.1,
+# the Gated PixelCNN's 19.8 and the flow's 28.0 (real digits: 1.1, so the DCGAN's lead is
+# more than the real-vs-real floor). Both meet lecture 6's target of at least 5 % for every
+# class, with the same rarest and commonest digits: zeros make 5.4 % of the DDPM's samples
+# (6.2 % of the DCGAN's), and nines are over-represented (16.9 %, and 18.1 % for the DCGAN,
+# against about 10 % of the validation digits). At these budgets the GAN, which has no
+# likelihood at all, still draws the closest samples; the DDPM comes near them with a loss
+# derived from a bound on the likelihood (section 3's ELBO), a plain regression instead of a
+# game. The picture
 # agrees with the numbers and shows what they leave out: most samples read as digits, with
 # ragged strokes and stray pixels that binarized MNIST digits rarely have, and some are shapes
 # no one would label. Section 5 shows that the sampler, not only the network, decides much of
@@ -1782,8 +1791,8 @@ print(f"\nmasked_orders.json: {orders['command']}")
 #   number of passes draws far better digits from 20 steps on. The explorer compares DDIM with
 #   ancestral sampling.
 # * On digits, a U-Net of 0.38 M parameters trained for 84 minutes on one CPU thread draws the
-#   course's lowest Fréchet distance: 10,000 samples in 50 noisy steps score 11.7 (the VAE's
-#   20.0, the DCGAN's 30.8), with every class at least 5 %.
+#   course's second-lowest Fréchet distance: 10,000 samples in 50 noisy steps score 11.7 (the
+#   DCGAN's 9.9, the VAE's 20.0), with every class at least 5 %.
 #   Each of its passes costs 1.2 to 2 times a Gated PixelCNN's, but 50 of them cost a tenth of
 #   the PixelCNN's 784 plain passes (its cached sampler is cheaper still).
 # * **Masked diffusion** on binary digits is an any-order autoregressive model: its ELBO is
