@@ -45,7 +45,7 @@
 # train live; the DCGAN and the other models are loaded from shipped checkpoints (how they were
 # made: "About these numbers", after section 9).
 #
-# **Study time:** about 100 minutes of reading and 20 minutes of exercises.
+# **Study time:** about 105 minutes of reading and 20 minutes of exercises.
 
 # %% tags=["colab-setup"]
 # On Google Colab this cell installs the course's package (gm_helpers) and downloads the data;
