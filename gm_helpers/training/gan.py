@@ -18,7 +18,7 @@ from gm_helpers.models.dcgan import Discriminator, Generator, InstanceNoise
 from gm_helpers.models.gan import GENERATOR_LOSSES, discriminator_loss, generator_loss
 from gm_helpers.training.checkpoint import CheckpointError, hardware, read_manifest, record_in_manifest
 from gm_helpers.training.resume import output_paths, resume_arguments
-from gm_helpers.training.runs import load_run, rng_state, set_rng_state
+from gm_helpers.training.runs import load_run, restore_average, rng_state, set_rng_state
 from gm_helpers.training.saving import atomic_save, cpu_state_dict, save_checkpoint
 
 
@@ -189,13 +189,8 @@ def train_dcgan(G, D, data, num_epochs: int, batch_size: int = 64, lr: float = 2
         D.load_state_dict(saved.pop("d_state_dict"))
         opt_g.load_state_dict(saved.pop("optimizer"))
         opt_d.load_state_dict(saved.pop("d_optimizer"))
-        ema_state = saved.pop("ema_state", None)
-        if (average is None) != (ema_state is None):
-            raise CheckpointError(f"{run_path} was {'not ' * (ema_state is None)}trained with an "
-                                  f"average of G's weights: resume it "
-                                  f"{'with' if ema_state is not None else 'without'} --ema")
-        if average is not None:
-            average.load_state_dict(ema_state)
+        restore_average(average, saved, run_path, "G's weights: resume it "
+                        + ("with" if "ema_state" in saved else "without") + " --ema")
         set_rng_state(saved.pop("rng"))
         run.update(saved)
         run.update(run_info or {})

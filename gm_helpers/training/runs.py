@@ -191,6 +191,19 @@ def load_run(path) -> dict:
     return payload
 
 
+def restore_average(average, saved: dict, run_path, how: str) -> None:
+    """Load the averaged weights that a run file ``saved`` keeps under ``ema_state`` into
+    ``average`` (an ``AveragedModel``, or None for a run without one), popping them from
+    ``saved``. A run file and a resume that disagree on the average are refused, with ``how``
+    completing "trained with an average of ..." (what to resume with)."""
+    state = saved.pop("ema_state", None)
+    if (average is None) != (state is None):
+        raise CheckpointError(f"{run_path} was {'not ' * (state is None)}trained with an "
+                              f"average of {how}")
+    if average is not None:
+        average.load_state_dict(state)
+
+
 def train_run(model, train_data, num_epochs=1, lr=1e-3, batch_size=100, device="cpu",
               valid_data=None, optimizer=None, amp=False, clip_grad=None, progress=True,
               on_epoch_end=None, keep_best=True, lr_decay=1.0, max_seconds=None, eval_every=1,
@@ -242,13 +255,8 @@ def train_run(model, train_data, num_epochs=1, lr=1e-3, batch_size=100, device="
         saved = load_run(run_path)
         model.load_state_dict(saved.pop("state_dict"))
         optimizer.load_state_dict(saved.pop("optimizer"))
-        ema_state = saved.pop("ema_state", None)
-        if (ema is None) != (ema_state is None):
-            raise CheckpointError(f"{run_path} was {'not ' * (ema_state is None)}trained with an "
-                                  f"average of its weights (ema_decay); resume it with "
-                                  f"ema_decay {'set' if ema_state is not None else 'None'}")
-        if ema is not None:
-            ema.load_state_dict(ema_state)
+        restore_average(ema, saved, run_path, "its weights (ema_decay); resume it with ema_decay "
+                        + ("set" if "ema_state" in saved else "None"))
         set_rng_state(saved.pop("rng"))
         run.update(saved)
         run.update(run_info or {})  # this call's command line and resumes, not the stored ones
