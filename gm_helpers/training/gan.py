@@ -229,9 +229,7 @@ def train_dcgan(G, D, data, num_epochs: int, batch_size: int = 64, lr: float = 2
             on_epoch_end(epoch, run)
         if max_seconds is not None and run["seconds"][-1] > max_seconds:
             break
-    if average is not None and run["epoch"] > 0:
-        standing_statistics(shown)
-    G.eval(), shown.eval()
+    G.eval(), shown.eval()  # the average's standing statistics: from its last epoch (or run file)
     run["generator"] = shown
     return run
 
